@@ -1,0 +1,1 @@
+"""Bundled pipeline files. ``rnn-pipeline fit NAME`` finds ``NAME.toml`` here."""

@@ -1,0 +1,1 @@
+"""The ``rnn-pipeline`` command line."""

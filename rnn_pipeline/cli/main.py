@@ -1,0 +1,70 @@
+"""``rnn-pipeline``: thin click commands over the library."""
+
+import contextlib
+
+import click
+
+from rnn_pipeline.errors import PipelineError
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turns a `PipelineError` into a click usage error (one line, exit code 2)."""
+    try:
+        yield
+    except PipelineError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnn-pipeline")
+def cli():
+    """Recurrent neural networks from raw text to a trained, evaluated model."""
+
+
+@cli.command()
+@click.argument("pipeline", required=False)
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a config value, e.g. --set model.cell=gru (repeatable).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
+@click.option("--run-dir", type=click.Path(file_okay=False),
+              help="Run folder to create (default: runs/<name>-<timestamp>).")
+def fit(pipeline, overrides, epochs, run_dir):
+    """Train the pipeline PIPELINE (a .toml file or a bundled name; default: 'default')."""
+    from rnn_pipeline import config as config_lib
+    from rnn_pipeline.config.bundled import resolve_pipeline
+    from rnn_pipeline.runs import new_run_path
+    from rnn_pipeline.workflows import get_workflow
+
+    with user_errors():
+        path = resolve_pipeline(pipeline)
+        config = config_lib.load(path)
+        if epochs is not None:
+            overrides = (*overrides, f"train.epochs={epochs}")
+        config = config_lib.apply_overrides(config, overrides)
+        workflow_class = get_workflow(config.task)
+        click.echo(f"Pipeline {path} (task {config.task})")
+        workflow = workflow_class(config, log=click.echo).prepare()
+        run_path = run_dir or new_run_path(config.name)
+        final = workflow.fit(run_path)
+    for line in workflow.summary(final):
+        click.echo(line)
+    click.echo(f"Run folder: {run_path}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test",
+              show_default=True, help="Which split to evaluate.")
+def evaluate(run, split):
+    """Evaluate the trained model of run folder RUN on a split (perplexity)."""
+    from rnn_pipeline.runs import RunFolder
+    from rnn_pipeline.workflows import get_workflow
+
+    with user_errors():
+        config = RunFolder(run).check_exists().load_config()
+        workflow = get_workflow(config.task).from_run(run, log=click.echo)
+        result = workflow.evaluate_split(split)
+    click.echo(f"{split} perplexity {result['perplexity']:.2f} "
+               f"(loss {result['loss']:.4f} nats/token over {result['tokens']:,} tokens)")
+

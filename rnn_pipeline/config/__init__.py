@@ -1,0 +1,15 @@
+"""Pipeline configuration: typed dataclasses parsed from TOML files."""
+
+from rnn_pipeline.config.loader import apply_overrides, dumps, load, loads
+from rnn_pipeline.config.schema import (
+    DataConfig,
+    ModelConfig,
+    PipelineConfig,
+    TextConfig,
+    TrainConfig,
+)
+
+__all__ = [
+    "DataConfig", "ModelConfig", "PipelineConfig", "TextConfig", "TrainConfig",
+    "apply_overrides", "dumps", "load", "loads",
+]

@@ -1,0 +1,154 @@
+"""Pipeline files (TOML) to typed dataclasses and back, with ``--set key.path=value``."""
+
+import dataclasses
+import difflib
+import tomllib
+import typing
+from pathlib import Path
+
+from rnn_pipeline.config.schema import PipelineConfig
+from rnn_pipeline.errors import PipelineError, pipeline_error
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _check_value(key, annotation, value):
+    """Returns ``value`` converted to ``annotation`` or raises a `PipelineError`."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union:  # Optional[X]
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return None if value is None else _check_value(key, inner, value)
+    if origin is list:
+        (inner,) = typing.get_args(annotation)
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise pipeline_error(key, "must be a list of strings", value)
+        return [_check_value(key, inner, v) for v in value]
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if annotation is int and isinstance(value, bool) or not isinstance(value, annotation):
+        raise pipeline_error(key, f"must be {_TYPE_NAMES[annotation]}", value)
+    return value
+
+
+def _closest(name, choices):
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def from_dict(cls, data, prefix=""):
+    """Builds dataclass ``cls`` from a nested dict, rejecting unknown keys by name.
+
+    Args:
+        cls: a dataclass type from `rnn_pipeline.config.schema`.
+        data: the parsed mapping.
+        prefix: dotted path of this section, for error messages.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            valid = [f"{prefix}{n}" for n in fields]
+            raise PipelineError(
+                f"Unknown config key {path!r}.{_closest(path, valid)} "
+                f"Valid keys here: {', '.join(valid)}. Received: {path}={value!r}"
+            )
+        if dataclasses.is_dataclass(hints[key]):
+            if not isinstance(value, dict):
+                raise pipeline_error(path, "must be a table (section)", value)
+            kwargs[key] = from_dict(hints[key], value, prefix=f"{path}.")
+        else:
+            kwargs[key] = _check_value(path, hints[key], value)
+    return cls(**kwargs)
+
+
+def to_dict(config):
+    """Returns the config as nested dicts without ``None`` values (TOML has no null)."""
+    out = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out[f.name] = to_dict(value)
+        elif value is not None:
+            out[f.name] = value
+    return out
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+
+
+def dumps(config):
+    """Serialises a `PipelineConfig` to TOML text that `loads` reads back identical."""
+    data = to_dict(config)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for section, values in data.items():
+        if isinstance(values, dict):
+            lines += ["", f"[{section}]"] + [f"{k} = {_toml_value(v)}" for k, v in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def loads(text, source="<string>"):
+    """Parses TOML text into a `PipelineConfig`.
+
+    Args:
+        text: the TOML document.
+        source: file name for error messages.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PipelineError(f"{source} is not valid TOML: {exc}. Received: file={source!r}") from exc
+    try:
+        return from_dict(PipelineConfig, data)
+    except PipelineError as exc:
+        raise PipelineError(f"{source}: {exc}") from None
+
+
+def _parse_override(item):
+    if "=" not in item:
+        raise pipeline_error("--set", "must look like key.path=value", item)
+    key, raw = item.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string such as gru
+    return key.strip(), value
+
+
+def apply_overrides(config, overrides):
+    """Returns a new config with ``key.path=value`` overrides applied and type-checked.
+
+    Args:
+        config: a `PipelineConfig`.
+        overrides: strings like "model.cell=gru" or "train.epochs=3".
+    """
+    data = to_dict(config)
+    for item in overrides:
+        key, value = _parse_override(item)
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise pipeline_error("--set", f"{part!r} is not a section", item)
+        node[leaf] = value
+    try:
+        return from_dict(PipelineConfig, data)
+    except PipelineError as exc:
+        raise PipelineError(f"--set: {exc}") from None
+
+
+def load(path):
+    """Reads a pipeline file into a `PipelineConfig`."""
+    path = Path(path)
+    return loads(path.read_text(encoding="utf-8"), source=str(path))

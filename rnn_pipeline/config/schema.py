@@ -1,0 +1,136 @@
+"""Typed pipeline configuration: one dataclass per section of a pipeline file.
+
+Every field that may be ``None`` defaults to ``None``, so a resolved config written
+without its ``None`` values (TOML has no null) reads back identical.
+"""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+
+@dataclass
+class DataConfig:
+    """Where the text comes from.
+
+    Args:
+        corpus: "pydoc_topics" (built in, no download) or "files".
+        train: file globs of the training split (corpus "files").
+        valid: file globs of the validation split; empty = interleaved from train.
+        test: file globs of the test split; empty = interleaved from train.
+        encoding: text encoding of the files, e.g. "utf-8" or "shift_jis".
+        split_every: interleaved split: of every ``split_every`` paragraphs (lines for
+            files), the second-to-last goes to valid and the last to test.
+    """
+
+    corpus: str = "pydoc_topics"
+    train: list[str] = field(default_factory=list)
+    valid: list[str] = field(default_factory=list)
+    test: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    split_every: int = 10
+
+
+@dataclass
+class TextConfig:
+    """Normalization, tokenizer and vocabulary.
+
+    Args:
+        normalization: "nfkc" or "none".
+        lowercase: lower-case after normalization.
+        tokenizer: "whitespace", "character", "unicode_script" or "sentencepiece".
+        sentencepiece_vocab_size: pieces in the trained sentencepiece model.
+        sentencepiece_model_type: "unigram" or "bpe".
+        max_size: largest vocabulary, specials included; ``None`` = no limit.
+        min_frequency: rarer training tokens map to ``<unk>``.
+    """
+
+    normalization: str = "nfkc"
+    lowercase: bool = False
+    tokenizer: str = "whitespace"
+    sentencepiece_vocab_size: int = 4000
+    sentencepiece_model_type: str = "unigram"
+    max_size: Optional[int] = None
+    min_frequency: int = 1
+
+
+@dataclass
+class ModelConfig:
+    """Backbone and head.
+
+    Args:
+        cell: "simple_rnn", "lstm" or "gru".
+        activation: activation of ``simple_rnn`` (tanh, relu, sigmoid, ...).
+        embedding_dim: size of the word vectors.
+        units: hidden units of each recurrent layer.
+        num_layers: stacked recurrent layers.
+        dropout: dropout between recurrent layers and before the output.
+        embedding_dropout: dropout on the word vectors.
+        tie_weights: share the embedding matrix with the output projection.
+        bidirectional: refused for a causal language model.
+        init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
+    """
+
+    cell: str = "lstm"
+    activation: str = "tanh"
+    embedding_dim: int = 200
+    units: int = 200
+    num_layers: int = 2
+    dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    tie_weights: bool = False
+    bidirectional: bool = False
+    init_scale: Optional[float] = None
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation.
+
+    Args:
+        epochs: passes over the training split.
+        batch_size: parallel token streams.
+        bptt: window length of truncated back-propagation through time.
+        optimizer: "sgd", "adam" or "adamw".
+        learning_rate: initial learning rate.
+        momentum: SGD momentum.
+        weight_decay: AdamW decoupled weight decay.
+        clipnorm: Keras per-variable clipping: each gradient tensor is clipped to this norm.
+        global_clipnorm: one norm over all gradients, like ``torch.nn.utils.clip_grad_norm_``.
+        schedule: "constant", "step" or "plateau".
+        decay_factor: learning-rate factor of "step" and "plateau".
+        decay_start: "step": epochs at the initial rate before decay starts.
+        patience: "plateau": epochs without improvement before decaying.
+        seed: seed of initialisation, dropout and sentencepiece.
+    """
+
+    epochs: int = 6
+    batch_size: int = 20
+    bptt: int = 35
+    optimizer: str = "adam"
+    learning_rate: float = 0.002
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    clipnorm: Optional[float] = None
+    global_clipnorm: Optional[float] = None
+    schedule: str = "constant"
+    decay_factor: float = 0.5
+    decay_start: int = 4
+    patience: int = 0
+    seed: int = 0
+
+
+@dataclass
+class PipelineConfig:
+    """A whole pipeline file.
+
+    Args:
+        name: run name prefix.
+        task: "causal_lm".
+    """
+
+    name: str = "default"
+    task: str = "causal_lm"
+    data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)

@@ -1,0 +1,62 @@
+"""Text -> token ids inside the TensorFlow graph (normalize, tokenize, look up)."""
+
+import keras
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from rnn_pipeline.data.vocabulary import UNK
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.tokenizers import tokenizer_from_config
+
+NORMALIZATIONS = ("nfkc", "none")
+
+
+def normalize(text, normalization="nfkc", lowercase=False):
+    """Unicode NFKC (optional) and lower-casing, on a tf.string tensor of any shape."""
+    if normalization not in NORMALIZATIONS:
+        raise pipeline_error("text.normalization", f"must be one of: {', '.join(NORMALIZATIONS)}",
+                             normalization)
+    if normalization == "nfkc":
+        text = tf_text.normalize_utf8(text, "NFKC")
+    if lowercase:
+        text = tf.strings.lower(text, encoding="utf-8")
+    return text
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class TextPreprocessor(keras.layers.Layer):
+    """Raw strings -> ragged int32 token ids. Models never see strings; this layer does.
+
+    Args:
+        tokenizer: tokenizer config (`Tokenizer.get_config`).
+        vocabulary: tokens in id order (``Vocabulary.itos``).
+        normalization: "nfkc" or "none".
+        lowercase: lower-case after normalization.
+    """
+
+    def __init__(self, tokenizer, vocabulary, normalization="nfkc", lowercase=False, **kwargs):
+        super().__init__(trainable=False, dtype="string", **kwargs)
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        self.tokenizer_config = tokenizer
+        self.tokenizer = tokenizer_from_config(tokenizer)
+        self.vocabulary = list(vocabulary)
+        self.normalization = normalization
+        self.lowercase = lowercase
+        # "<unk>" is the OOV bucket (id 0); the vocabulary list starts after it.
+        self.lookup = keras.layers.StringLookup(vocabulary=self.vocabulary[1:], num_oov_indices=1,
+                                                oov_token=UNK, mask_token=None)
+
+    def tokens(self, text):
+        """(batch,) string -> (batch, None) ragged string tokens."""
+        return self.tokenizer.tokenize(normalize(text, self.normalization, self.lowercase))
+
+    def call(self, text):
+        """(batch,) string -> (batch, None) ragged int32 ids."""
+        return tf.cast(self.lookup(self.tokens(text)), tf.int32)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(tokenizer=self.tokenizer_config, vocabulary=self.vocabulary,
+                      normalization=self.normalization, lowercase=self.lowercase)
+        return config

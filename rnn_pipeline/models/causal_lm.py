@@ -1,0 +1,69 @@
+"""The causal language model task: backbone + projection to next-word logits."""
+
+import keras
+
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.metrics import Perplexity
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class CausalLM(keras.Model):
+    """Predicts token t+1 from tokens 1..t.
+
+    Args:
+        backbone: a unidirectional `RNNBackbone`.
+        tie_weights: use the embedding matrix as the output projection
+            (needs ``embedding_dim == units``).
+    """
+
+    def __init__(self, backbone, tie_weights=False, **kwargs):
+        if backbone.bidirectional:
+            raise pipeline_error(
+                "model.bidirectional",
+                "must be false for a causal language model: the backward layer reads the words "
+                "to the right, so the model would see the very word it must predict", True)
+        if tie_weights and backbone.embedding_dim != backbone.output_dim:
+            raise pipeline_error(
+                "model.tie_weights",
+                f"needs model.embedding_dim == model.units, but embedding_dim="
+                f"{backbone.embedding_dim} and units={backbone.output_dim}", tie_weights)
+        # === Layers ===
+        self.backbone = backbone
+        self.lm_head = None
+        if not tie_weights:
+            self.lm_head = keras.layers.Dense(backbone.vocabulary_size, name="lm_head")
+        # === Functional graph ===
+        token_ids = backbone.input
+        hidden = backbone(token_ids)  # (batch, time, units)
+        if tie_weights:
+            logits = backbone.token_embedding(hidden, reverse=True)  # (batch, time, vocab)
+        else:
+            logits = self.lm_head(hidden)  # (batch, time, vocab)
+        super().__init__(inputs=token_ids, outputs=logits, **kwargs)
+        self.tie_weights = tie_weights
+
+    def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
+        """Compile defaults of the task: cross-entropy on logits and exact perplexity.
+
+        Args:
+            optimizer: a Keras optimizer (instance or name).
+            loss: defaults to sparse categorical cross-entropy from logits.
+            weighted_metrics: defaults to `Perplexity` (honours sample weights).
+        """
+        super().compile(
+            optimizer=optimizer,
+            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
+            **kwargs,
+        )
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "backbone": keras.saving.serialize_keras_object(self.backbone),
+                "tie_weights": self.tie_weights}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,102 @@
+"""The run folder layout and its writers/readers.
+
+Layout::
+
+    config.toml          resolved pipeline config
+    vocab.txt            one token per line, in id order
+    sentencepiece.model  (sentencepiece tokenizer only)
+    model.keras          the trained model, Keras format
+    metrics.csv          one row per epoch
+    metrics.json         per-epoch rows and final perplexities
+    curves.png           loss and perplexity curves
+    tensorboard/         TensorBoard logs
+"""
+
+import csv
+import datetime
+import json
+from pathlib import Path
+
+from rnn_pipeline import config as config_lib
+from rnn_pipeline.data.vocabulary import Vocabulary
+from rnn_pipeline.errors import pipeline_error
+
+
+def new_run_path(name, base="runs"):
+    """``runs/<name>-<YYYYmmdd-HHMMSS>``, made unique with a suffix when needed."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(base) / f"{name}-{stamp}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = Path(base) / f"{name}-{stamp}-{suffix}"
+    return path
+
+
+class RunFolder:
+    """Args:
+        path: the run folder.
+    """
+
+    CONFIG = "config.toml"
+    VOCAB = "vocab.txt"
+    SENTENCEPIECE = "sentencepiece.model"
+    MODEL = "model.keras"
+    METRICS_CSV = "metrics.csv"
+    METRICS_JSON = "metrics.json"
+    CURVES = "curves.png"
+    TENSORBOARD = "tensorboard"
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def file(self, name):
+        return self.path / name
+
+    # --- writing -----------------------------------------------------------
+    def create(self):
+        """Creates the folder; an existing non-empty folder is refused."""
+        if self.path.exists() and any(self.path.iterdir()):
+            raise pipeline_error("--run-dir", "must be a new or empty folder", str(self.path))
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def save_config(self, config):
+        self.file(self.CONFIG).write_text(config_lib.dumps(config), encoding="utf-8")
+
+    def save_text_assets(self, vocabulary, sentencepiece_model=None):
+        vocabulary.save(self.file(self.VOCAB))
+        if sentencepiece_model is not None:
+            self.file(self.SENTENCEPIECE).write_bytes(sentencepiece_model)
+
+    def save_metrics(self, rows, final):
+        """Writes per-epoch ``rows`` to CSV and rows + ``final`` figures to JSON."""
+        if rows:
+            columns = list(dict.fromkeys(k for row in rows for k in row))
+            with open(self.file(self.METRICS_CSV), "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        payload = {"epochs": rows, "final": final}
+        self.file(self.METRICS_JSON).write_text(json.dumps(payload, indent=2) + "\n",
+                                                encoding="utf-8")
+
+    # --- reading -----------------------------------------------------------
+    def check_exists(self):
+        if not self.file(self.CONFIG).is_file():
+            raise pipeline_error("RUN", f"must be a run folder containing {self.CONFIG}",
+                                 str(self.path))
+        return self
+
+    def load_config(self):
+        return config_lib.load(self.file(self.CONFIG))
+
+    def load_vocabulary(self):
+        return Vocabulary.load(self.file(self.VOCAB))
+
+    def load_sentencepiece_model(self):
+        path = self.file(self.SENTENCEPIECE)
+        return path.read_bytes() if path.is_file() else None
+
+    def load_metrics(self):
+        return json.loads(self.file(self.METRICS_JSON).read_text(encoding="utf-8"))

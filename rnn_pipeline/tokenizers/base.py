@@ -1,0 +1,47 @@
+"""The tokenizer interface and its registry."""
+
+from rnn_pipeline.registry import Registry
+
+TOKENIZERS = Registry("text.tokenizer")
+
+
+class Tokenizer:
+    """Splits normalized text into string tokens inside the TensorFlow graph.
+
+    Subclasses implement `tokenize`; a tokenizer that must be trained
+    (sentencepiece) also implements `train`.
+    """
+
+    name = None
+    trainable = False
+
+    def train(self, lines, text_config, seed=0):
+        """Fits the tokenizer on the training lines (no-op for rule-based tokenizers)."""
+
+    def tokenize(self, text):
+        """Args:
+            text: tf.string tensor, shape (batch,).
+
+        Returns:
+            tf.RaggedTensor of tf.string tokens, shape (batch, None).
+        """
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("name", None)
+        return cls(**config)
+
+
+def tokenizer_from_config(config):
+    """Rebuilds a tokenizer from `Tokenizer.get_config` output."""
+    return TOKENIZERS.get(config["name"]).from_config(config)
+
+
+def make_tokenizer(name):
+    """Returns a fresh, untrained tokenizer registered as ``name``."""
+    return TOKENIZERS.get(name)()

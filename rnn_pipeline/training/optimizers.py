@@ -1,0 +1,54 @@
+"""Optimizers by name (one registry), with the two kinds of gradient clipping.
+
+* ``clipnorm`` (Keras): each gradient tensor is rescaled on its own so that its
+  norm is at most ``clipnorm``. Different variables are clipped independently.
+* ``global_clipnorm``: all gradients are rescaled together so that their joint
+  (global) norm is at most ``global_clipnorm``; this is what
+  ``torch.nn.utils.clip_grad_norm_`` and the classic PTB recipes do.
+"""
+
+import keras
+
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.registry import Registry
+
+OPTIMIZERS = Registry("train.optimizer")
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(train_config, **clipping):
+    return keras.optimizers.SGD(train_config.learning_rate, momentum=train_config.momentum,
+                                **clipping)
+
+
+@OPTIMIZERS.register("adam")
+def adam(train_config, **clipping):
+    return keras.optimizers.Adam(train_config.learning_rate, **clipping)
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(train_config, **clipping):
+    return keras.optimizers.AdamW(train_config.learning_rate,
+                                  weight_decay=train_config.weight_decay, **clipping)
+
+
+def clipping_arguments(train_config):
+    """The Keras optimizer keyword for the configured clipping (at most one)."""
+    if train_config.clipnorm is not None and train_config.global_clipnorm is not None:
+        raise pipeline_error("train.clipnorm", "cannot be combined with train.global_clipnorm; "
+                             "choose per-variable or global clipping", train_config.clipnorm)
+    for name in ("clipnorm", "global_clipnorm"):
+        value = getattr(train_config, name)
+        if value is not None and value <= 0:
+            raise pipeline_error(f"train.{name}", "must be positive", value)
+        if value is not None:
+            return {name: value}
+    return {}
+
+
+def make_optimizer(train_config):
+    """Builds the optimizer named by ``train.optimizer`` with its clipping."""
+    factory = OPTIMIZERS.get(train_config.optimizer)
+    if train_config.learning_rate <= 0:
+        raise pipeline_error("train.learning_rate", "must be positive", train_config.learning_rate)
+    return factory(train_config, **clipping_arguments(train_config))

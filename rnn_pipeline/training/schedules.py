@@ -1,0 +1,43 @@
+"""Learning-rate schedules by name (one registry), as Keras callbacks."""
+
+import keras
+
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.registry import Registry
+
+SCHEDULES = Registry("train.schedule")
+
+
+@SCHEDULES.register("constant")
+def constant(train_config, monitor):
+    return []
+
+
+@SCHEDULES.register("step")
+def step(train_config, monitor):
+    """``decay_start`` epochs at the initial rate, then times ``decay_factor`` every epoch
+    (Zaremba et al. 2014)."""
+    base, factor, start = train_config.learning_rate, train_config.decay_factor, \
+        train_config.decay_start
+
+    def rate(epoch, lr):
+        return base * factor ** max(0, epoch - start + 1)
+
+    return [keras.callbacks.LearningRateScheduler(rate)]
+
+
+@SCHEDULES.register("plateau")
+def plateau(train_config, monitor):
+    """Divides the rate by ``1 / decay_factor`` when the validation loss stops improving
+    (the classic PTB recipe)."""
+    return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=train_config.decay_factor,
+                                              patience=train_config.patience, min_delta=0.0,
+                                              verbose=1)]
+
+
+def make_schedule(train_config, monitor="val_loss"):
+    """Callbacks that implement ``train.schedule``."""
+    factory = SCHEDULES.get(train_config.schedule)
+    if not 0.0 < train_config.decay_factor <= 1.0:
+        raise pipeline_error("train.decay_factor", "must be in (0, 1]", train_config.decay_factor)
+    return factory(train_config, monitor)

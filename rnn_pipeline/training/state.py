@@ -1,0 +1,31 @@
+"""Hidden state of stateful recurrent layers (truncated BPTT)."""
+
+import keras
+
+
+def recurrent_layers(model):
+    """All stateful recurrent layers inside ``model``, nested models included."""
+    found = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.RNN) and layer.stateful:
+            found.append(layer)
+    return found
+
+
+def reset_states(model):
+    """Zeroes the carried hidden state of every stateful recurrent layer."""
+    for layer in recurrent_layers(model):
+        layer.reset_states()
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Resets the carried state at the start of every epoch and every evaluation."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        reset_states(self.model)
+
+    def on_test_begin(self, logs=None):
+        reset_states(self.model)
+
+    def on_test_end(self, logs=None):
+        reset_states(self.model)

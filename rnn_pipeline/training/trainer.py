@@ -1,0 +1,81 @@
+"""Model-agnostic training and evaluation on tf.data windows."""
+
+import math
+import sys
+import time
+
+import keras
+
+from rnn_pipeline.training.schedules import make_schedule
+from rnn_pipeline.training.state import ResetStates, reset_states
+
+
+def progress_verbosity():
+    """Keras progress bars on a terminal, one line per epoch otherwise."""
+    return 1 if sys.stdout.isatty() else 2
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Collects per-epoch rows: learning rate, loss (mean NLL per token), perplexity, seconds.
+
+    Args:
+        on_row: optional callable receiving each finished row.
+    """
+
+    def __init__(self, on_row=None):
+        super().__init__()
+        self.rows = []
+        self.on_row = on_row
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        row = {"epoch": epoch + 1, "learning_rate": self._lr}
+        for prefix, key in (("train", "perplexity"), ("valid", "val_perplexity")):
+            if key in logs:
+                row[f"{prefix}_loss"] = math.log(float(logs[key]))
+                row[f"{prefix}_perplexity"] = float(logs[key])
+        row["seconds"] = time.perf_counter() - self._start
+        self.rows.append(row)
+        if self.on_row:
+            self.on_row(row)
+
+
+def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None):
+    """Trains a compiled model with truncated BPTT: windows in order, state carried across
+    consecutive windows and reset at every epoch and evaluation.
+
+    Args:
+        model: a compiled Keras model; its stateful layers carry state.
+        train_data: tf.data of (inputs, targets, weights), in stream order.
+        valid_data: the same for validation (monitored by the schedule).
+        train_config: a `TrainConfig`.
+        callbacks: extra Keras callbacks.
+        verbose: Keras verbosity; default: progress bars on a terminal.
+
+    Returns:
+        The `EpochRecorder` rows, one dict per epoch.
+    """
+    recorder = EpochRecorder()
+    model.fit(
+        train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
+        callbacks=[ResetStates(), *make_schedule(train_config, "val_loss"), recorder,
+                   *callbacks],
+        verbose=progress_verbosity() if verbose is None else verbose,
+    )
+    return recorder.rows
+
+
+def evaluate(model, data, verbose=0):
+    """Exact perplexity over a split, starting from a zero state.
+
+    Returns:
+        {"loss": mean NLL per token, "perplexity": exp(loss)}.
+    """
+    reset_states(model)
+    logs = model.evaluate(data, callbacks=[ResetStates()], return_dict=True, verbose=verbose)
+    perplexity = float(logs["perplexity"])
+    return {"loss": math.log(perplexity), "perplexity": perplexity}

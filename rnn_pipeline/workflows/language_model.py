@@ -1,0 +1,134 @@
+"""The word-level language-model workflow: text -> trained model, perplexity, run folder."""
+
+import math
+import time
+
+import keras
+import tensorflow as tf
+
+from rnn_pipeline.data.corpora import load_corpus
+from rnn_pipeline.data.lm_dataset import lm_windows
+from rnn_pipeline.data.text_pipeline import (
+    fit_preprocessor,
+    make_preprocessor,
+    split_streams,
+    unigram_perplexity,
+)
+from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.plots import plot_curves
+from rnn_pipeline.tokenizers import make_tokenizer
+from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
+from rnn_pipeline.workflows.base import WORKFLOWS
+
+
+def _say(message):
+    print(message, flush=True)
+
+
+@WORKFLOWS.register("causal_lm")
+class LanguageModelWorkflow:
+    """Args:
+        config: a resolved `PipelineConfig` with ``task = "causal_lm"``.
+        log: callable for progress lines.
+    """
+
+    def __init__(self, config, log=_say):
+        self.config = config
+        self.log = log
+
+    # --- preparation: everything that can fail on user input, nothing written ---
+    def prepare(self):
+        """Reads the corpus, fits tokenizer and vocabulary, builds datasets and the model."""
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.train.seed)
+        make_schedule(cfg.train)  # validate before the slow steps
+        optimizer = make_optimizer(cfg.train)
+        start = time.perf_counter()
+        self.corpus = load_corpus(cfg.data)
+        self.preprocessor, self.vocabulary = fit_preprocessor(self.corpus.train, cfg.text,
+                                                              seed=cfg.train.seed)
+        self.streams = split_streams(self.corpus, self.preprocessor, self.vocabulary)
+        self.unigram = {name: unigram_perplexity(self.streams["train"], stream,
+                                                 len(self.vocabulary))
+                        for name, stream in self.streams.items()}
+        self.log(f"Data: {', '.join(f'{k} {len(v):,}' for k, v in self.streams.items())} tokens, "
+                 f"vocabulary {len(self.vocabulary):,} ({cfg.text.tokenizer}), "
+                 f"prepared in {time.perf_counter() - start:.1f}s")
+        self.datasets = {name: self._windows(stream) for name, stream in self.streams.items()}
+        with tf.distribute.get_strategy().scope():
+            self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
+                                         seed=cfg.train.seed)
+            self.model.compile(optimizer=optimizer)
+        return self
+
+    def _windows(self, stream):
+        train = self.config.train
+        dataset, _ = lm_windows(stream, train.batch_size, train.bptt, self.vocabulary.eos_id)
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    # --- training ---
+    def fit(self, run_path):
+        """Trains, evaluates every split and writes the run folder.
+
+        Returns:
+            the final figures (perplexities per split and unigram baselines).
+        """
+        run = RunFolder(run_path).create()
+        run.save_config(self.config)
+        run.save_text_assets(self.vocabulary, getattr(self.preprocessor.tokenizer, "model", None))
+        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
+        callbacks = [keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))]
+        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
+                   callbacks=callbacks)
+        self.model.save(run.file(run.MODEL))
+        final = self.evaluate_all()
+        run.save_metrics(rows, final)
+        plot_curves(rows, final, run.file(run.CURVES), title=f"{self.config.name}: "
+                    f"{self.config.model.num_layers}x{self.config.model.units} "
+                    f"{self.config.model.cell}")
+        return final
+
+    def evaluate_all(self):
+        final = {}
+        for name, dataset in self.datasets.items():
+            final[f"{name}_perplexity"] = evaluate(self.model, dataset)["perplexity"]
+            final[f"unigram_{name}_perplexity"] = self.unigram[name]
+            final[f"{name}_tokens"] = int(len(self.streams[name]))
+        return final
+
+    # --- evaluating a finished run ---
+    @classmethod
+    def from_run(cls, run_path, log=_say):
+        """Rebuilds the preprocessor and loads the trained model of a run folder."""
+        run = RunFolder(run_path).check_exists()
+        workflow = cls(run.load_config(), log=log)
+        workflow.vocabulary = run.load_vocabulary()
+        tokenizer_config = make_tokenizer(workflow.config.text.tokenizer).get_config()
+        if "model" in tokenizer_config:
+            tokenizer_config["model"] = run.load_sentencepiece_model()
+        workflow.preprocessor = make_preprocessor(workflow.config.text, workflow.vocabulary,
+                                                  tokenizer_config)
+        workflow.model = keras.models.load_model(run.file(run.MODEL), compile=False)
+        workflow.model.compile()
+        return workflow
+
+    def evaluate_split(self, split):
+        """Perplexity of the loaded model on one split, from a zero state."""
+        corpus = load_corpus(self.config.data)
+        corpus.split(split)  # validates the name
+        stream = split_streams(corpus, self.preprocessor, self.vocabulary, (split,))[split]
+        result = evaluate(self.model, self._windows(stream))
+        result["tokens"] = int(len(stream))
+        return result
+
+    @staticmethod
+    def summary(final):
+        """Human-readable lines: perplexity per split against the unigram baseline."""
+        lines = []
+        for split in ("train", "valid", "test"):
+            ppl, uni = final[f"{split}_perplexity"], final[f"unigram_{split}_perplexity"]
+            lines.append(f"{split:>5} perplexity {ppl:9.2f}   (unigram {uni:9.2f}; "
+                         f"{math.log2(uni / ppl):+.2f} bits/token better) over "
+                         f"{final[f'{split}_tokens']:,} tokens")
+        return lines

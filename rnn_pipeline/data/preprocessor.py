@@ -35,7 +35,8 @@ class TextPreprocessor(keras.layers.Layer):
     """
 
     def __init__(self, tokenizer, vocabulary, normalization="nfkc", lowercase=False, **kwargs):
-        super().__init__(trainable=False, dtype="string", **kwargs)
+        kwargs.update(trainable=False, dtype="string")
+        super().__init__(**kwargs)
         self._convert_input_args = False
         self._allow_non_tensor_positional_args = True
         self.tokenizer_config = tokenizer

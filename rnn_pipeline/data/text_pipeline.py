@@ -30,7 +30,8 @@ def fit_preprocessor(train_lines, text_config, seed=0):
     counting = TextPreprocessor(tokenizer.get_config(), list(SPECIALS),
                                 text_config.normalization, text_config.lowercase)
     counts = count_tokens(token_strings(train_lines, counting))
-    vocabulary = Vocabulary.build(counts, text_config.max_size, text_config.min_frequency)
+    vocabulary = Vocabulary.build(counts, text_config.max_size, text_config.min_frequency,
+                                  extra_tokens=tokenizer.pieces())
     return make_preprocessor(text_config, vocabulary, tokenizer.get_config()), vocabulary
 
 

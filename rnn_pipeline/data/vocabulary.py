@@ -41,13 +41,15 @@ class Vocabulary:
         return self.stoi.get(token, self.unk_id)
 
     @classmethod
-    def build(cls, counts, max_size=None, min_frequency=1):
+    def build(cls, counts, max_size=None, min_frequency=1, extra_tokens=()):
         """Most frequent tokens first (ties in code-point order).
 
         Args:
             counts: mapping token -> count on the training split.
             max_size: largest size, specials included; ``None`` = no limit.
             min_frequency: tokens seen fewer times are left out (they become ``<unk>``).
+            extra_tokens: tokens the tokenizer can emit though training never did
+                (unused sentencepiece pieces); appended after the counted ones.
         """
         if max_size is not None and max_size < len(SPECIALS) + 1:
             raise pipeline_error("text.max_size", "must be at least 3 (two specials + one token)",
@@ -56,6 +58,8 @@ class Vocabulary:
             raise pipeline_error("text.min_frequency", "must be at least 1", min_frequency)
         ranked = sorted((t for t, c in counts.items() if c >= min_frequency and t not in SPECIALS),
                         key=lambda t: (-counts[t], t))
+        seen = set(ranked)
+        ranked += [t for t in extra_tokens if t not in seen and t not in SPECIALS]
         if max_size is not None:
             ranked = ranked[: max_size - len(SPECIALS)]
         return cls(list(SPECIALS) + ranked)

@@ -31,7 +31,11 @@ class CausalLM(keras.Model):
         self.backbone = backbone
         self.lm_head = None
         if not tie_weights:
-            self.lm_head = keras.layers.Dense(backbone.vocabulary_size, name="lm_head")
+            init = {} if backbone.init_scale is None else {
+                f"{part}_initializer": keras.initializers.RandomUniform(
+                    -backbone.init_scale, backbone.init_scale, seed=backbone.seed + 1000 + i)
+                for i, part in enumerate(("kernel", "bias"))}
+            self.lm_head = keras.layers.Dense(backbone.vocabulary_size, name="lm_head", **init)
         # === Functional graph ===
         token_ids = backbone.input
         hidden = backbone(token_ids)  # (batch, time, units)

@@ -19,12 +19,14 @@ def check_activation(name, argument="model.activation"):
 
 
 def _initializers(init_scale, seed):
-    """Uniform [-s, s] initialisation for all weights (Zaremba et al.), or Keras defaults."""
+    """Uniform [-s, s] initialisation for all weights and biases (Zaremba et al.),
+    or the Keras defaults when ``init_scale`` is None."""
     if init_scale is None:
         return {}
     return {
         name: keras.initializers.RandomUniform(-init_scale, init_scale, seed=seed + i)
-        for i, name in enumerate(("kernel_initializer", "recurrent_initializer"))
+        for i, name in enumerate(("kernel_initializer", "recurrent_initializer",
+                                  "bias_initializer"))
     }
 
 
@@ -39,6 +41,7 @@ def simple_rnn(units, activation="tanh", init_scale=None, seed=0, **kwargs):
 def lstm(units, activation="tanh", init_scale=None, seed=0, **kwargs):
     """Long short-term memory (Hochreiter & Schmidhuber 1997)."""
     return keras.layers.LSTM(units, activation=check_activation(activation),
+                             unit_forget_bias=init_scale is None,
                              **_initializers(init_scale, seed), **kwargs)
 
 

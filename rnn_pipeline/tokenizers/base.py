@@ -18,6 +18,10 @@ class Tokenizer:
     def train(self, lines, text_config, seed=0):
         """Fits the tokenizer on the training lines (no-op for rule-based tokenizers)."""
 
+    def pieces(self):
+        """Every token a trained subword tokenizer can emit (empty for open vocabularies)."""
+        return []
+
     def tokenize(self, text):
         """Args:
             text: tf.string tensor, shape (batch,).

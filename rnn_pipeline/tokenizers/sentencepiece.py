@@ -35,27 +35,38 @@ class SentencePieceTokenizer(Tokenizer):
                                  f"must be one of: {', '.join(map(repr, _MODEL_TYPES))}",
                                  text_config.sentencepiece_model_type)
         buffer = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter([line for line in lines if line.strip()]),
-            model_writer=buffer,
-            vocab_size=text_config.sentencepiece_vocab_size,
-            model_type=text_config.sentencepiece_model_type,
-            character_coverage=0.9995,
-            hard_vocab_limit=False,  # small corpora may not support the full size
-            normalization_rule_name="identity",  # NFKC is done by the pipeline
-            random_seed=seed,
-            num_threads=1,
-            minloglevel=2,
-        )
+        spm.set_random_generator_seed(seed)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter([line for line in lines if line.strip()]),
+                model_writer=buffer,
+                vocab_size=text_config.sentencepiece_vocab_size,
+                model_type=text_config.sentencepiece_model_type,
+                character_coverage=0.9995,
+                hard_vocab_limit=False,  # small corpora may not support the full size
+                normalization_rule_name="identity",  # NFKC is done by the pipeline
+                num_threads=1,
+                minloglevel=2,
+            )
+        except RuntimeError as exc:  # e.g. a vocabulary smaller than the character set
+            raise pipeline_error("text.sentencepiece_vocab_size",
+                                 f"is not usable for this corpus ({str(exc).split('] ')[-1]})",
+                                 text_config.sentencepiece_vocab_size) from None
         self.model = buffer.getvalue()
         self._graph_tokenizer = None
+
+    def pieces(self):
+        processor = spm.SentencePieceProcessor(model_proto=self.model)
+        return [processor.id_to_piece(i) for i in range(processor.get_piece_size())
+                if not (processor.is_control(i) or processor.is_unknown(i))]
 
     def _tokenizer(self):
         if self.model is None:
             raise RuntimeError("The sentencepiece tokenizer must be trained before use.")
         if self._graph_tokenizer is None:
-            self._graph_tokenizer = tf_text.SentencepieceTokenizer(model=self.model,
-                                                                   out_type=tf.string)
+            with tf.init_scope():  # the op's resource must outlive any tf.function/tf.data graph
+                self._graph_tokenizer = tf_text.SentencepieceTokenizer(model=self.model,
+                                                                       out_type=tf.string)
         return self._graph_tokenizer
 
     def tokenize(self, text):

@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny corpora and pipelines written by the tests themselves."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import rnn_pipeline  # noqa: F401  (forces the TensorFlow backend before keras is used)
+from rnn_pipeline.config import PipelineConfig
+from rnn_pipeline.config.loader import from_dict
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("RNN_PIPELINE_DATA_MIRROR", str(REPO.parent / "shared" / "data"))
+
+TINY_TEXT = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "a cat and a dog met on the mat",
+    "東京 で 猫 が 寝た",
+    "the bird sat on the cat",
+    "猫 と 犬 が 会った",
+    "the mat was red and the log was brown",
+    "a dog ran to the log",
+]
+
+
+@pytest.fixture(scope="session")
+def data_mirror():
+    path = Path(os.environ["RNN_PIPELINE_DATA_MIRROR"])
+    if not path.is_dir():
+        pytest.fail(f"RNN_PIPELINE_DATA_MIRROR={path} is not a folder (see README)")
+    return path
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """train/valid/test files of a tiny mixed English/Japanese corpus."""
+    files = {}
+    for split, repeat in (("train", 3), ("valid", 1), ("test", 1)):
+        path = tmp_path / f"{split}.txt"
+        path.write_text("\n".join(TINY_TEXT * repeat) + "\n", encoding="utf-8")
+        files[split] = str(path)
+    return files
+
+
+def tiny_config(files, **sections):
+    """A `PipelineConfig` for a tiny, fast model on ``files``; ``sections`` override keys,
+    e.g. model={"cell": "gru"}."""
+    data = {
+        "name": "tiny",
+        "data": {"corpus": "files", "train": [files["train"]], "valid": [files["valid"]],
+                 "test": [files["test"]]},
+        "text": {"tokenizer": "whitespace", "sentencepiece_vocab_size": 40},
+        "model": {"cell": "lstm", "embedding_dim": 4, "units": 4, "num_layers": 1},
+        "train": {"epochs": 1, "batch_size": 2, "bptt": 5, "optimizer": "adam",
+                  "learning_rate": 0.01},
+    }
+    for section, values in sections.items():
+        data[section].update(values)
+    return from_dict(PipelineConfig, data)

@@ -1,0 +1,88 @@
+import dataclasses
+import typing
+
+import pytest
+
+from rnn_pipeline import config as config_lib
+from rnn_pipeline.config import PipelineConfig, schema
+from rnn_pipeline.config.bundled import bundled_names, resolve_pipeline
+from rnn_pipeline.errors import PipelineError
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_bundled_pipelines_round_trip(name):
+    config = config_lib.load(resolve_pipeline(name))
+    assert config_lib.loads(config_lib.dumps(config)) == config
+
+
+def test_round_trip_keeps_none_and_changed_values():
+    config = config_lib.apply_overrides(PipelineConfig(), [
+        "train.clipnorm=0.5", "text.max_size=100", "data.train=['a.txt', 'b*.txt']",
+        "model.cell=gru", "model.dropout=0.25", "text.lowercase=true"])
+    again = config_lib.loads(config_lib.dumps(config))
+    assert again == config
+    assert again.train.clipnorm == 0.5 and again.train.global_clipnorm is None
+    assert again.data.train == ["a.txt", "b*.txt"]
+
+
+def test_every_optional_field_defaults_to_none():
+    # A None value is left out of the TOML file, so it must read back as None.
+    for cls in (schema.DataConfig, schema.TextConfig, schema.ModelConfig, schema.TrainConfig):
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if type(None) in typing.get_args(hints[f.name]):
+                assert f.default is None, f"{cls.__name__}.{f.name}"
+
+
+def test_unknown_key_is_named_with_the_closest_suggestion():
+    with pytest.raises(PipelineError) as info:
+        config_lib.loads("[model]\ncel = 'gru'\n", source="p.toml")
+    message = str(info.value)
+    assert message.startswith("p.toml: Unknown config key 'model.cel'. Did you mean 'model.cell'?")
+    assert "Received: model.cel='gru'" in message
+
+
+def test_unknown_section_is_rejected():
+    with pytest.raises(PipelineError, match=r"Unknown config key 'modle'. Did you mean 'model'"):
+        config_lib.loads("[modle]\ncell = 'gru'\n")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[train]\nepochs = 'many'\n", "train.epochs must be an integer. Received: train.epochs='many'"),
+    ("[train]\nepochs = true\n", "train.epochs must be an integer. Received: train.epochs=True"),
+    ("[model]\ntie_weights = 1\n", "model.tie_weights must be true or false. "
+                                   "Received: model.tie_weights=1"),
+    ("[model]\ndropout = 'x'\n", "model.dropout must be a number. Received: model.dropout='x'"),
+    ("model = 3\n", "model must be a table (section). Received: model=3"),
+])
+def test_wrong_types_are_named(text, expected):
+    with pytest.raises(PipelineError) as info:
+        config_lib.loads(text, source="p.toml")
+    assert str(info.value) == f"p.toml: {expected}"
+
+
+def test_integer_is_accepted_where_a_number_is_expected():
+    assert config_lib.loads("[train]\nlearning_rate = 1\n").train.learning_rate == 1.0
+
+
+def test_overrides_parse_toml_values_and_bare_strings():
+    config = config_lib.apply_overrides(PipelineConfig(), ["model.cell=gru", "train.epochs=3",
+                                                           "train.global_clipnorm=5"])
+    assert (config.model.cell, config.train.epochs, config.train.global_clipnorm) == ("gru", 3, 5.0)
+    with pytest.raises(PipelineError, match=r"^--set must look like key.path=value"):
+        config_lib.apply_overrides(PipelineConfig(), ["model.cell"])
+    with pytest.raises(PipelineError, match=r"^--set: Unknown config key 'train.epoch'. "
+                                            r"Did you mean 'train.epochs'"):
+        config_lib.apply_overrides(PipelineConfig(), ["train.epoch=3"])
+
+
+def test_invalid_toml_names_the_file():
+    with pytest.raises(PipelineError, match=r"^bad.toml is not valid TOML"):
+        config_lib.loads("[model\n", source="bad.toml")
+
+
+def test_unknown_pipeline_lists_bundled_names():
+    with pytest.raises(PipelineError) as info:
+        resolve_pipeline("no_such_pipeline")
+    assert "'default'" not in str(info.value) and "default" in str(info.value)
+    assert str(info.value).endswith("Received: PIPELINE='no_such_pipeline'")

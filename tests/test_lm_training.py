@@ -1,0 +1,167 @@
+"""Windows, exact perplexity, state carry-over, clipping and schedules."""
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from rnn_pipeline.config import ModelConfig, TrainConfig
+from rnn_pipeline.data.lm_dataset import lm_windows
+from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.training import evaluate, make_optimizer, make_schedule
+from rnn_pipeline.training.state import reset_states
+
+EOS = 1
+
+
+def _windows(stream, batch_size, bptt):
+    return list(lm_windows(stream, batch_size, bptt, EOS)[0].as_numpy_iterator())
+
+
+@pytest.mark.parametrize("num_tokens, batch_size, bptt", [(11, 3, 2), (40, 2, 7), (5, 4, 3)])
+def test_windows_predict_every_token_exactly_once(num_tokens, batch_size, bptt):
+    stream = np.arange(2, 2 + num_tokens)
+    windows = _windows(stream, batch_size, bptt)
+    targets = np.concatenate([y[w > 0] for _, y, w in windows])
+    assert sorted(targets.tolist()) == stream.tolist()
+    for (x, y, w) in windows:
+        assert x.shape == y.shape == w.shape == (batch_size, bptt)
+    # Row r of window k+1 continues row r of window k: input t+1 == target t.
+    rows_x = np.concatenate([x for x, _, _ in windows], axis=1)
+    rows_y = np.concatenate([y for _, y, _ in windows], axis=1)
+    rows_w = np.concatenate([w for _, _, w in windows], axis=1)
+    for r in range(batch_size):
+        real = rows_w[r] > 0
+        np.testing.assert_array_equal(rows_x[r, 1:][real[1:]], rows_y[r, :-1][real[1:]])
+    assert rows_x[0, 0] == EOS  # the first token is predicted from <eos>
+
+
+def _simple_rnn_lm(batch_size, vocab=5, units=2):
+    """A tiny SimpleRNN LM with fixed, hand-picked weights."""
+    model = build_causal_lm(ModelConfig(cell="simple_rnn", embedding_dim=2, units=units,
+                                        num_layers=1), vocab, batch_size)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.uniform(-1, 1, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.compile()
+    return model
+
+
+def _hand_nll(model, stream):
+    """Sum of -log p(token) computed in NumPy, one continuous stream from a zero state."""
+    embedding, kernel, recurrent, bias, head_kernel, head_bias = model.get_weights()
+    h = np.zeros(kernel.shape[1])
+    total, previous = 0.0, EOS
+    for token in stream:
+        h = np.tanh(embedding[previous] @ kernel + h @ recurrent + bias)
+        logits = h @ head_kernel + head_bias
+        log_probs = logits - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+        total -= log_probs[token]
+        previous = token
+    return total
+
+
+def test_perplexity_matches_a_hand_computation_including_the_last_partial_window():
+    stream = np.array([2, 3, 4, 1, 2, 2, 3, 1, 4, 4, 0, 1, 3], np.int32)  # 13 tokens
+    model = _simple_rnn_lm(batch_size=1)
+    dataset, num_windows = lm_windows(stream, batch_size=1, bptt=4, eos_id=EOS)
+    assert num_windows == 4  # 4 + 4 + 4 + 1 (partial)
+    result = evaluate(model, dataset)
+    expected = _hand_nll(model, stream) / len(stream)
+    assert result["loss"] == pytest.approx(expected, rel=1e-5)
+    assert result["perplexity"] == pytest.approx(math.exp(expected), rel=1e-5)
+
+
+def test_perplexity_over_parallel_streams_is_the_sum_over_rows():
+    stream = np.array([2, 3, 4, 1, 2, 2, 3, 1, 4, 4, 0, 1, 3, 2, 2], np.int32)  # 15 tokens
+    model = _simple_rnn_lm(batch_size=2)
+    dataset, _ = lm_windows(stream, batch_size=2, bptt=3, eos_id=EOS)
+    # Row 0 holds tokens 0..7 (context <eos>), row 1 tokens 8..14 (context: token 7).
+    model_1 = _simple_rnn_lm(batch_size=1)
+    model_1.set_weights(model.get_weights())
+    first = _hand_nll(model_1, stream[:8])
+    embedding = model.get_weights()[0]
+    assert embedding.shape[0] == 5
+    second = _hand_nll_from(model, stream[7], stream[8:])
+    result = evaluate(model, dataset)
+    assert result["loss"] == pytest.approx((first + second) / len(stream), rel=1e-5)
+
+
+def _hand_nll_from(model, context, tokens):
+    embedding, kernel, recurrent, bias, head_kernel, head_bias = model.get_weights()
+    h, total, previous = np.zeros(kernel.shape[1]), 0.0, context
+    for token in tokens:
+        h = np.tanh(embedding[previous] @ kernel + h @ recurrent + bias)
+        logits = h @ head_kernel + head_bias
+        total -= logits[token] - np.log(np.exp(logits).sum())
+        previous = token
+    return total
+
+
+def test_state_carries_from_window_k_to_window_k_plus_1():
+    model = _simple_rnn_lm(batch_size=1)
+    second = np.array([[2, 3, 4]], np.int32)
+    targets = np.array([[3, 4, 1]], np.int32)
+
+    def loss_after(first):
+        reset_states(model)
+        model.predict(first, verbose=0, batch_size=1)
+        return model.test_on_batch(second, targets, return_dict=True)["loss"]
+
+    after_a = loss_after(np.array([[2, 2, 2]], np.int32))
+    after_b = loss_after(np.array([[4, 0, 3]], np.int32))
+    assert abs(after_a - after_b) > 1e-4  # window k changes the loss of window k+1
+    assert loss_after(np.array([[2, 2, 2]], np.int32)) == pytest.approx(after_a, abs=1e-7)
+    reset_states(model)
+    fresh = model.test_on_batch(second, targets, return_dict=True)["loss"]
+    assert abs(fresh - after_a) > 1e-4 and abs(fresh - after_b) > 1e-4
+
+
+def _apply(train_config, gradients):
+    variables = [keras.Variable(np.zeros_like(g)) for g in gradients]
+    optimizer = make_optimizer(train_config)
+    optimizer.apply([keras.ops.convert_to_tensor(g) for g in gradients], variables)
+    return [-v.numpy() for v in variables]  # SGD with lr 1: update = -clipped gradient
+
+
+def test_clipnorm_clips_each_variable_and_global_clipnorm_clips_them_together():
+    gradients = [np.array([3.0, 4.0], np.float32), np.array([0.6, 0.8], np.float32)]  # norms 5, 1
+    per_variable = _apply(TrainConfig(optimizer="sgd", learning_rate=1.0, clipnorm=2.0), gradients)
+    np.testing.assert_allclose(per_variable[0], [1.2, 1.6], rtol=1e-6)  # 5 -> 2
+    np.testing.assert_allclose(per_variable[1], [0.6, 0.8], rtol=1e-6)  # 1 <= 2: unchanged
+    joint = _apply(TrainConfig(optimizer="sgd", learning_rate=1.0, global_clipnorm=2.0), gradients)
+    scale = 2.0 / math.sqrt(26.0)  # global norm sqrt(5^2 + 1^2)
+    np.testing.assert_allclose(joint[0], [3.0 * scale, 4.0 * scale], rtol=1e-6)
+    np.testing.assert_allclose(joint[1], [0.6 * scale, 0.8 * scale], rtol=1e-6)
+
+
+def test_clipping_choices_are_checked():
+    with pytest.raises(PipelineError, match=r"^train.clipnorm cannot be combined with "
+                                            r"train.global_clipnorm"):
+        make_optimizer(TrainConfig(clipnorm=1.0, global_clipnorm=1.0))
+    with pytest.raises(PipelineError, match=r"^train.global_clipnorm must be positive"):
+        make_optimizer(TrainConfig(global_clipnorm=0.0))
+
+
+@pytest.mark.parametrize("name, cls", [("sgd", keras.optimizers.SGD),
+                                       ("adam", keras.optimizers.Adam),
+                                       ("adamw", keras.optimizers.AdamW)])
+def test_optimizers(name, cls):
+    optimizer = make_optimizer(TrainConfig(optimizer=name, learning_rate=0.5, weight_decay=0.1))
+    assert type(optimizer) is cls and float(optimizer.learning_rate) == 0.5
+
+
+def test_step_schedule_is_zaremba():
+    (callback,) = make_schedule(TrainConfig(schedule="step", learning_rate=1.0, decay_start=4,
+                                            decay_factor=0.5))
+    rates = [callback.schedule(epoch, None) for epoch in range(7)]
+    assert rates == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+
+
+def test_plateau_schedule_watches_the_validation_loss():
+    (callback,) = make_schedule(TrainConfig(schedule="plateau", decay_factor=0.25, patience=1))
+    assert isinstance(callback, keras.callbacks.ReduceLROnPlateau)
+    assert (callback.monitor, callback.factor, callback.patience) == ("val_loss", 0.25, 1)
+    assert make_schedule(TrainConfig(schedule="constant")) == []

@@ -1,0 +1,98 @@
+"""Backbone, causal LM and metric: config round trips, saving, refusals."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnn_pipeline.config import ModelConfig
+from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.metrics import Perplexity
+from rnn_pipeline.models import CausalLM, RNNBackbone, build_backbone, build_causal_lm
+from rnn_pipeline.training.state import reset_states
+
+IDS = np.array([[1, 2, 3, 4], [4, 3, 2, 1]], np.int32)
+
+
+def _predict(model, ids=IDS):
+    reset_states(model)
+    return model.predict(ids, verbose=0, batch_size=len(ids))
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+@pytest.mark.parametrize("tie", [False, True])
+def test_causal_lm_config_and_keras_file_round_trip(tmp_path, cell, tie):
+    model = build_causal_lm(ModelConfig(cell=cell, embedding_dim=3, units=3, num_layers=2,
+                                        tie_weights=tie, dropout=0.1), 7, batch_size=2)
+    clone = CausalLM.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(_predict(clone), _predict(model), atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    assert isinstance(loaded, CausalLM) and loaded.tie_weights == tie
+    np.testing.assert_allclose(_predict(loaded), _predict(model), atol=1e-6)
+    assert _predict(model).shape == (2, 4, 7)  # (batch, time, vocab)
+
+
+def test_tied_model_shares_the_embedding_matrix():
+    tied = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1, tie_weights=True),
+                           7, batch_size=2)
+    untied = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1), 7, 2)
+    assert untied.count_params() - tied.count_params() == 3 * 7 + 7  # no head kernel, no bias
+
+
+def test_backbone_round_trip_and_bidirectional_encoder():
+    backbone = build_backbone(ModelConfig(cell="gru", units=3, embedding_dim=2, num_layers=2,
+                                          bidirectional=True), 9)
+    assert RNNBackbone.from_config(backbone.get_config()).get_config() == backbone.get_config()
+    assert backbone(IDS).shape == (2, 4, 6)  # (batch, time, 2 * units): legal for an encoder
+
+
+def test_bidirectional_language_model_is_refused():
+    with pytest.raises(PipelineError) as info:
+        build_causal_lm(ModelConfig(bidirectional=True, units=3, embedding_dim=3), 7, 2)
+    assert "would see the very word it must predict" in str(info.value)
+    assert str(info.value).startswith("model.bidirectional must be false for a causal language")
+
+
+def test_tied_sizes_must_match():
+    with pytest.raises(PipelineError, match=r"needs model.embedding_dim == model.units, but "
+                                            r"embedding_dim=4 and units=3"):
+        build_causal_lm(ModelConfig(embedding_dim=4, units=3, tie_weights=True), 7, 2)
+
+
+@pytest.mark.parametrize("key, value, rule", [
+    ("cell", "transformer", "must be one of: 'gru', 'lstm', 'simple_rnn'"),
+    ("activation", "cube", "must be one of: 'tanh', 'relu'"),
+    ("num_layers", 0, "must be at least 1"),
+    ("dropout", 1.0, "must be in [0, 1)"),
+])
+def test_model_values_are_checked(key, value, rule):
+    with pytest.raises(PipelineError) as info:
+        build_causal_lm(ModelConfig(**{key: value}), 7, 2)
+    assert rule in str(info.value) and f"Received: model.{key}={value!r}" in str(info.value)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "gelu"])
+def test_simple_rnn_activation_is_used(activation):
+    model = build_causal_lm(ModelConfig(cell="simple_rnn", activation=activation, units=2,
+                                        embedding_dim=2, num_layers=1), 5, 2)
+    assert model.backbone.rnn_layers[0].cell.activation is keras.activations.get(activation)
+
+
+def test_init_scale_bounds_every_weight():
+    model = build_causal_lm(ModelConfig(units=8, embedding_dim=8, num_layers=2, init_scale=0.05),
+                            30, 2)
+    for weight in model.weights:
+        assert np.abs(weight.numpy()).max() <= 0.05 + 1e-7, weight.path
+
+
+def test_perplexity_metric_ignores_zero_weights_and_round_trips():
+    logits = np.log(np.array([[[0.5, 0.25, 0.25], [0.1, 0.8, 0.1]]], np.float32))
+    metric = Perplexity()
+    metric.update_state(np.array([[0, 1]]), logits, sample_weight=np.array([[1.0, 0.0]]))
+    assert float(metric.result()) == pytest.approx(2.0)
+    metric.update_state(np.array([[2, 1]]), logits, sample_weight=np.array([[1.0, 1.0]]))
+    expected = np.exp(-(np.log(0.5) + np.log(0.25) + np.log(0.8)) / 3)
+    assert float(metric.result()) == pytest.approx(expected, rel=1e-6)
+    assert Perplexity.from_config(metric.get_config()).name == "perplexity"

@@ -1,0 +1,30 @@
+import pytest
+
+from rnn_pipeline.data.corpora import CORPORA
+from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.models.cells import CELLS
+from rnn_pipeline.tokenizers import TOKENIZERS
+from rnn_pipeline.training import OPTIMIZERS, SCHEDULES
+from rnn_pipeline.workflows import WORKFLOWS
+
+
+@pytest.mark.parametrize("registry, names", [
+    (CELLS, ["gru", "lstm", "simple_rnn"]),
+    (TOKENIZERS, ["character", "sentencepiece", "unicode_script", "whitespace"]),
+    (OPTIMIZERS, ["adam", "adamw", "sgd"]),
+    (SCHEDULES, ["constant", "plateau", "step"]),
+    (CORPORA, ["files", "pydoc_topics"]),
+    (WORKFLOWS, ["causal_lm"]),
+])
+def test_unknown_name_lists_the_valid_ones(registry, names):
+    assert registry.names() == names
+    with pytest.raises(PipelineError) as info:
+        registry.get("nope")
+    choices = ", ".join(repr(n) for n in names)
+    assert str(info.value) == (f"{registry.argument} must be one of: {choices}. "
+                               f"Received: {registry.argument}='nope'")
+
+
+def test_names_are_lowercase():
+    with pytest.raises(ValueError, match="lowercase"):
+        CELLS.register("LSTM")

@@ -163,5 +163,5 @@ def test_step_schedule_is_zaremba():
 def test_plateau_schedule_watches_the_validation_loss():
     (callback,) = make_schedule(TrainConfig(schedule="plateau", decay_factor=0.25, patience=1))
     assert isinstance(callback, keras.callbacks.ReduceLROnPlateau)
-    assert (callback.monitor, callback.factor, callback.patience) == ("val_loss", 0.25, 1)
+    assert (callback.monitor, callback.factor, callback.patience) == ("val_perplexity", 0.25, 1)
     assert make_schedule(TrainConfig(schedule="constant")) == []

@@ -7,13 +7,20 @@ import click
 from rnn_pipeline.errors import PipelineError
 
 
+class PipelineUsageError(click.UsageError):
+    """A user's mistake: shown as one ``Error: ...`` line, exit code 2."""
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", file=file, err=True)
+
+
 @contextlib.contextmanager
 def user_errors():
-    """Turns a `PipelineError` into a click usage error (one line, exit code 2)."""
+    """Turns a `PipelineError` into a `PipelineUsageError`."""
     try:
         yield
     except PipelineError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise PipelineUsageError(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,14 +49,13 @@ def fit(pipeline, overrides, epochs, run_dir):
         if epochs is not None:
             overrides = (*overrides, f"train.epochs={epochs}")
         config = config_lib.apply_overrides(config, overrides)
-        workflow_class = get_workflow(config.task)
-        click.echo(f"Pipeline {path} (task {config.task})")
-        workflow = workflow_class(config, log=click.echo).prepare()
+        workflow = get_workflow(config.task)(config, log=click.echo).validate()
+        workflow.prepare()  # reads data: may still fail on the user's files
         run_path = run_dir or new_run_path(config.name)
         final = workflow.fit(run_path)
     for line in workflow.summary(final):
         click.echo(line)
-    click.echo(f"Run folder: {run_path}")
+    click.echo(f"Pipeline {path} -> run folder {run_path}")
 
 
 @cli.command()

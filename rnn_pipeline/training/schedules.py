@@ -28,14 +28,14 @@ def step(train_config, monitor):
 
 @SCHEDULES.register("plateau")
 def plateau(train_config, monitor):
-    """Divides the rate by ``1 / decay_factor`` when the validation loss stops improving
-    (the classic PTB recipe)."""
+    """Multiplies the rate by ``decay_factor`` when the validation perplexity (the exact,
+    token-weighted loss) stops improving (the classic PTB recipe)."""
     return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=train_config.decay_factor,
                                               patience=train_config.patience, min_delta=0.0,
-                                              verbose=1)]
+                                              mode="min", verbose=1)]
 
 
-def make_schedule(train_config, monitor="val_loss"):
+def make_schedule(train_config, monitor="val_perplexity"):
     """Callbacks that implement ``train.schedule``."""
     factory = SCHEDULES.get(train_config.schedule)
     if not 0.0 < train_config.decay_factor <= 1.0:

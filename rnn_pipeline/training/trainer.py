@@ -62,7 +62,7 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None)
     recorder = EpochRecorder()
     model.fit(
         train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
-        callbacks=[ResetStates(), *make_schedule(train_config, "val_loss"), recorder,
+        callbacks=[ResetStates(), *make_schedule(train_config, "val_perplexity"), recorder,
                    *callbacks],
         verbose=progress_verbosity() if verbose is None else verbose,
     )

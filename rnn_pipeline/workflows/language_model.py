@@ -38,11 +38,20 @@ class LanguageModelWorkflow:
         self.log = log
 
     # --- preparation: everything that can fail on user input, nothing written ---
+    def validate(self):
+        """Checks model and training settings before any data is read."""
+        train = self.config.train
+        make_schedule(train)
+        make_optimizer(train)
+        lm_windows([0], train.batch_size, train.bptt, eos_id=0)
+        build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
+        return self
+
     def prepare(self):
         """Reads the corpus, fits tokenizer and vocabulary, builds datasets and the model."""
         cfg = self.config
+        self.validate()
         keras.utils.set_random_seed(cfg.train.seed)
-        make_schedule(cfg.train)  # validate before the slow steps
         optimizer = make_optimizer(cfg.train)
         start = time.perf_counter()
         self.corpus = load_corpus(cfg.data)

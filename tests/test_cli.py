@@ -1,0 +1,102 @@
+"""The click CLI: help, fit/evaluate, and one-line errors with exit code 2."""
+
+import pytest
+from click.testing import CliRunner
+
+from rnn_pipeline.cli.main import cli
+
+PIPELINE = """
+name = "tiny"
+[data]
+corpus = "files"
+train = ["{train}"]
+valid = ["{valid}"]
+test = ["{test}"]
+[model]
+embedding_dim = 4
+units = 4
+num_layers = 1
+[train]
+epochs = 1
+batch_size = 2
+bptt = 4
+"""
+
+
+@pytest.fixture
+def pipeline_file(tiny_corpus, tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(PIPELINE.format(**tiny_corpus))
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("command", [[], ["fit"], ["evaluate"]])
+def test_help(command):
+    result = _run(*command, "--help")
+    assert result.exit_code == 0 and "Usage: cli" in result.output or "Usage:" in result.output
+
+
+def test_fit_then_evaluate(pipeline_file, tmp_path):
+    run_dir = tmp_path / "run"
+    result = _run("fit", pipeline_file, "--run-dir", run_dir, "--set", "model.cell=gru")
+    assert result.exit_code == 0, result.output
+    assert "valid perplexity" in result.output and "unigram" in result.output
+    assert (run_dir / "model.keras").is_file()
+    assert 'cell = "gru"' in (run_dir / "config.toml").read_text()
+    result = _run("evaluate", run_dir, "--split", "valid")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].startswith("valid perplexity ")
+
+
+def _assert_one_line_error(result, expected, tmp_path):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [f"Error: {expected}"] or (len(lines) == 1 and expected in lines[0]), lines
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("model.cel=gru", "--set: Unknown config key 'model.cel'. Did you mean 'model.cell'?"),
+    ("train.epochs=ten", "--set: train.epochs must be an integer. Received: train.epochs='ten'"),
+    ("model.bidirectional=true", "model.bidirectional must be false for a causal language model"),
+    ("model.cell=transformer", "model.cell must be one of: 'gru', 'lstm', 'simple_rnn'. "
+                               "Received: model.cell='transformer'"),
+])
+def test_bad_values_are_one_line_with_exit_code_2(pipeline_file, tmp_path, override, expected):
+    result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run", "--set", override)
+    _assert_one_line_error(result, expected, tmp_path)
+
+
+def test_unknown_key_in_the_file_names_the_file(pipeline_file, tmp_path):
+    pipeline_file.write_text(pipeline_file.read_text().replace("units = 4", "unit = 4"))
+    result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run")
+    _assert_one_line_error(result, f"{pipeline_file}: Unknown config key 'model.unit'. "
+                                   f"Did you mean 'model.units'?", tmp_path)
+
+
+def test_missing_files_are_named(pipeline_file, tmp_path):
+    result = _run("fit", tmp_path / "nope.toml", "--run-dir", tmp_path / "run")
+    _assert_one_line_error(result, f"PIPELINE must be an existing file or a bundled pipeline",
+                           tmp_path)
+    result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run", "--set",
+                  f"data.train=['{tmp_path / 'missing*.txt'}']")
+    _assert_one_line_error(result, f"data.train must name existing files (paths or globs). "
+                                   f"Received: data.train='{tmp_path / 'missing*.txt'}'",
+                           tmp_path)
+
+
+def test_undecodable_corpus_is_one_line(pipeline_file, tmp_path, tiny_corpus):
+    bad = tmp_path / "sjis.txt"
+    bad.write_bytes("猫が寝た\n".encode("shift_jis"))
+    result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run", "--set",
+                  f"data.train=['{bad}']")
+    _assert_one_line_error(result, f"{bad}: cannot decode byte offset 0", tmp_path)
+
+
+def test_evaluate_needs_a_run_folder(tmp_path):
+    result = _run("evaluate", tmp_path)
+    _assert_one_line_error(result, "RUN must be a run folder containing config.toml", tmp_path)

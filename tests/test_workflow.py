@@ -1,0 +1,69 @@
+"""fit -> evaluate on tiny data for every cell, depth, tying and tokenizer."""
+
+import json
+
+import pytest
+
+from conftest import tiny_config
+from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.workflows import get_workflow
+
+TOKENIZERS = ["whitespace", "character", "unicode_script", "sentencepiece"]
+# Every cell x depth x tying, each tokenizer paired with every cell.
+CASES = [(cell, layers, tie, TOKENIZERS[(i + 2 * j) % 4])
+         for i, cell in enumerate(["simple_rnn", "lstm", "gru"])
+         for j, (layers, tie) in enumerate([(1, False), (2, False), (1, True), (2, True)])]
+
+
+@pytest.mark.parametrize("cell, layers, tie, tokenizer", CASES)
+def test_fit_then_evaluate(tiny_corpus, tmp_path, cell, layers, tie, tokenizer):
+    config = tiny_config(tiny_corpus, model={"cell": cell, "num_layers": layers,
+                                             "tie_weights": tie},
+                         text={"tokenizer": tokenizer})
+    workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    vocab_size = len(workflow.vocabulary)
+    for split in ("train", "valid", "test"):
+        assert 1.0 < final[f"{split}_perplexity"] < 3 * vocab_size
+    reloaded = get_workflow("causal_lm").from_run(tmp_path / "run", log=lambda line: None)
+    again = reloaded.evaluate_split("test")
+    assert again["perplexity"] == pytest.approx(final["test_perplexity"], rel=1e-5)
+    assert again["tokens"] == final["test_tokens"]
+
+
+def test_run_folder_contents(tiny_corpus, tmp_path):
+    config = tiny_config(tiny_corpus, train={"epochs": 2})
+    workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    run = RunFolder(tmp_path / "run")
+    assert run.load_config() == config
+    assert run.load_vocabulary().itos == workflow.vocabulary.itos
+    metrics = json.loads(run.file("metrics.json").read_text())
+    assert [row["epoch"] for row in metrics["epochs"]] == [1, 2]
+    assert metrics["final"] == pytest.approx(final)
+    csv_lines = run.file("metrics.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("epoch,learning_rate,train_loss,train_perplexity,valid_loss")
+    assert len(csv_lines) == 3
+    assert run.file("curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert any(run.file("tensorboard").rglob("events.out.tfevents.*"))
+    assert run.file("model.keras").stat().st_size > 0
+
+
+def test_seeded_runs_are_reproducible(tiny_corpus, tmp_path):
+    results = []
+    for name in ("a", "b"):
+        config = tiny_config(tiny_corpus, model={"dropout": 0.2}, train={"seed": 7})
+        workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
+        results.append(workflow.fit(tmp_path / name))
+    assert results[0] == results[1]
+    config = tiny_config(tiny_corpus, model={"dropout": 0.2}, train={"seed": 8})
+    other = get_workflow("causal_lm")(config, log=lambda line: None).prepare().fit(tmp_path / "c")
+    assert other["valid_perplexity"] != results[0]["valid_perplexity"]
+
+
+def test_training_lowers_perplexity(tiny_corpus, tmp_path):
+    config = tiny_config(tiny_corpus, model={"units": 16, "embedding_dim": 16},
+                         train={"epochs": 8, "learning_rate": 0.02})
+    workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    assert final["train_perplexity"] < 0.7 * final["unigram_train_perplexity"]

@@ -165,3 +165,17 @@ def test_plateau_schedule_watches_the_validation_loss():
     assert isinstance(callback, keras.callbacks.ReduceLROnPlateau)
     assert (callback.monitor, callback.factor, callback.patience) == ("val_perplexity", 0.25, 1)
     assert make_schedule(TrainConfig(schedule="constant")) == []
+
+
+
+def test_streams_end_every_line_with_eos_and_keep_splits_apart():
+    from rnn_pipeline.data.text_pipeline import split_streams
+    from rnn_pipeline.data.corpora import Corpus
+    from rnn_pipeline.data.preprocessor import TextPreprocessor
+    from rnn_pipeline.data.vocabulary import Vocabulary
+
+    vocabulary = Vocabulary(["<unk>", "<eos>", "a", "b"])
+    preprocessor = TextPreprocessor({"name": "whitespace"}, vocabulary.itos)
+    streams = split_streams(Corpus(["a b", "", "b zz"], [], ["a"]), preprocessor, vocabulary)
+    assert streams["train"].tolist() == [2, 3, 1, 1, 3, 0, 1]
+    assert streams["valid"].tolist() == [] and streams["test"].tolist() == [2, 1]

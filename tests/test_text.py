@@ -8,7 +8,7 @@ from rnn_pipeline.config import DataConfig, TextConfig
 from rnn_pipeline.data.corpora import interleaved_split, load_corpus
 from rnn_pipeline.data.preprocessor import TextPreprocessor, normalize
 from rnn_pipeline.data.readers import read_lines
-from rnn_pipeline.data.text_pipeline import fit_preprocessor
+from rnn_pipeline.data.text_pipeline import fit_text
 from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.tokenizers import make_tokenizer
@@ -137,9 +137,11 @@ def test_vocabulary_order_limits_and_file(tmp_path):
 
 
 def test_vocabulary_comes_from_train_only_and_literal_unk_shares_id_0():
-    train = ["the cat <unk> sat", "the <unk> cat"]
-    preprocessor, vocab = fit_preprocessor(train, TextConfig(tokenizer="whitespace"))
+    splits = {"train": ["the cat <unk> sat", "the <unk> cat"], "valid": ["the dog"]}
+    preprocessor, vocab, streams = fit_text(splits, TextConfig(tokenizer="whitespace"))
     assert vocab.itos == ["<unk>", "<eos>", "cat", "the", "sat"]
+    assert streams["train"].tolist() == [3, 2, 0, 4, 1, 3, 0, 2, 1]
+    assert streams["valid"].tolist() == [3, 0, 1]
     ids = preprocessor(tf.constant(["the <unk> dog sat", "The"])).to_list()
     assert ids == [[3, 0, 0, 4], [0]]  # "dog" (valid only) and "<unk>" -> 0; case is kept
 
@@ -155,8 +157,8 @@ def test_preprocessor_config_round_trip():
 
 def test_sentencepiece_preprocessor_round_trip():
     lines = ["猫が寝た。", "犬が寝た。", "猫と犬が会った。"] * 20
-    preprocessor, vocab = fit_preprocessor(
-        lines, TextConfig(tokenizer="sentencepiece", sentencepiece_vocab_size=20))
+    preprocessor, vocab, _ = fit_text(
+        {"train": lines}, TextConfig(tokenizer="sentencepiece", sentencepiece_vocab_size=20))
     again = TextPreprocessor.from_config(preprocessor.get_config())
     ids = again(tf.constant(["犬と猫が寝た。"])).to_list()[0]
     assert ids == preprocessor(tf.constant(["犬と猫が寝た。"])).to_list()[0]

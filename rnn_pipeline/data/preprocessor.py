@@ -52,6 +52,15 @@ class TextPreprocessor(keras.layers.Layer):
         """(batch,) string -> (batch, None) ragged string tokens."""
         return self.tokenizer.tokenize(normalize(text, self.normalization, self.lowercase))
 
+    def graph_functions(self):
+        """``(tokens, ids)`` as `tf.function`s traced once for any batch of lines, so that
+        every tf.data pipeline over this preprocessor reuses one graph."""
+        if not hasattr(self, "_graph_functions"):
+            spec = [tf.TensorSpec([None], tf.string)]
+            self._graph_functions = (tf.function(self.tokens, input_signature=spec),
+                                     tf.function(self.call, input_signature=spec))
+        return self._graph_functions
+
     def call(self, text):
         """(batch,) string -> (batch, None) ragged int32 ids."""
         return tf.cast(self.lookup(self.tokens(text)), tf.int32)

@@ -1,38 +1,13 @@
 """Fitting the text side of a pipeline on the training split: tokenizer, vocabulary,
-preprocessor, and the token streams of every split."""
+preprocessor, and the token-id streams of every split."""
 
 import numpy as np
 import tensorflow as tf
 
-from rnn_pipeline.data.lm_dataset import token_stream, token_strings
+from rnn_pipeline.data.lm_dataset import ids_with_eos, tokenize_splits
 from rnn_pipeline.data.preprocessor import TextPreprocessor, normalize
-from rnn_pipeline.data.vocabulary import SPECIALS, Vocabulary, count_tokens
+from rnn_pipeline.data.vocabulary import SPECIALS, Vocabulary
 from rnn_pipeline.tokenizers import make_tokenizer
-
-
-def fit_preprocessor(train_lines, text_config, seed=0):
-    """Trains the tokenizer (if it learns) and builds the vocabulary on the training split.
-
-    Args:
-        train_lines: raw training lines.
-        text_config: a `TextConfig`.
-        seed: sentencepiece seed.
-
-    Returns:
-        (`TextPreprocessor`, `Vocabulary`).
-    """
-    tokenizer = make_tokenizer(text_config.tokenizer)
-    normalize(tf.constant([""]), text_config.normalization, text_config.lowercase)  # validate
-    if tokenizer.trainable:
-        normalized = [t.decode("utf-8") for t in normalize(
-            tf.constant(train_lines), text_config.normalization, text_config.lowercase).numpy()]
-        tokenizer.train(normalized, text_config, seed=seed)
-    counting = TextPreprocessor(tokenizer.get_config(), list(SPECIALS),
-                                text_config.normalization, text_config.lowercase)
-    counts = count_tokens(token_strings(train_lines, counting))
-    vocabulary = Vocabulary.build(counts, text_config.max_size, text_config.min_frequency,
-                                  extra_tokens=tokenizer.pieces())
-    return make_preprocessor(text_config, vocabulary, tokenizer.get_config()), vocabulary
 
 
 def make_preprocessor(text_config, vocabulary, tokenizer_config):
@@ -41,10 +16,44 @@ def make_preprocessor(text_config, vocabulary, tokenizer_config):
                             text_config.lowercase, name="preprocessor")
 
 
+def fit_text(lines_by_split, text_config, seed=0):
+    """Trains the tokenizer (if it learns) and builds the vocabulary on ``lines_by_split
+    ["train"]``, then turns every split into a token-id stream.
+
+    Args:
+        lines_by_split: mapping split name -> raw lines; must contain "train".
+        text_config: a `TextConfig`.
+        seed: sentencepiece seed.
+
+    Returns:
+        (`TextPreprocessor`, `Vocabulary`, mapping split name -> int32 stream).
+    """
+    tokenizer = make_tokenizer(text_config.tokenizer)
+    normalize(tf.constant([""]), text_config.normalization, text_config.lowercase)  # validate
+    if tokenizer.trainable:
+        normalized = normalize(tf.constant(lines_by_split["train"]), text_config.normalization,
+                               text_config.lowercase).numpy()
+        tokenizer.train([t.decode("utf-8") for t in normalized], text_config, seed=seed)
+    tokens = tokenize_splits(lines_by_split, make_preprocessor(
+        text_config, Vocabulary(list(SPECIALS)), tokenizer.get_config()))
+    unique, counts = np.unique(tokens["train"][0].astype(bytes), return_counts=True)
+    vocabulary = Vocabulary.build(
+        {token.decode("utf-8"): int(n) for token, n in zip(unique, counts)},
+        text_config.max_size, text_config.min_frequency, extra_tokens=tokenizer.pieces())
+    preprocessor = make_preprocessor(text_config, vocabulary, tokenizer.get_config())
+    return preprocessor, vocabulary, to_streams(tokens, preprocessor, vocabulary)
+
+
+def to_streams(tokens, preprocessor, vocabulary):
+    """Token-id streams (``<eos>`` after every line) from `tokenize_splits` output."""
+    return {name: ids_with_eos(flat, lengths, preprocessor, vocabulary.eos_id)
+            for name, (flat, lengths) in tokens.items()}
+
+
 def split_streams(corpus, preprocessor, vocabulary, splits=("train", "valid", "test")):
-    """Token-id streams (``<eos>`` after every line) of the requested splits."""
-    return {name: token_stream(corpus.split(name), preprocessor, vocabulary.eos_id)
-            for name in splits}
+    """Token-id streams of the requested splits with a fitted preprocessor."""
+    tokens = tokenize_splits({name: corpus.split(name) for name in splits}, preprocessor)
+    return to_streams(tokens, preprocessor, vocabulary)
 
 
 def unigram_perplexity(train_stream, eval_stream, vocabulary_size):

@@ -1,6 +1,5 @@
 """Vocabulary (stoi/itos) built from the training split's token counts."""
 
-from collections import Counter
 from pathlib import Path
 
 from rnn_pipeline.errors import pipeline_error
@@ -72,10 +71,3 @@ class Vocabulary:
     def load(cls, path):
         return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1])
 
-
-def count_tokens(token_batches):
-    """Counts tokens given as iterables of strings."""
-    counts = Counter()
-    for tokens in token_batches:
-        counts.update(tokens)
-    return counts

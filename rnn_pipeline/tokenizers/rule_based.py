@@ -12,8 +12,11 @@ class WhitespaceTokenizer(Tokenizer):
 
     name = "whitespace"
 
+    def __init__(self):
+        self._tokenizer = tf_text.WhitespaceTokenizer()
+
     def tokenize(self, text):
-        return tf_text.WhitespaceTokenizer().tokenize(text)  # (batch, None) string
+        return self._tokenizer.tokenize(text)  # (batch, None) string
 
 
 @TOKENIZERS.register("character")
@@ -33,5 +36,8 @@ class UnicodeScriptTokenizer(Tokenizer):
 
     name = "unicode_script"
 
+    def __init__(self):
+        self._tokenizer = tf_text.UnicodeScriptTokenizer()
+
     def tokenize(self, text):
-        return tf_text.UnicodeScriptTokenizer().tokenize(text)  # (batch, None) string
+        return self._tokenizer.tokenize(text)  # (batch, None) string

@@ -6,10 +6,10 @@ import time
 import keras
 import tensorflow as tf
 
-from rnn_pipeline.data.corpora import load_corpus
+from rnn_pipeline.data.corpora import SPLITS, load_corpus
 from rnn_pipeline.data.lm_dataset import lm_windows
 from rnn_pipeline.data.text_pipeline import (
-    fit_preprocessor,
+    fit_text,
     make_preprocessor,
     split_streams,
     unigram_perplexity,
@@ -55,9 +55,8 @@ class LanguageModelWorkflow:
         optimizer = make_optimizer(cfg.train)
         start = time.perf_counter()
         self.corpus = load_corpus(cfg.data)
-        self.preprocessor, self.vocabulary = fit_preprocessor(self.corpus.train, cfg.text,
-                                                              seed=cfg.train.seed)
-        self.streams = split_streams(self.corpus, self.preprocessor, self.vocabulary)
+        self.preprocessor, self.vocabulary, self.streams = fit_text(
+            {name: self.corpus.split(name) for name in SPLITS}, cfg.text, seed=cfg.train.seed)
         self.unigram = {name: unigram_perplexity(self.streams["train"], stream,
                                                  len(self.vocabulary))
                         for name, stream in self.streams.items()}

@@ -100,3 +100,13 @@ def test_undecodable_corpus_is_one_line(pipeline_file, tmp_path, tiny_corpus):
 def test_evaluate_needs_a_run_folder(tmp_path):
     result = _run("evaluate", tmp_path)
     _assert_one_line_error(result, "RUN must be a run folder containing config.toml", tmp_path)
+
+
+def test_existing_run_folder_is_refused_before_training(pipeline_file, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("mine")
+    result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run")
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: --run-dir must be a new or empty folder. "
+                                     f"Received: --run-dir='{tmp_path / 'run'}'")
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["keep.txt"]

@@ -40,7 +40,7 @@ def fit(pipeline, overrides, epochs, run_dir):
     """Train the pipeline PIPELINE (a .toml file or a bundled name; default: 'default')."""
     from rnn_pipeline import config as config_lib
     from rnn_pipeline.config.bundled import resolve_pipeline
-    from rnn_pipeline.runs import new_run_path
+    from rnn_pipeline.runs import RunFolder, new_run_path
     from rnn_pipeline.workflows import get_workflow
 
     with user_errors():
@@ -49,9 +49,9 @@ def fit(pipeline, overrides, epochs, run_dir):
         if epochs is not None:
             overrides = (*overrides, f"train.epochs={epochs}")
         config = config_lib.apply_overrides(config, overrides)
+        run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
         workflow = get_workflow(config.task)(config, log=click.echo).validate()
         workflow.prepare()  # reads data: may still fail on the user's files
-        run_path = run_dir or new_run_path(config.name)
         final = workflow.fit(run_path)
     for line in workflow.summary(final):
         click.echo(line)

@@ -3,7 +3,7 @@
 import keras
 
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.cells import CELLS, make_rnn
+from rnn_pipeline.models.cells import make_rnn
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -33,7 +33,6 @@ class RNNBackbone(keras.Model):
                  units=200, num_layers=2, dropout=0.0, embedding_dropout=0.0,
                  bidirectional=False, init_scale=None, batch_size=None, stateful=False, seed=0,
                  dtype=None, **kwargs):
-        CELLS.get(cell)
         for name, value in (("model.num_layers", num_layers), ("model.units", units),
                             ("model.embedding_dim", embedding_dim)):
             if value < 1:

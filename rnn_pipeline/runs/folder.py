@@ -54,11 +54,15 @@ class RunFolder:
         return self.path / name
 
     # --- writing -----------------------------------------------------------
+    def check_new(self):
+        """Refuses an existing non-empty folder (before any slow work starts)."""
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise pipeline_error("--run-dir", "must be a new or empty folder", str(self.path))
+        return self
+
     def create(self):
         """Creates the folder; an existing non-empty folder is refused."""
-        if self.path.exists() and any(self.path.iterdir()):
-            raise pipeline_error("--run-dir", "must be a new or empty folder", str(self.path))
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.check_new().path.mkdir(parents=True, exist_ok=True)
         return self
 
     def save_config(self, config):

@@ -6,17 +6,14 @@ TensorFlow graphs.
 """
 
 import os
+import sys
 
-os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-
-if keras.backend.backend() != "tensorflow":  # keras was imported earlier with another backend
+if "keras" in sys.modules and sys.modules["keras"].backend.backend() != "tensorflow":
     raise ImportError(
         "rnn_pipeline needs Keras on the TensorFlow backend, but Keras was already imported "
-        f"with backend={keras.backend.backend()!r}. Import rnn_pipeline before keras, or set "
-        "KERAS_BACKEND=tensorflow."
+        f"with backend={sys.modules['keras'].backend.backend()!r}. Import rnn_pipeline before "
+        "keras, or set KERAS_BACKEND=tensorflow."
     )
+os.environ["KERAS_BACKEND"] = "tensorflow"
 
 __version__ = "0.1.0"

@@ -110,3 +110,18 @@ def test_existing_run_folder_is_refused_before_training(pipeline_file, tmp_path)
     assert result.output.strip() == (f"Error: --run-dir must be a new or empty folder. "
                                      f"Received: --run-dir='{tmp_path / 'run'}'")
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["keep.txt"]
+
+
+def test_installed_command_prints_only_the_error_line(tmp_path):
+    import shutil
+    import subprocess
+
+    command = shutil.which("rnn-pipeline")
+    assert command, "the console script is installed by `pip install -e .`"
+    result = subprocess.run([command, "fit", "--run-dir", str(tmp_path / "run"), "--set",
+                             "model.bidirectional=true"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [result.stderr.strip()]  # TF start-up lines hidden
+    assert result.stderr.startswith("Error: model.bidirectional must be false")
+    assert not (tmp_path / "run").exists()

@@ -4,7 +4,11 @@ import contextlib
 
 import click
 
+from rnn_pipeline import config as config_lib
+from rnn_pipeline.cli.startup import import_tensorflow_quietly
+from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.runs import RunFolder, new_run_path
 
 
 class PipelineUsageError(click.UsageError):
@@ -23,6 +27,15 @@ def user_errors():
         raise PipelineUsageError(str(exc)) from None
 
 
+def workflow_class(task):
+    """The workflow registered for ``task``; TensorFlow is imported (quietly) here, so that
+    mistakes in options and pipeline files are reported before its slow start-up."""
+    import_tensorflow_quietly()
+    from rnn_pipeline.workflows import get_workflow
+
+    return get_workflow(task)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnn-pipeline")
 def cli():
@@ -38,11 +51,6 @@ def cli():
               help="Run folder to create (default: runs/<name>-<timestamp>).")
 def fit(pipeline, overrides, epochs, run_dir):
     """Train the pipeline PIPELINE (a .toml file or a bundled name; default: 'default')."""
-    from rnn_pipeline import config as config_lib
-    from rnn_pipeline.config.bundled import resolve_pipeline
-    from rnn_pipeline.runs import RunFolder, new_run_path
-    from rnn_pipeline.workflows import get_workflow
-
     with user_errors():
         path = resolve_pipeline(pipeline)
         config = config_lib.load(path)
@@ -50,7 +58,7 @@ def fit(pipeline, overrides, epochs, run_dir):
             overrides = (*overrides, f"train.epochs={epochs}")
         config = config_lib.apply_overrides(config, overrides)
         run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
-        workflow = get_workflow(config.task)(config, log=click.echo).validate()
+        workflow = workflow_class(config.task)(config, log=click.echo).validate()
         workflow.prepare()  # reads data: may still fail on the user's files
         final = workflow.fit(run_path)
     for line in workflow.summary(final):
@@ -64,12 +72,9 @@ def fit(pipeline, overrides, epochs, run_dir):
               show_default=True, help="Which split to evaluate.")
 def evaluate(run, split):
     """Evaluate the trained model of run folder RUN on a split (perplexity)."""
-    from rnn_pipeline.runs import RunFolder
-    from rnn_pipeline.workflows import get_workflow
-
     with user_errors():
         config = RunFolder(run).check_exists().load_config()
-        workflow = get_workflow(config.task).from_run(run, log=click.echo)
+        workflow = workflow_class(config.task).from_run(run, log=click.echo)
         result = workflow.evaluate_split(split)
     click.echo(f"{split} perplexity {result['perplexity']:.2f} "
                f"(loss {result['loss']:.4f} nats/token over {result['tokens']:,} tokens)")

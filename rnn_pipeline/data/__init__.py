@@ -1,0 +1,1 @@
+"""Text data: readers, corpora, normalization and lookup in the graph, LM windows."""

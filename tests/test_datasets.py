@@ -1,0 +1,119 @@
+"""Dataset registry: checksums, cache, mirror, and real downloads over loopback HTTP."""
+
+import functools
+import hashlib
+import http.server
+import threading
+
+import pytest
+
+from rnn_pipeline.config import DataConfig
+from rnn_pipeline.data.corpora import load_corpus, strip_aozora
+from rnn_pipeline.datasets import DATASETS, DatasetFile, fetch_file
+from rnn_pipeline.datasets.fetch import sha256_of
+from rnn_pipeline.errors import PipelineError
+
+
+@pytest.fixture
+def http_root(tmp_path):
+    """An HTTP server on 127.0.0.1 serving ``tmp_path / "served"``."""
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_PIPELINE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("RNN_PIPELINE_DATA_MIRROR", raising=False)
+    return tmp_path / "cache"
+
+
+def test_download_over_http_is_verified_cached_and_atomic(http_root, empty_cache, capsys):
+    root, url = http_root
+    payload = b"a real file\n" * 1000
+    (root / "corpus.txt").write_bytes(payload)
+    file = DatasetFile("demo/corpus.txt", f"{url}/corpus.txt", hashlib.sha256(payload).hexdigest())
+    path = fetch_file(file)
+    assert path == empty_cache / "demo" / "corpus.txt" and path.read_bytes() == payload
+    assert "Downloading demo/corpus.txt: 100%" in capsys.readouterr().err
+    (root / "corpus.txt").unlink()  # a second fetch uses the cache, not the network
+    assert fetch_file(file) == path
+    assert sorted(p.name for p in path.parent.iterdir()) == ["corpus.txt"]
+
+
+def test_checksum_mismatch_says_which_file_expected_and_found(http_root, empty_cache):
+    root, url = http_root
+    (root / "corpus.txt").write_bytes(b"tampered")
+    file = DatasetFile("demo/corpus.txt", f"{url}/corpus.txt", "0" * 64)
+    with pytest.raises(PipelineError) as info:
+        fetch_file(file, progress=False)
+    message = str(info.value)
+    assert message.startswith(f"demo/corpus.txt: sha256 mismatch in {url}/corpus.txt: "
+                              f"expected {'0' * 64}, found "
+                              f"{hashlib.sha256(b'tampered').hexdigest()}")
+    assert not (empty_cache / "demo").exists() or not any((empty_cache / "demo").iterdir())
+
+
+def test_unreachable_file_explains_the_mirror(http_root, empty_cache):
+    _, url = http_root
+    file = DatasetFile("demo/missing.txt", f"{url}/missing.txt", "0" * 64)
+    with pytest.raises(PipelineError, match=r"^demo/missing.txt: cannot download .*"
+                                            r"set RNN_PIPELINE_DATA_MIRROR"):
+        fetch_file(file, progress=False)
+
+
+def test_mirror_is_used_offline_and_checked(tmp_path, empty_cache, monkeypatch, data_mirror):
+    monkeypatch.setenv("RNN_PIPELINE_DATA_MIRROR", str(data_mirror))
+    file = DATASETS.get("ptb").files["valid"]
+    assert fetch_file(file) == data_mirror / "ptb" / "ptb.valid.txt"
+    bad_mirror = tmp_path / "mirror"
+    (bad_mirror / "ptb").mkdir(parents=True)
+    (bad_mirror / "ptb" / "ptb.valid.txt").write_text("not ptb")
+    monkeypatch.setenv("RNN_PIPELINE_DATA_MIRROR", str(bad_mirror))
+    with pytest.raises(PipelineError, match=r"^ptb/ptb.valid.txt: sha256 mismatch in .*mirror"):
+        fetch_file(file)
+
+
+def test_catalog_checksums_match_the_shared_data(data_mirror):
+    sums = dict(line.split()[::-1] for line in (data_mirror / "SHA256SUMS").read_text()
+                .splitlines() if line.strip())
+    for name in DATASETS.names():
+        spec = DATASETS.get(name)
+        assert spec.licence and spec.citation, name
+        for file in spec.files.values():
+            assert sums[file.path] == file.sha256, file.path
+            assert file.url.startswith("https://"), file.url
+
+
+def test_ptb_splits_and_size(data_mirror):
+    corpus = load_corpus(DataConfig(corpus="ptb"))
+    assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (42068, 3370, 3761)
+    assert sum(len(line.split()) for line in corpus.test) == 78669
+
+
+def test_aozora_is_read_from_shift_jis_and_stripped(data_mirror):
+    corpus = load_corpus(DataConfig(corpus="aozora", max_lines=200))
+    text = "".join(corpus.train + corpus.valid + corpus.test)
+    assert "吾輩" in text
+    for mark in ("《", "》", "［＃", "｜", "底本："):
+        assert mark not in text
+    assert len(corpus.train) == 200
+
+
+def test_strip_aozora_markup():
+    lines = ["title", "-------", "legend", "-------", "吾輩《わがはい》は｜猫［＃「猫」に傍点］",
+             "※［＃「てへん＋劣」、第3水準1-84-77］字", "底本：something", "footer"]
+    assert strip_aozora(lines) == ["吾輩は猫", "字"]
+
+
+def test_max_lines_must_be_positive():
+    with pytest.raises(PipelineError, match=r"^data.max_lines must be at least 1"):
+        load_corpus(DataConfig(max_lines=0))

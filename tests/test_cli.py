@@ -127,3 +127,19 @@ def test_installed_command_prints_only_the_error_line(tmp_path):
     assert result.stderr.splitlines() == [result.stderr.strip()]  # TF start-up lines hidden
     assert result.stderr.startswith("Error: model.bidirectional must be false")
     assert not (tmp_path / "run").exists()
+
+
+def test_generate_batched_prompts_with_seed(pipeline_file, tmp_path):
+    run_dir = tmp_path / "run"
+    assert _run("fit", pipeline_file, "--run-dir", run_dir).exit_code == 0
+    args = ["generate", run_dir, "--prompt", "the cat", "--prompt", "a dog", "--max-tokens", 4,
+            "--sampler", "top_k", "--top-k", 3, "--seed", 1]
+    first, second = _run(*args), _run(*args)
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0] == "--- 1 ---" and lines[1].startswith("the cat")
+    second_block = lines.index("--- 2 ---")
+    assert lines[second_block + 1].startswith("a dog")
+    assert first.output == second.output
+    oov = _run("generate", run_dir, "--prompt", "the zebra", "--max-tokens", 2)
+    assert "Warning: Out-of-vocabulary prompt words become <unk>: 'zebra'" in oov.output

@@ -79,3 +79,42 @@ def evaluate(run, split):
     click.echo(f"{split} perplexity {result['perplexity']:.2f} "
                f"(loss {result['loss']:.4f} nats/token over {result['tokens']:,} tokens)")
 
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--prompt", "prompts", multiple=True, default=[""], show_default=False,
+              help="Text to continue (repeatable: prompts run as one batch). Default: empty, "
+                   "which starts from <eos>.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--sampler", type=click.Choice(["greedy", "random", "top_k", "top_p", "beam"]),
+              default="top_k", show_default=True)
+@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="random/top_k/top_p: softmax temperature.")
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=0.9,
+              show_default=True)
+@click.option("--num-beams", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Same seed, same text.")
+@click.option("--stop-at-eos", is_flag=True, help="End a continuation at <eos> (line end).")
+def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_beams, seed,
+             stop_at_eos):
+    """Generate text word by word from the trained model of run folder RUN."""
+    import warnings
+
+    with user_errors():
+        config = RunFolder(run).check_exists().load_config()
+        workflow = workflow_class(config.task).from_run(run, log=click.echo)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            texts = workflow.model.generate(
+                list(prompts), max_tokens=max_tokens, sampler=sampler, seed=seed,
+                stop_at_eos=stop_at_eos, temperature=temperature, k=top_k, p=top_p,
+                num_beams=num_beams)
+    for warning in caught:
+        click.echo(f"Warning: {warning.message}", err=True)
+    for number, text in enumerate(texts, start=1):
+        if len(texts) > 1:
+            click.echo(f"--- {number} ---")
+        click.echo(text)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from rnn_pipeline.data.vocabulary import UNK
+from rnn_pipeline.data.vocabulary import EOS, UNK
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tokenizers import tokenizer_from_config
 
@@ -51,6 +51,20 @@ class TextPreprocessor(keras.layers.Layer):
     def tokens(self, text):
         """(batch,) string -> (batch, None) ragged string tokens."""
         return self.tokenizer.tokenize(normalize(text, self.normalization, self.lowercase))
+
+    def detokenize(self, ids):
+        """(batch, None) ragged ids -> (batch,) text; ``<eos>`` becomes a line break."""
+        tokens = tf.gather(tf.constant(self.vocabulary), ids)  # (batch, None) string
+        tokens = tf.ragged.map_flat_values(
+            lambda t: tf.where(t == EOS, "\n", t), tokens)
+        text = self.tokenizer.detokenize(tokens)
+        return tf.strings.regex_replace(text, " ?\n ?", "\n")
+
+    def join(self, prompts, continuations):
+        """Prompt + continuation, with the tokenizer's separator when both are non-empty."""
+        both = (tf.strings.length(prompts) > 0) & (tf.strings.length(continuations) > 0)
+        separator = self.tokenizer.separator
+        return tf.where(both, prompts + separator + continuations, prompts + continuations)
 
     def graph_functions(self):
         """``(tokens, ids)`` as `tf.function`s traced once for any batch of lines, so that

@@ -23,8 +23,17 @@ def build_backbone(model_config, vocabulary_size, batch_size=None, stateful=Fals
         batch_size=batch_size, stateful=stateful, seed=seed, name="backbone")
 
 
-def build_causal_lm(model_config, vocabulary_size, batch_size, seed=0):
-    """A stateful `CausalLM` for truncated BPTT over ``batch_size`` parallel streams."""
+def build_causal_lm(model_config, vocabulary_size, batch_size, seed=0, preprocessor=None):
+    """A stateful `CausalLM` for truncated BPTT over ``batch_size`` parallel streams.
+
+    Args:
+        model_config: a `ModelConfig`.
+        vocabulary_size: number of token ids.
+        batch_size: parallel streams (the stateful batch size).
+        seed: initialisation seed.
+        preprocessor: optional `TextPreprocessor` kept with the model for generation.
+    """
     backbone = build_backbone(model_config, vocabulary_size, batch_size=batch_size,
                               stateful=True, seed=seed)
-    return CausalLM(backbone, tie_weights=model_config.tie_weights, name="causal_lm")
+    return CausalLM(backbone, tie_weights=model_config.tie_weights, preprocessor=preprocessor,
+                    name="causal_lm")

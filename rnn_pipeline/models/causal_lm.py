@@ -14,9 +14,11 @@ class CausalLM(keras.Model):
         backbone: a unidirectional `RNNBackbone`.
         tie_weights: use the embedding matrix as the output projection
             (needs ``embedding_dim == units``).
+        preprocessor: optional `TextPreprocessor` (text -> ids) used by `generate`;
+            the model itself only sees ids.
     """
 
-    def __init__(self, backbone, tie_weights=False, **kwargs):
+    def __init__(self, backbone, tie_weights=False, preprocessor=None, **kwargs):
         if backbone.bidirectional:
             raise pipeline_error(
                 "model.bidirectional",
@@ -45,6 +47,27 @@ class CausalLM(keras.Model):
             logits = self.lm_head(hidden)  # (batch, time, vocab)
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
         self.tie_weights = tie_weights
+        self.preprocessor = preprocessor
+
+    def generate(self, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eos=False,
+                 **sampler_options):
+        """Continues each prompt (like keras-hub's ``CausalLM.generate``).
+
+        Args:
+            prompts: a string or list of strings.
+            max_tokens: tokens to generate per prompt.
+            sampler: "greedy", "random", "top_k", "top_p" or "beam".
+            seed: seed of the random samplers.
+            stop_at_eos: stop at the first ``<eos>``.
+            **sampler_options: temperature, k, p, num_beams.
+        """
+        from rnn_pipeline.generation import generate
+
+        if self.preprocessor is None:
+            raise ValueError("generate() needs a preprocessor: build the CausalLM with "
+                             "preprocessor=... or load it from a run folder.")
+        return generate(self, prompts, max_tokens=max_tokens, sampler=sampler, seed=seed,
+                        stop_at_eos=stop_at_eos, **sampler_options)
 
     def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
         """Compile defaults of the task: cross-entropy on logits and exact perplexity.
@@ -62,12 +85,17 @@ class CausalLM(keras.Model):
         )
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "backbone": keras.saving.serialize_keras_object(self.backbone),
-                "tie_weights": self.tie_weights}
+        config = {"name": self.name, "trainable": self.trainable,
+                  "backbone": keras.saving.serialize_keras_object(self.backbone),
+                  "tie_weights": self.tie_weights}
+        if self.preprocessor is not None:
+            config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        for key in ("backbone", "preprocessor"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

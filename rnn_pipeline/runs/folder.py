@@ -98,9 +98,5 @@ class RunFolder:
     def load_vocabulary(self):
         return Vocabulary.load(self.file(self.VOCAB))
 
-    def load_sentencepiece_model(self):
-        path = self.file(self.SENTENCEPIECE)
-        return path.read_bytes() if path.is_file() else None
-
     def load_metrics(self):
         return json.loads(self.file(self.METRICS_JSON).read_text(encoding="utf-8"))

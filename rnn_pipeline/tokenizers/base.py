@@ -1,5 +1,7 @@
 """The tokenizer interface and its registry."""
 
+import tensorflow as tf
+
 from rnn_pipeline.registry import Registry
 
 TOKENIZERS = Registry("text.tokenizer")
@@ -14,6 +16,7 @@ class Tokenizer:
 
     name = None
     trainable = False
+    separator = " "  # put between tokens when turning them back into text
 
     def train(self, lines, text_config, seed=0):
         """Fits the tokenizer on the training lines (no-op for rule-based tokenizers)."""
@@ -30,6 +33,15 @@ class Tokenizer:
             tf.RaggedTensor of tf.string tokens, shape (batch, None).
         """
         raise NotImplementedError
+
+    def detokenize(self, tokens):
+        """Args:
+            tokens: tf.RaggedTensor of tf.string tokens, shape (batch, None).
+
+        Returns:
+            tf.string text, shape (batch,).
+        """
+        return tf.strings.reduce_join(tokens, axis=-1, separator=self.separator)
 
     def get_config(self):
         return {"name": self.name}

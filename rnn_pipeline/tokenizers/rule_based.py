@@ -24,6 +24,7 @@ class CharacterTokenizer(Tokenizer):
     """One token per Unicode character; spaces are tokens too."""
 
     name = "character"
+    separator = ""
 
     def tokenize(self, text):
         return tf.strings.unicode_split(text, "UTF-8")  # (batch, None) string

@@ -22,6 +22,7 @@ class SentencePieceTokenizer(Tokenizer):
 
     name = "sentencepiece"
     trainable = True
+    separator = ""
 
     def __init__(self, model=None):
         if isinstance(model, str):
@@ -71,6 +72,10 @@ class SentencePieceTokenizer(Tokenizer):
 
     def tokenize(self, text):
         return self._tokenizer().tokenize(text)  # (batch, None) string pieces
+
+    def detokenize(self, tokens):
+        text = tf.strings.reduce_join(tokens, axis=-1)
+        return tf.strings.regex_replace(text, "\u2581", " ")  # "▁" marks a space
 
     def get_config(self):
         model = base64.b64encode(self.model).decode("ascii") if self.model else None

@@ -8,16 +8,10 @@ import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
 from rnn_pipeline.data.lm_dataset import lm_windows
-from rnn_pipeline.data.text_pipeline import (
-    fit_text,
-    make_preprocessor,
-    split_streams,
-    unigram_perplexity,
-)
+from rnn_pipeline.data.text_pipeline import fit_text, split_streams, unigram_perplexity
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
-from rnn_pipeline.tokenizers import make_tokenizer
 from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
 from rnn_pipeline.workflows.base import WORKFLOWS
 
@@ -66,7 +60,7 @@ class LanguageModelWorkflow:
         self.datasets = {name: self._windows(stream) for name, stream in self.streams.items()}
         with tf.distribute.get_strategy().scope():
             self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
-                                         seed=cfg.train.seed)
+                                         seed=cfg.train.seed, preprocessor=self.preprocessor)
             self.model.compile(optimizer=optimizer)
         return self
 
@@ -108,17 +102,13 @@ class LanguageModelWorkflow:
     # --- evaluating a finished run ---
     @classmethod
     def from_run(cls, run_path, log=_say):
-        """Rebuilds the preprocessor and loads the trained model of a run folder."""
+        """Loads the trained model (with its preprocessor) of a run folder."""
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)
         workflow.vocabulary = run.load_vocabulary()
-        tokenizer_config = make_tokenizer(workflow.config.text.tokenizer).get_config()
-        if "model" in tokenizer_config:
-            tokenizer_config["model"] = run.load_sentencepiece_model()
-        workflow.preprocessor = make_preprocessor(workflow.config.text, workflow.vocabulary,
-                                                  tokenizer_config)
         workflow.model = keras.models.load_model(run.file(run.MODEL), compile=False)
         workflow.model.compile()
+        workflow.preprocessor = workflow.model.preprocessor
         return workflow
 
     def evaluate_split(self, split):

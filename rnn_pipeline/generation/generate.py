@@ -1,0 +1,95 @@
+"""Generating text from prompts: prompt read and token loop inside one `tf.function`."""
+
+import warnings
+
+import tensorflow as tf
+
+from rnn_pipeline.data.vocabulary import UNK
+from rnn_pipeline.generation.beam import beam_search
+from rnn_pipeline.generation.samplers import BeamSearch, make_sampler
+from rnn_pipeline.generation.stepper import RecurrentStepper
+
+
+def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at_eos=False):
+    """Continues every prompt by ``max_tokens`` tokens; graph code (loops are tf.while_loop).
+
+    Args:
+        stepper: a `RecurrentStepper`.
+        prompt_ids: int32 RaggedTensor (batch, None); an empty prompt starts from ``<eos>``.
+        max_tokens: int32 scalar.
+        sampler: a sampler from `make_sampler`.
+        seed: int32 scalar; the same seed gives the same tokens.
+        eos_id: id of ``<eos>``.
+        stop_at_eos: bool; stop a row at its first ``<eos>`` (which is not returned).
+
+    Returns:
+        int32 RaggedTensor (batch, None) of generated ids.
+    """
+    stop_at_eos = tf.convert_to_tensor(stop_at_eos, tf.bool)
+    logits, state = stepper.read_prompts(prompt_ids, eos_id)
+    if isinstance(sampler, BeamSearch):
+        tokens = beam_search(stepper, logits, state, max_tokens, sampler.num_beams, eos_id,
+                             stop_at_eos)
+    else:
+        def body(t, logits, state, tokens):
+            token = sampler(logits, tf.stack([tf.cast(seed, tf.int32), t]))  # (batch,)
+            logits, state = stepper.step(token, state)
+            return t + 1, logits, state, tokens.write(t, token)
+
+        _, _, _, tokens = tf.while_loop(
+            lambda t, *_: t < max_tokens, body,
+            (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=max_tokens)))
+        tokens = tf.transpose(tokens.stack())  # (batch, max_tokens)
+    is_eos = tf.cast(tokens == eos_id, tf.int32)
+    before_eos = tf.reduce_sum(tf.cast(tf.cumsum(is_eos, axis=1) == 0, tf.int32), axis=1)
+    lengths = tf.where(stop_at_eos, before_eos, tf.fill(tf.shape(before_eos), max_tokens))
+    return tf.RaggedTensor.from_tensor(tokens, lengths=lengths)
+
+
+def warn_out_of_vocabulary(preprocessor, prompts):
+    """Warns which prompt words are not in the vocabulary (they become ``<unk>``)."""
+    tokens = preprocessor.tokens(tf.constant(prompts)).flat_values
+    ids = preprocessor.lookup(tokens).numpy()
+    unknown = sorted({t.decode("utf-8") for t, i in zip(tokens.numpy(), ids)
+                      if i == 0 and t.decode("utf-8") != UNK})
+    if unknown:
+        warnings.warn(f"Out-of-vocabulary prompt words become {UNK}: "
+                      f"{', '.join(map(repr, unknown))}", stacklevel=3)
+    return unknown
+
+
+def generate(model, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eos=False,
+             preprocessor=None, **sampler_options):
+    """Generates a continuation of each prompt.
+
+    Args:
+        model: a trained `CausalLM` (with ``model.preprocessor`` or ``preprocessor`` given).
+        prompts: a string or a list of strings (batched).
+        max_tokens: tokens to generate per prompt.
+        sampler: "greedy", "random", "top_k", "top_p" or "beam".
+        seed: seed of the random samplers.
+        stop_at_eos: stop a prompt's continuation at ``<eos>``.
+        preprocessor: the `TextPreprocessor`; defaults to ``model.preprocessor``.
+        **sampler_options: temperature, k, p or num_beams.
+
+    Returns:
+        list of strings: each prompt followed by its continuation.
+    """
+    single = isinstance(prompts, str)
+    prompts = [prompts] if single else list(prompts)
+    preprocessor = preprocessor or model.preprocessor
+    sampler = make_sampler(sampler, **sampler_options)
+    warn_out_of_vocabulary(preprocessor, prompts)
+    stepper = RecurrentStepper(model)
+    eos_id = preprocessor.vocabulary.index("<eos>")
+
+    @tf.function
+    def run(prompts_tensor, max_tokens, seed):
+        ids = generate_ids(stepper, preprocessor(prompts_tensor), max_tokens, sampler, seed,
+                           eos_id, stop_at_eos)
+        return preprocessor.join(prompts_tensor, preprocessor.detokenize(ids))
+
+    texts = run(tf.constant(prompts), tf.constant(max_tokens, tf.int32),
+                tf.constant(seed, tf.int32))
+    texts = [t.decode("utf-8") for t in texts.numpy()]
+    return texts[0] if single else texts

@@ -1,0 +1,34 @@
+"""A 1-epoch smoke run of every bundled pipeline on a slice of its real data."""
+
+import math
+
+import pytest
+
+from rnn_pipeline import config as config_lib
+from rnn_pipeline.config.bundled import bundled_names, resolve_pipeline
+from rnn_pipeline.workflows import get_workflow
+
+
+def test_bundled_pipelines():
+    assert bundled_names() == ["aozora_ja", "default", "ptb_best", "ptb_small",
+                               "tinyshakespeare", "wikitext2"]
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
+    config = config_lib.apply_overrides(config_lib.load(resolve_pipeline(name)), [
+        "data.max_lines=60", "train.epochs=1", "train.batch_size=4"])
+    workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    for split in ("train", "valid", "test"):
+        assert math.isfinite(final[f"{split}_perplexity"]) and final[f"{split}_tokens"] > 0
+    assert isinstance(workflow.model.generate("the", max_tokens=3), str)
+
+
+def test_ptb_small_is_the_zaremba_setup():
+    config = config_lib.load(resolve_pipeline("ptb_small"))
+    assert (config.model.num_layers, config.model.units, config.model.init_scale) == (2, 200, 0.1)
+    assert (config.train.bptt, config.train.batch_size, config.train.epochs) == (20, 20, 13)
+    assert (config.train.optimizer, config.train.learning_rate, config.train.global_clipnorm,
+            config.train.schedule, config.train.decay_start) == ("sgd", 1.0, 5.0, "step", 4)
+    assert config.model.dropout == 0.0 and not config.model.tie_weights

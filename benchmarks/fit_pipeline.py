@@ -1,0 +1,66 @@
+"""Benchmark: one bundled pipeline, end to end, as a user runs it.
+
+Runs ``rnn-pipeline fit PIPELINE`` in a fresh process, measures its wall time (start-up,
+data preparation, training, final evaluation of every split and the run-folder writes),
+and reports perplexities next to the unigram baseline that the same run computed on
+the same splits, plus a generated sample.
+
+Usage:
+    python benchmarks/fit_pipeline.py default --budget-seconds 180
+    python benchmarks/fit_pipeline.py ptb_small --budget-seconds 2100 --target-test-ppl 116
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("pipeline", nargs="?", default="default")
+    parser.add_argument("--budget-seconds", type=float, default=None)
+    parser.add_argument("--target-test-ppl", type=float, default=None)
+    parser.add_argument("--prompt", default="the")
+    parser.add_argument("--run-dir", default=None, help="keep the run here (default: a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(args.run_dir or Path(tmp) / "run")
+        start = time.perf_counter()
+        subprocess.run(["rnn-pipeline", "fit", args.pipeline, "--run-dir", str(run_dir)],
+                       check=True)
+        wall = time.perf_counter() - start
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        sample = subprocess.run(
+            ["rnn-pipeline", "generate", str(run_dir), "--prompt", args.prompt,
+             "--max-tokens", "40", "--sampler", "top_k", "--top-k", "10", "--seed", "0"],
+            check=True, capture_output=True, text=True).stdout
+    final = metrics["final"]
+    report = {
+        "pipeline": args.pipeline,
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "wall_seconds": round(wall, 1),
+        "training_seconds": round(sum(row["seconds"] for row in metrics["epochs"]), 1),
+        **{k: round(v, 2) if isinstance(v, float) else v for k, v in final.items()},
+        "epochs": [{k: round(v, 2) for k, v in row.items()} for row in metrics["epochs"]],
+        "sample": sample,
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    ok = final["valid_perplexity"] < final["unigram_valid_perplexity"]
+    if args.budget_seconds is not None:
+        ok &= wall <= args.budget_seconds
+    if args.target_test_ppl is not None:
+        ok &= final["test_perplexity"] <= args.target_test_ppl
+    print("PASS" if ok else "FAIL", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -30,6 +30,7 @@ class LanguageModelWorkflow:
     def __init__(self, config, log=_say):
         self.config = config
         self.log = log
+        self._validated = False
 
     # --- preparation: everything that can fail on user input, nothing written ---
     def validate(self):
@@ -39,12 +40,14 @@ class LanguageModelWorkflow:
         make_optimizer(train)
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
         build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
+        self._validated = True
         return self
 
     def prepare(self):
         """Reads the corpus, fits tokenizer and vocabulary, builds datasets and the model."""
         cfg = self.config
-        self.validate()
+        if not self._validated:
+            self.validate()
         keras.utils.set_random_seed(cfg.train.seed)
         optimizer = make_optimizer(cfg.train)
         start = time.perf_counter()

@@ -29,6 +29,7 @@ def test_ptb_small_is_the_zaremba_setup():
     config = config_lib.load(resolve_pipeline("ptb_small"))
     assert (config.model.num_layers, config.model.units, config.model.init_scale) == (2, 200, 0.1)
     assert (config.train.bptt, config.train.batch_size, config.train.epochs) == (20, 20, 13)
+    # lr 1 and clip 5 on the loss summed over 20 steps = lr 20 and clip 0.25 on the mean.
     assert (config.train.optimizer, config.train.learning_rate, config.train.global_clipnorm,
-            config.train.schedule, config.train.decay_start) == ("sgd", 1.0, 5.0, "step", 4)
+            config.train.schedule, config.train.decay_start) == ("sgd", 20.0, 0.25, "step", 4)
     assert config.model.dropout == 0.0 and not config.model.tie_weights

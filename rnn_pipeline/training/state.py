@@ -4,12 +4,11 @@ import keras
 
 
 def recurrent_layers(model):
-    """All stateful recurrent layers inside ``model``, nested models included."""
-    found = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.layers.RNN) and layer.stateful:
-            found.append(layer)
-    return found
+    """All stateful recurrent layers inside ``model``, nested models included: any layer
+    with ``stateful=True`` and a ``reset_states()`` method."""
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if not isinstance(layer, keras.Model) and getattr(layer, "stateful", False)
+            and hasattr(layer, "reset_states")]
 
 
 def reset_states(model):

@@ -22,7 +22,7 @@ def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
     final = workflow.fit(tmp_path / "run")
     for split in ("train", "valid", "test"):
         assert math.isfinite(final[f"{split}_perplexity"]) and final[f"{split}_tokens"] > 0
-    assert isinstance(workflow.model.generate("the", max_tokens=3), str)
+    assert isinstance(workflow.model.generate("", max_tokens=3), str)
 
 
 def test_ptb_small_is_the_zaremba_setup():

@@ -2,6 +2,7 @@
 
 import keras
 
+from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.metrics import Perplexity
 
@@ -83,6 +84,10 @@ class CausalLM(keras.Model):
             weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
             **kwargs,
         )
+
+    def compile_from_config(self, config):
+        """A loaded model is compiled with the task defaults (its optimizer state is not kept)."""
+        self.compile()
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable,

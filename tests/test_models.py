@@ -96,3 +96,19 @@ def test_perplexity_metric_ignores_zero_weights_and_round_trips():
     expected = np.exp(-(np.log(0.5) + np.log(0.25) + np.log(0.8)) / 3)
     assert float(metric.result()) == pytest.approx(expected, rel=1e-6)
     assert Perplexity.from_config(metric.get_config()).name == "perplexity"
+
+
+def test_loading_restores_the_compiled_optimizer_without_warnings(tmp_path):
+    import warnings
+
+    model = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1), 7, 2)
+    model.compile(optimizer=keras.optimizers.SGD(0.5, momentum=0.9))
+    model.fit(IDS, IDS, batch_size=2, epochs=3, verbose=0)
+    model.save(tmp_path / "m.keras")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert [str(w.message) for w in caught] == []
+    assert type(loaded.optimizer) is keras.optimizers.SGD
+    assert int(loaded.optimizer.iterations) == 3
+    assert loaded.optimizer.momentum == pytest.approx(0.9)

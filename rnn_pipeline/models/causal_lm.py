@@ -86,8 +86,11 @@ class CausalLM(keras.Model):
         )
 
     def compile_from_config(self, config):
-        """A loaded model is compiled with the task defaults (its optimizer state is not kept)."""
-        self.compile()
+        """A loaded model is compiled with the saved optimizer and the task's loss/metrics."""
+        optimizer = keras.optimizers.deserialize(config["optimizer"]) if config.get(
+            "optimizer") else "adam"
+        self.compile(optimizer=optimizer)
+        self.optimizer.build(self.trainable_variables)  # so its saved state loads
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable,

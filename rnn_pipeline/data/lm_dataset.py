@@ -96,8 +96,7 @@ def lm_windows(stream, batch_size, bptt, eos_id):
     padded = batch_size * num_windows * bptt
 
     def layout(values):  # (num_tokens,) -> (num_windows, batch, bptt)
-        rows = np.zeros([batch_size * row_length], np.int32 if values.dtype != np.float32
-                        else np.float32)
+        rows = np.zeros([batch_size * row_length], values.dtype)
         rows[:num_tokens] = values
         grid = np.zeros([batch_size, num_windows * bptt], rows.dtype)
         grid[:, :row_length] = rows.reshape(batch_size, row_length)

@@ -4,7 +4,7 @@ import warnings
 
 import tensorflow as tf
 
-from rnn_pipeline.data.vocabulary import UNK
+from rnn_pipeline.data.vocabulary import EOS, UNK
 from rnn_pipeline.generation.beam import beam_search
 from rnn_pipeline.generation.samplers import BeamSearch, make_sampler
 from rnn_pipeline.generation.stepper import RecurrentStepper
@@ -81,7 +81,7 @@ def generate(model, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eo
     sampler = make_sampler(sampler, **sampler_options)
     warn_out_of_vocabulary(preprocessor, prompts)
     stepper = RecurrentStepper(model)
-    eos_id = preprocessor.vocabulary.index("<eos>")
+    eos_id = preprocessor.vocabulary.index(EOS)
 
     @tf.function
     def run(prompts_tensor, max_tokens, seed):

@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--budget-seconds", type=float, default=None)
     parser.add_argument("--target-test-ppl", type=float, default=None)
     parser.add_argument("--prompt", default="the")
+    parser.add_argument("--max-tokens", type=int, default=40, help="length of the sample")
     parser.add_argument("--run-dir", default=None, help="keep the run here (default: a temp dir)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,7 +40,7 @@ def main():
         metrics = json.loads((run_dir / "metrics.json").read_text())
         sample = subprocess.run(
             ["rnn-pipeline", "generate", str(run_dir), "--prompt", args.prompt,
-             "--max-tokens", "40", "--sampler", "top_k", "--top-k", "10", "--seed", "0"],
+             "--max-tokens", str(args.max_tokens), "--sampler", "top_k", "--top-k", "10", "--seed", "0"],
             check=True, capture_output=True, text=True).stdout
     final = metrics["final"]
     report = {

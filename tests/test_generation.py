@@ -147,5 +147,28 @@ def test_sampler_options_are_checked():
 def test_top_p_keeps_the_nucleus():
     logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
     sampler = make_sampler("top_p", p=0.7)
-    drawn = {int(sampler(logits, tf.constant([s, 0]))[0]) for s in range(40)}
+    drawn = {int(sampler(logits, tf.constant([[s, 0]]))[0]) for s in range(40)}
     assert drawn == {0, 1}
+
+
+def test_a_row_depends_on_its_own_prompt_and_seed_only():
+    model = _model()
+    sampler = make_sampler("top_k", k=4, temperature=1.3)
+    prompts = ["the cat", "a dog ran", ""]
+    batched = _ids(model, prompts, 9, sampler, seed=[3, 4, 5])
+    alone = [_ids(model, [p], 9, sampler, seed=s)[0] for p, s in zip(prompts, [3, 4, 5])]
+    assert batched == alone
+
+
+def test_serving_sampler_matches_the_registry_samplers_row_by_row():
+    from rnn_pipeline.generation.samplers import ServingSampler
+
+    model = _model()
+    prompts, seeds = ["the cat", "a", "dog"], [7, 8, 9]
+    serving = ServingSampler(tf.constant([0.0, 1.5, 0.8]), tf.constant([5, 0, 3]))
+    rows = _ids(model, prompts, [6, 4, 8], serving, seed=seeds)
+    expected = [_ids(model, [prompts[0]], 6, make_sampler("greedy"), seed=7)[0],
+                _ids(model, [prompts[1]], 4, make_sampler("random", temperature=1.5), seed=8)[0],
+                _ids(model, [prompts[2]], 8, make_sampler("top_k", k=3, temperature=0.8),
+                     seed=9)[0]]
+    assert rows == expected and [len(r) for r in rows] == [6, 4, 8]

@@ -167,6 +167,18 @@ def test_plateau_schedule_watches_the_validation_loss():
     assert make_schedule(TrainConfig(schedule="constant")) == []
 
 
+def test_cosine_schedule_sets_the_rate_before_every_step():
+    (callback,) = make_schedule(TrainConfig(schedule="cosine", learning_rate=1.0))
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(
+        float(model.optimizer.learning_rate)))
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    x = np.ones((4, 1), np.float32)
+    model.fit(x, x, batch_size=2, epochs=2, callbacks=[callback, record], verbose=0)
+    np.testing.assert_allclose(seen, [1.0, 0.853553, 0.5, 0.146447], atol=1e-6)
+
+
 
 def test_streams_end_every_line_with_eos_and_keep_splits_apart():
     from rnn_pipeline.data.text_pipeline import split_streams

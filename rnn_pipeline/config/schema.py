@@ -100,7 +100,7 @@ class TrainConfig:
         weight_decay: AdamW decoupled weight decay.
         clipnorm: Keras per-variable clipping: each gradient tensor is clipped to this norm.
         global_clipnorm: one norm over all gradients, like ``torch.nn.utils.clip_grad_norm_``.
-        schedule: "constant", "step" or "plateau".
+        schedule: "constant", "step", "plateau" or "cosine" (per step, to 0 at the end).
         decay_factor: learning-rate factor of "step" and "plateau".
         decay_start: "step": epochs at the initial rate before decay starts.
         patience: "plateau": epochs without improvement before decaying.

@@ -16,9 +16,9 @@ def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at
     Args:
         stepper: a `RecurrentStepper`.
         prompt_ids: int32 RaggedTensor (batch, None); an empty prompt starts from ``<eos>``.
-        max_tokens: int32 scalar.
-        sampler: a sampler from `make_sampler`.
-        seed: int32 scalar; the same seed gives the same tokens.
+        max_tokens: int32 scalar, or (batch,) for a limit per row.
+        sampler: a sampler from `make_sampler` (or a `ServingSampler`).
+        seed: int32 scalar or (batch,); a row's tokens depend on its seed and prompt only.
         eos_id: id of ``<eos>``.
         stop_at_eos: bool; stop a row at its first ``<eos>`` (which is not returned).
 
@@ -26,23 +26,28 @@ def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at
         int32 RaggedTensor (batch, None) of generated ids.
     """
     stop_at_eos = tf.convert_to_tensor(stop_at_eos, tf.bool)
+    batch = prompt_ids.nrows(out_type=tf.int32)
+    row_limits = tf.broadcast_to(tf.cast(max_tokens, tf.int32), [batch])  # (batch,)
+    steps = tf.reduce_max(tf.concat([row_limits, [0]], axis=0))
+    seeds = tf.broadcast_to(tf.cast(seed, tf.int32), [batch])  # (batch,)
     logits, state = stepper.read_prompts(prompt_ids, eos_id)
     if isinstance(sampler, BeamSearch):
-        tokens = beam_search(stepper, logits, state, max_tokens, sampler.num_beams, eos_id,
+        tokens = beam_search(stepper, logits, state, steps, sampler.num_beams, eos_id,
                              stop_at_eos)
     else:
         def body(t, logits, state, tokens):
-            token = sampler(logits, tf.stack([tf.cast(seed, tf.int32), t]))  # (batch,)
+            row_seeds = tf.stack([seeds, tf.fill([batch], t)], axis=1)  # (batch, 2)
+            token = sampler(logits, row_seeds)  # (batch,)
             logits, state = stepper.step(token, state)
             return t + 1, logits, state, tokens.write(t, token)
 
         _, _, _, tokens = tf.while_loop(
-            lambda t, *_: t < max_tokens, body,
-            (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=max_tokens)))
-        tokens = tf.transpose(tokens.stack())  # (batch, max_tokens)
+            lambda t, *_: t < steps, body,
+            (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=steps)))
+        tokens = tf.reshape(tf.transpose(tokens.stack()), [batch, steps])  # (batch, steps)
     is_eos = tf.cast(tokens == eos_id, tf.int32)
     before_eos = tf.reduce_sum(tf.cast(tf.cumsum(is_eos, axis=1) == 0, tf.int32), axis=1)
-    lengths = tf.where(stop_at_eos, before_eos, tf.fill(tf.shape(before_eos), max_tokens))
+    lengths = tf.where(stop_at_eos, tf.minimum(before_eos, row_limits), row_limits)
     return tf.RaggedTensor.from_tensor(tokens, lengths=lengths)
 
 

@@ -1,7 +1,8 @@
 """Samplers (one registry): pick the next token from logits, in the graph.
 
-Random samplers use stateless random ops seeded by ``(seed, step)``, so the same seed
-gives the same text, in Python and in an exported SavedModel alike.
+Random samplers use stateless random ops. Every row has its own seed pair, ``(seed, step)``,
+so a row's text depends on its prompt and seed only, not on the other rows of the batch:
+the same seed gives the same text in Python and in an exported SavedModel alike.
 """
 
 import tensorflow as tf
@@ -12,15 +13,47 @@ from rnn_pipeline.registry import Registry
 SAMPLERS = Registry("sampler")
 
 
-def _draw(logits, seed):
-    return tf.cast(tf.random.stateless_categorical(logits, 1, seed)[:, 0], tf.int32)
+_MASKED = -1e9
+
+
+def draw(logits, seeds):
+    """One token per row from softmax(logits).
+
+    Args:
+        logits: (batch, vocab).
+        seeds: int32 (batch, 2); row i uses ``seeds[i]`` only.
+
+    Returns:
+        int32 (batch,).
+    """
+    def one_row(row):
+        row_logits, row_seed = row
+        return tf.random.stateless_categorical(row_logits[None, :], 1, row_seed)[0, 0]
+
+    tokens = tf.map_fn(one_row, (logits, seeds), fn_output_signature=tf.int64)
+    return tf.cast(tokens, tf.int32)
+
+
+def keep_top_k(logits, k):
+    """Masks all but the ``k`` largest logits of each row.
+
+    Args:
+        logits: (batch, vocab).
+        k: int32 scalar or (batch,); ``k <= 0`` keeps the whole row.
+    """
+    vocab = tf.shape(logits)[-1]
+    k = tf.broadcast_to(tf.cast(k, tf.int32), tf.shape(logits)[:1])  # (batch,)
+    k = tf.where(k > 0, tf.minimum(k, vocab), vocab)
+    values, _ = tf.math.top_k(logits, k=tf.reduce_max(k))  # (batch, max k), descending
+    kth = tf.gather(values, k - 1, batch_dims=1)  # (batch,)
+    return tf.where(logits >= kth[:, None], logits, _MASKED)
 
 
 @SAMPLERS.register("greedy")
 class GreedySampler:
     """The most probable token."""
 
-    def __call__(self, logits, seed):
+    def __call__(self, logits, seeds):
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
 
@@ -35,8 +68,8 @@ class RandomSampler:
     def __init__(self, temperature=1.0):
         self.temperature = temperature
 
-    def __call__(self, logits, seed):
-        return _draw(logits / self.temperature, seed)
+    def __call__(self, logits, seeds):
+        return draw(logits / self.temperature, seeds)
 
 
 @SAMPLERS.register("top_k")
@@ -47,11 +80,8 @@ class TopKSampler(RandomSampler):
         super().__init__(temperature)
         self.k = k
 
-    def __call__(self, logits, seed):
-        k = tf.minimum(tf.cast(self.k, tf.int32), tf.shape(logits)[-1])
-        values, indices = tf.math.top_k(logits, k=k)  # (batch, k)
-        choice = _draw(values / self.temperature, seed)  # index into the k best
-        return tf.gather(indices, choice, batch_dims=1)
+    def __call__(self, logits, seeds):
+        return draw(keep_top_k(logits / self.temperature, self.k), seeds)
 
 
 @SAMPLERS.register("top_p")
@@ -62,13 +92,34 @@ class TopPSampler(RandomSampler):
         super().__init__(temperature)
         self.p = p
 
-    def __call__(self, logits, seed):
+    def __call__(self, logits, seeds):
         logits = logits / self.temperature
         order = tf.argsort(logits, direction="DESCENDING", axis=-1)
         sorted_logits = tf.gather(logits, order, batch_dims=1)
         cumulative = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
-        kept = tf.where(cumulative < self.p, sorted_logits, tf.fill(tf.shape(logits), -1e9))
-        return tf.gather(order, _draw(kept, seed), batch_dims=1)
+        kept = tf.where(cumulative < self.p, sorted_logits, _MASKED)
+        return tf.gather(order, draw(kept, seeds), batch_dims=1)
+
+
+class ServingSampler:
+    """The exported generation signature's sampler, with options per row: greedy where
+    ``temperature <= 0``, else `TopKSampler` (``top_k > 0``) or `RandomSampler`
+    (``top_k <= 0``); a row gets exactly the tokens those samplers give it.
+
+    Args:
+        temperature: float32 (batch,).
+        top_k: int32 (batch,).
+    """
+
+    def __init__(self, temperature, top_k):
+        self.temperature = temperature
+        self.top_k = top_k
+
+    def __call__(self, logits, seeds):
+        sampling = self.temperature > 0  # (batch,)
+        temperature = tf.where(sampling, self.temperature, 1.0)[:, None]
+        drawn = draw(keep_top_k(logits / temperature, self.top_k), seeds)
+        return tf.where(sampling, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))
 
 
 @SAMPLERS.register("beam")

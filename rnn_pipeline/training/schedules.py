@@ -1,5 +1,7 @@
 """Learning-rate schedules by name (one registry), as Keras callbacks."""
 
+import math
+
 import keras
 
 from rnn_pipeline.errors import pipeline_error
@@ -24,6 +26,44 @@ def step(train_config, monitor):
         return base * factor ** max(0, epoch - start + 1)
 
     return [keras.callbacks.LearningRateScheduler(rate)]
+
+
+class CosineDecay(keras.callbacks.Callback):
+    """Sets the rate before every step: half a cosine from ``base`` at the first step of
+    training to 0 after the last one (a fixed-budget schedule, as in nanoGPT).
+
+    Args:
+        base: the initial learning rate.
+    """
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+        self._epoch = 0
+
+    def rate(self, step, total_steps):
+        return 0.5 * self.base * (1.0 + math.cos(math.pi * step / total_steps))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self._set(0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._set(batch)
+
+    def _set(self, batch):
+        steps = self.params.get("steps")
+        if not steps:
+            raise ValueError("The cosine schedule needs the number of steps per epoch.")
+        step = self._epoch * steps + batch
+        self.model.optimizer.learning_rate.assign(
+            self.rate(step, self.params["epochs"] * steps))
+
+
+@SCHEDULES.register("cosine")
+def cosine(train_config, monitor):
+    """Half a cosine from ``learning_rate`` to 0 over all training steps."""
+    return [CosineDecay(train_config.learning_rate)]
 
 
 @SCHEDULES.register("plateau")

@@ -118,3 +118,35 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
         if len(texts) > 1:
             click.echo(f"--- {number} ---")
         click.echo(text)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--name", help="Model name in TF Serving (default: the pipeline's name).")
+@click.option("--version", type=int, help="Version number (default: the next free one).")
+@click.option("--base", type=click.Path(file_okay=False), default="saved_models",
+              show_default=True, help="Export base: <base>/<name>/<version>/.")
+@click.option("--top-words", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Words returned by the next_words signature.")
+@click.option("--max-tokens-limit", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Largest max_tokens a generation request may ask for.")
+def export(run, name, version, base, top_words, max_tokens_limit):
+    """Export the trained model of run folder RUN as a SavedModel for TensorFlow Serving."""
+    from pathlib import Path
+
+    from rnn_pipeline.export.layout import check_name, resolve_version
+
+    with user_errors():
+        config = RunFolder(run).check_exists().load_config()
+        name = check_name(name or config.name)
+        version = resolve_version(Path(base) / name, version)  # checked before the slow part
+        workflow = workflow_class(config.task).from_run(run, log=click.echo)
+        from rnn_pipeline.export import export_saved_model
+
+        path, models_config = export_saved_model(
+            lambda assets: workflow.serving_module(assets, top_words=top_words,
+                                                   max_tokens_limit=max_tokens_limit),
+            base, name, version)
+    click.echo(f"Exported {run} -> {path} (signatures: serving_default, next_words, score)")
+    click.echo(f"Model list for TF Serving: {models_config}")
+

@@ -54,7 +54,11 @@ class TextPreprocessor(keras.layers.Layer):
 
     def detokenize(self, ids):
         """(batch, None) ragged ids -> (batch,) text; ``<eos>`` becomes a line break."""
-        tokens = tf.gather(tf.constant(self.vocabulary), ids)  # (batch, None) string
+        return self.detokenize_tokens(tf.gather(tf.constant(self.vocabulary), ids))
+
+    def detokenize_tokens(self, tokens):
+        """(batch, None) ragged string tokens -> (batch,) text; ``<eos>`` becomes a line
+        break."""
         tokens = tf.ragged.map_flat_values(
             lambda t: tf.where(t == EOS, "\n", t), tokens)
         text = self.tokenizer.detokenize(tokens)

@@ -70,6 +70,22 @@ class CausalLM(keras.Model):
         return generate(self, prompts, max_tokens=max_tokens, sampler=sampler, seed=seed,
                         stop_at_eos=stop_at_eos, **sampler_options)
 
+    def score(self, texts):
+        """Log-likelihood, token count and perplexity of each text read as one line.
+
+        Args:
+            texts: a list of strings.
+
+        Returns:
+            dict of NumPy arrays (batch,): log_likelihood (nats), num_tokens, perplexity.
+        """
+        from rnn_pipeline.generation.score import score
+
+        if self.preprocessor is None:
+            raise ValueError("score() needs a preprocessor: build the CausalLM with "
+                             "preprocessor=... or load it from a run folder.")
+        return score(self, texts)
+
     def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
         """Compile defaults of the task: cross-entropy on logits and exact perplexity.
 

@@ -21,6 +21,23 @@ class Tokenizer:
     def train(self, lines, text_config, seed=0):
         """Fits the tokenizer on the training lines (no-op for rule-based tokenizers)."""
 
+    def write_assets(self, assets_dir):
+        """Writes the files that define a trained tokenizer into ``assets_dir``, where they
+        become SavedModel assets. Rule-based tokenizers have none.
+
+        Args:
+            assets_dir: a `pathlib.Path`.
+
+        Returns:
+            list of the written `pathlib.Path`s.
+        """
+        return []
+
+    def trackables(self):
+        """TensorFlow objects (resources) the tokenizer's graph uses; a SavedModel that
+        tokenizes must track them."""
+        return []
+
     def pieces(self):
         """Every token a trained subword tokenizer can emit (empty for open vocabularies)."""
         return []

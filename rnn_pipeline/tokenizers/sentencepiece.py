@@ -12,6 +12,8 @@ from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tokenizers.base import TOKENIZERS, Tokenizer
 
 _MODEL_TYPES = ("unigram", "bpe")
+MODEL_FILE = "sentencepiece.model"
+
 
 
 @TOKENIZERS.register("sentencepiece")
@@ -55,6 +57,16 @@ class SentencePieceTokenizer(Tokenizer):
                                  text_config.sentencepiece_vocab_size) from None
         self.model = buffer.getvalue()
         self._graph_tokenizer = None
+
+    def write_assets(self, assets_dir):
+        # tensorflow-text's op takes the model as a graph attribute, so the graph carries
+        # it too; the asset is the same model for clients and tools (spm_decode, ...).
+        path = assets_dir / MODEL_FILE
+        path.write_bytes(self.model)
+        return [path]
+
+    def trackables(self):
+        return [self._tokenizer()]
 
     def pieces(self):
         processor = spm.SentencePieceProcessor(model_proto=self.model)

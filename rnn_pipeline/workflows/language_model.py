@@ -123,6 +123,13 @@ class LanguageModelWorkflow:
         result["tokens"] = int(len(stream))
         return result
 
+    def serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
+        """The TF Serving module of the trained model (see `LanguageModelServing`)."""
+        from rnn_pipeline.export.lm_serving import LanguageModelServing
+
+        return LanguageModelServing(self.model, assets_dir, top_words=top_words,
+                                    max_tokens_limit=max_tokens_limit)
+
     @staticmethod
     def summary(final):
         """Human-readable lines: perplexity per split against the unigram baseline."""

@@ -1,0 +1,235 @@
+"""Exports for TF Serving: layout, protos, a fresh process without rnn_pipeline, and
+saved_model_cli (the Session-based loader path TF Serving uses)."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from google.protobuf import text_format
+from tensorflow_serving.apis import prediction_log_pb2
+from tensorflow_serving.config import model_server_config_pb2
+
+from rnn_pipeline.cli.main import cli
+from rnn_pipeline.config import ModelConfig
+from rnn_pipeline.data.preprocessor import TextPreprocessor
+from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.export import export_saved_model
+from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
+from rnn_pipeline.export.lm_serving import LanguageModelServing
+from rnn_pipeline.models import build_causal_lm
+from tests_support import full_forward_logits
+
+VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
+
+# Runs in a new interpreter: TensorFlow and tensorflow-text only, as a model server has.
+FRESH_PROCESS = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the model server links these ops in)
+    export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
+    loaded = tf.saved_model.load(export_dir)
+    out = {"modules": sorted(m for m in sys.modules if m.startswith("rnn_pipeline"))}
+    for name, inputs in requests.items():
+        fn = loaded.signatures[name]
+        result = fn(**{k: tf.constant(v, fn.structured_input_signature[1][k].dtype)
+                       for k, v in inputs.items()})
+        out[name] = {k: v.numpy().tolist() for k, v in result.items()}
+    print(json.dumps(out, default=lambda b: b.decode("utf-8")))
+""")
+
+
+def _model():
+    preprocessor = TextPreprocessor({"name": "whitespace"}, VOCAB)
+    model = build_causal_lm(ModelConfig(cell="lstm", embedding_dim=4, units=4, num_layers=2),
+                            len(VOCAB), batch_size=2, preprocessor=preprocessor)
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(0, 1.5, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = _model()
+    base = tmp_path_factory.mktemp("saved_models")
+    path, _ = export_saved_model(lambda assets: LanguageModelServing(model, assets, top_words=3),
+                                 base, "tiny")
+    return model, base, path
+
+
+def _fresh_process(export_dir, requests, script_dir):
+    script = script_dir / "fresh.py"
+    script.write_text(FRESH_PROCESS)
+    done = subprocess.run([sys.executable, str(script), str(export_dir), json.dumps(requests)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_tf_serving_layout_models_config_and_warmup(exported, tmp_path):
+    model, base, path = exported
+    assert path == base / "tiny" / "1"
+    assert (path / "saved_model.pb").is_file() and (path / "variables" / "variables.index").is_file()
+    assert (path / "assets" / "vocab.txt").read_text().split("\n")[:-1] == VOCAB
+    assert [p.name for p in (base / "tiny").iterdir()] == ["1"]  # no staging folder left
+
+    second, config_path = export_saved_model(
+        lambda assets: LanguageModelServing(model, assets), base, "tiny")
+    assert second.name == "2"
+    with pytest.raises(PipelineError, match=r"^--version already exists in .*versions are never "
+                                            r"overwritten \(next free: 3\)\. Received: --version=1"):
+        export_saved_model(lambda assets: LanguageModelServing(model, assets), base, "tiny", 1)
+    export_saved_model(lambda assets: LanguageModelServing(model, assets), base, "other")
+
+    config = text_format.Parse(config_path.read_text(),
+                               model_server_config_pb2.ModelServerConfig())
+    entries = [(c.name, c.base_path, c.model_platform) for c in config.model_config_list.config]
+    assert entries == [("tiny", "/models/tiny", "tensorflow"),
+                       ("other", "/models/other", "tensorflow")]
+
+    records = tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests"))
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in records]
+    assert [log.predict_log.request.model_spec.signature_name for log in logs] == \
+        ["serving_default", "next_words", "score"]
+    assert {log.predict_log.request.model_spec.name for log in logs} == {"tiny"}
+    assert list(tf.make_ndarray(logs[0].predict_log.request.inputs["max_tokens"])) == [5, 5]
+
+
+def test_signature_defs_are_batched_predict_signatures(exported):
+    _, _, path = exported
+    (meta_graph,) = read_saved_model(path).meta_graphs
+    signatures = meta_graph.signature_def
+    expected = {
+        "serving_default": ({"prompt": tf.string, "max_tokens": tf.int32,
+                             "temperature": tf.float32, "top_k": tf.int32, "seed": tf.int32},
+                            {"text": tf.string}),
+        "next_words": ({"prompt": tf.string}, {"words": tf.string, "probabilities": tf.float32}),
+        "score": ({"text": tf.string}, {"log_likelihood": tf.float32, "num_tokens": tf.int32,
+                                        "perplexity": tf.float32}),
+    }
+    assert set(signatures) == set(expected) | {"__saved_model_init_op"}  # tables' init
+    for name, (inputs, outputs) in expected.items():
+        signature = signatures[name]
+        assert signature.method_name == "tensorflow/serving/predict"
+        for tensors, specs in ((signature.inputs, inputs), (signature.outputs, outputs)):
+            assert {k: tf.as_dtype(v.dtype) for k, v in tensors.items()} == specs
+            assert all(v.tensor_shape.dim[0].size == -1 for v in tensors.values())
+    assert [d.size for d in signatures["next_words"].outputs["words"].tensor_shape.dim] == [-1, 3]
+
+
+def test_graph_ops_are_core_tensorflow_or_tensorflow_text(exported, tmp_path):
+    _, _, path = exported
+    ops = op_names(read_saved_model(path))
+    assert gpu_only_ops(read_saved_model(path)) == []
+    script = ("import json, tensorflow as tf\n"
+              "from tensorflow.python.framework import op_def_registry as r\n"
+              "core = set(r.get_registered_ops()) if hasattr(r, 'get_registered_ops') else None\n"
+              "ops = json.loads(input())\n"
+              "before = {o for o in ops if r.get(o) is not None}\n"
+              "import tensorflow_text\n"
+              "after = {o for o in ops if r.get(o) is not None}\n"
+              "print(json.dumps([sorted(before), sorted(after - before), sorted(set(ops) - after)]))")
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(sorted(ops)),
+                          capture_output=True, text=True, timeout=120)
+    core, text_ops, unknown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert unknown == [] and "LookupTableFindV2" in core and "WhileV2" not in text_ops
+
+
+def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
+    model, _, path = exported
+    prompts = ["the cat", "a", ""]
+    requests = {
+        "serving_default": {"prompt": prompts, "max_tokens": [6, 3, 5],
+                            "temperature": [0.0, 1.3, 0.8], "top_k": [0, 0, 3],
+                            "seed": [1, 2, 3]},
+        "next_words": {"prompt": prompts},
+        "score": {"text": ["the cat sat", "", "zebra on"]},
+    }
+    out = _fresh_process(path, requests, tmp_path)
+    assert out["modules"] == []  # rnn_pipeline was never imported
+
+    assert out["serving_default"]["text"] == [
+        model.generate("the cat", max_tokens=6, sampler="greedy"),
+        model.generate("a", max_tokens=3, sampler="random", temperature=1.3, seed=2),
+        model.generate("", max_tokens=5, sampler="top_k", k=3, temperature=0.8, seed=3)]
+
+    for prompt, words, probs in zip(prompts, out["next_words"]["words"],
+                                    out["next_words"]["probabilities"]):
+        ids = [1] + [VOCAB.index(w) for w in prompt.split()]
+        logits = full_forward_logits(model, ids)
+        expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        best = np.argsort(-expected)[:3]
+        assert words == [VOCAB[i] for i in best]
+        np.testing.assert_allclose(probs, expected[best], atol=1e-5)
+
+    scores = model.score(["the cat sat", "", "zebra on"])
+    np.testing.assert_allclose(out["score"]["log_likelihood"], scores["log_likelihood"], atol=1e-5)
+    assert out["score"]["num_tokens"] == [4, 1, 3]  # words + the closing <eos>
+    ids, total = [1, 2, 3, 4, 1], 0.0  # "the cat sat" by hand, one prefix at a time
+    for position in range(1, len(ids)):
+        logits = full_forward_logits(model, ids[:position])
+        total += logits[ids[position]] - np.log(np.exp(logits).sum())
+    np.testing.assert_allclose(out["score"]["log_likelihood"][0], total, atol=1e-4)
+    np.testing.assert_allclose(out["score"]["perplexity"][0], np.exp(-total / 4), rtol=1e-4)
+
+
+def test_saved_model_cli_runs_the_export(exported):
+    _, _, path = exported
+    script = ("import sys, tensorflow_text\n"
+              "from tensorflow.python.tools import saved_model_cli\n"
+              f"sys.argv = ['saved_model_cli', 'run', '--dir', {str(path)!r}, '--tag_set', "
+              "'serve', '--signature_def', 'next_words', '--input_exprs', 'prompt=[\"the\"]']\n"
+              "saved_model_cli.main()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Result for output key words:" in done.stdout
+    assert "Result for output key probabilities:" in done.stdout
+
+
+def test_bad_requests_fail_with_the_input_named(exported):
+    _, _, path = exported
+    serving = tf.saved_model.load(str(path)).signatures["serving_default"]
+    good = dict(prompt=tf.constant(["the"]), temperature=tf.constant([0.0]),
+                top_k=tf.constant([0]), seed=tf.constant([0]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"max_tokens must be in \[0, 1000\]"):
+        serving(max_tokens=tf.constant([5000]), **good)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="inputs prompt and seed must have the same batch size"):
+        serving(max_tokens=tf.constant([2]), **{**good, "seed": tf.constant([0, 1])})
+
+
+def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus, tmp_path):
+    from conftest import tiny_config
+    from rnn_pipeline.config.loader import dumps
+
+    pipeline = tmp_path / "sp.toml"
+    pipeline.write_text(dumps(tiny_config(tiny_corpus, text={"tokenizer": "sentencepiece"})))
+    runner = CliRunner()
+    run = tmp_path / "run"
+    assert runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]).exit_code == 0
+    base = tmp_path / "saved_models"
+    result = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "sp"])
+    assert result.exit_code == 0, result.output
+    path = base / "sp" / "1"
+    assert (path / "assets" / "sentencepiece.model").read_bytes() == \
+        (run / "sentencepiece.model").read_bytes()
+
+    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    model = LanguageModelWorkflow.from_run(run, log=lambda *_: None).model
+    texts = ["東京 で 猫 が", "the cat"]
+    out = _fresh_process(path, {"score": {"text": texts}}, tmp_path)
+    np.testing.assert_allclose(out["score"]["log_likelihood"],
+                               model.score(texts)["log_likelihood"], atol=1e-5)
+
+    again = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "sp",
+                                "--version", "1"])
+    assert again.exit_code == 2
+    assert again.output.strip().splitlines()[-1].startswith("Error: --version already exists")
+    bad = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "a/b"])
+    assert bad.exit_code == 2 and "Error: --name must be letters, digits" in bad.output

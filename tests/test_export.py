@@ -15,16 +15,13 @@ from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
 from rnn_pipeline.cli.main import cli
-from rnn_pipeline.config import ModelConfig
-from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
 from rnn_pipeline.export.lm_serving import LanguageModelServing
-from rnn_pipeline.models import build_causal_lm
-from tests_support import full_forward_logits
+from tests_support import TINY_VOCAB, full_forward_logits, tiny_lm
 
-VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
+VOCAB = TINY_VOCAB
 
 # Runs in a new interpreter: TensorFlow and tensorflow-text only, as a model server has.
 FRESH_PROCESS = textwrap.dedent("""
@@ -43,19 +40,9 @@ FRESH_PROCESS = textwrap.dedent("""
 """)
 
 
-def _model():
-    preprocessor = TextPreprocessor({"name": "whitespace"}, VOCAB)
-    model = build_causal_lm(ModelConfig(cell="lstm", embedding_dim=4, units=4, num_layers=2),
-                            len(VOCAB), batch_size=2, preprocessor=preprocessor)
-    rng = np.random.default_rng(1)
-    model.set_weights([rng.normal(0, 1.5, w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    return model
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    model = _model()
+    model = tiny_lm()
     base = tmp_path_factory.mktemp("saved_models")
     path, _ = export_saved_model(lambda assets: LanguageModelServing(model, assets, top_words=3),
                                  base, "tiny")

@@ -41,11 +41,11 @@ def keep_top_k(logits, k):
         logits: (batch, vocab).
         k: int32 scalar or (batch,); ``k <= 0`` keeps the whole row.
     """
-    vocab = tf.shape(logits)[-1]
     k = tf.broadcast_to(tf.cast(k, tf.int32), tf.shape(logits)[:1])  # (batch,)
-    k = tf.where(k > 0, tf.minimum(k, vocab), vocab)
+    limited = k > 0
+    k = tf.where(limited, tf.minimum(k, tf.shape(logits)[-1]), 1)
     values, _ = tf.math.top_k(logits, k=tf.reduce_max(k))  # (batch, max k), descending
-    kth = tf.gather(values, k - 1, batch_dims=1)  # (batch,)
+    kth = tf.where(limited, tf.gather(values, k - 1, batch_dims=1), -float("inf"))  # (batch,)
     return tf.where(logits >= kth[:, None], logits, _MASKED)
 
 
@@ -117,9 +117,12 @@ class ServingSampler:
 
     def __call__(self, logits, seeds):
         sampling = self.temperature > 0  # (batch,)
+        greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
         temperature = tf.where(sampling, self.temperature, 1.0)[:, None]
-        drawn = draw(keep_top_k(logits / temperature, self.top_k), seeds)
-        return tf.where(sampling, drawn, tf.argmax(logits, axis=-1, output_type=tf.int32))
+        drawn = tf.cond(tf.reduce_any(sampling),
+                        lambda: draw(keep_top_k(logits / temperature, self.top_k), seeds),
+                        lambda: greedy)  # all-greedy batches skip the draws
+        return tf.where(sampling, drawn, greedy)
 
 
 @SAMPLERS.register("beam")

@@ -210,9 +210,14 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
     model = LanguageModelWorkflow.from_run(run, log=lambda *_: None).model
     texts = ["東京 で 猫 が", "the cat"]
-    out = _fresh_process(path, {"score": {"text": texts}}, tmp_path)
+    generation = {"prompt": texts, "max_tokens": [8, 8], "temperature": [1.0, 1.0],
+                  "top_k": [0, 0], "seed": [3, 3]}
+    out = _fresh_process(path, {"score": {"text": texts}, "serving_default": generation},
+                         tmp_path)  # the script decodes the text as strict UTF-8
     np.testing.assert_allclose(out["score"]["log_likelihood"],
                                model.score(texts)["log_likelihood"], atol=1e-5)
+    assert out["serving_default"]["text"] == model.generate(texts, max_tokens=8,
+                                                            sampler="random", seed=3)
 
     again = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "sp",
                                 "--version", "1"])

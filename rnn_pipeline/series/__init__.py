@@ -1,0 +1,1 @@
+"""Time series: reading and checking CSVs, chronological splits, tf.data windows."""

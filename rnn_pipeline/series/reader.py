@@ -1,0 +1,147 @@
+"""A CSV -> checked, regular, numeric series (pandas), or one clear error that names the
+column and the row."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from rnn_pipeline.errors import pipeline_error
+
+FILL_POLICIES = ("none", "ffill", "interpolate")
+
+
+@dataclass
+class Series:
+    """A regular multivariate series.
+
+    Args:
+        times: the timestamps, one per row, at ``frequency``.
+        values: float32 (rows, columns): targets first, then covariates.
+        targets: names of the target columns.
+        covariates: names of the covariate columns (inputs only).
+        frequency: pandas offset alias, e.g. "h", "15min", "MS".
+        filled: how many missing cells the fill policy filled.
+    """
+
+    times: pd.DatetimeIndex
+    values: np.ndarray
+    targets: list
+    covariates: list
+    frequency: str
+    filled: int = 0
+
+    @property
+    def columns(self):
+        return [*self.targets, *self.covariates]
+
+
+def _file_row(position):
+    """Line number in the file of data row ``position`` (1 header line, 1-based)."""
+    return position + 2
+
+
+def _check_columns(frame, path, time_column, targets, covariates):
+    available = list(frame.columns)
+    for key, names in (("series.time_column", [time_column]), ("series.targets", targets),
+                       ("series.covariates", covariates)):
+        for name in names:
+            if name not in available:
+                raise pipeline_error(key, f"must name columns of {path} "
+                                     f"({', '.join(map(repr, available))})", name)
+    if not targets:
+        raise pipeline_error("series.targets", "must name at least one column", targets)
+    overlap = set(targets) & set(covariates)
+    if overlap:
+        raise pipeline_error("series.covariates", "must not repeat a target", sorted(overlap))
+
+
+def _parse_times(frame, path, time_column):
+    times = pd.to_datetime(frame[time_column], errors="coerce")
+    bad = np.flatnonzero(times.isna().to_numpy())
+    if bad.size:
+        raise pipeline_error(f"{path}:{_file_row(bad[0])}", f"column {time_column!r} must "
+                             f"hold timestamps", frame[time_column].iloc[bad[0]])
+    steps = times.diff().to_numpy()[1:]
+    for kind, mask in (("duplicate", steps == np.timedelta64(0)),
+                       ("unsorted", steps < np.timedelta64(0))):
+        hits = np.flatnonzero(mask)
+        if hits.size:
+            row = hits[0] + 1
+            raise pipeline_error(f"{path}:{_file_row(row)}", f"timestamps must be unique and "
+                                 f"increasing ({kind} after {times.iloc[row - 1]})",
+                                 str(times.iloc[row]))
+    return pd.DatetimeIndex(times)
+
+
+def _numeric(frame, path, columns, fill):
+    """Columns as float; non-numeric cells are errors, missing ones follow ``fill``."""
+    if fill not in FILL_POLICIES:
+        raise pipeline_error("series.fill", f"must be one of: {', '.join(map(repr, FILL_POLICIES))}",
+                             fill)
+    numeric = {}
+    for name in columns:
+        raw = frame[name]
+        values = pd.to_numeric(raw, errors="coerce")
+        wrong = np.flatnonzero((values.isna() & raw.notna()).to_numpy())
+        if wrong.size:
+            raise pipeline_error(f"{path}:{_file_row(wrong[0])}", f"column {name!r} must be "
+                                 f"numeric", raw.iloc[wrong[0]])
+        numeric[name] = values.astype("float64")
+    table = pd.DataFrame(numeric)
+    missing = int(table.isna().sum().sum())
+    if missing and fill == "none":
+        column = table.columns[table.isna().any().to_numpy()][0]
+        row = int(np.flatnonzero(table[column].isna().to_numpy())[0])
+        raise pipeline_error(f"{path}:{_file_row(row)}", f"column {column!r} has a missing "
+                             f"value; set series.fill to 'ffill' or 'interpolate' to fill "
+                             f"{missing} missing cells", "")
+    if missing:
+        table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
+        table = table.bfill()  # leading gaps take the first value
+    return table.to_numpy(np.float32), missing
+
+
+def _check_frequency(times, path, frequency):
+    if frequency is None:
+        frequency = pd.infer_freq(times) if len(times) >= 3 else None
+        if frequency is None:
+            raise pipeline_error("series.frequency", f"must be set: it cannot be inferred from "
+                                 f"{path}", None)
+    try:
+        expected = pd.date_range(times[0], periods=len(times), freq=frequency)
+    except ValueError:
+        raise pipeline_error("series.frequency", "must be a pandas offset alias such as 'h', "
+                             "'15min', 'D' or 'MS'", frequency) from None
+    off = np.flatnonzero(expected != times)
+    if off.size:
+        row = off[0]
+        raise pipeline_error(f"{path}:{_file_row(row)}", f"the series must be regular at "
+                             f"frequency {frequency!r} (expected {expected[row]} after "
+                             f"{times[row - 1]}: a gap or an irregular step)", str(times[row]))
+    return frequency
+
+
+def read_series(path, time_column, targets, covariates=(), frequency=None, fill="none"):
+    """Reads and checks a CSV series.
+
+    Args:
+        path: the CSV file.
+        time_column: the timestamp column.
+        targets: the columns to forecast.
+        covariates: extra input columns.
+        frequency: pandas offset alias; None infers it.
+        fill: "none" (missing values are errors), "ffill" or "interpolate".
+    """
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise pipeline_error("series.csv", "must be an existing CSV file", str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise pipeline_error("series.csv", f"must be a readable CSV ({exc})", str(path)) from None
+    targets, covariates = list(targets), list(covariates)
+    _check_columns(frame, path, time_column, targets, covariates)
+    times = _parse_times(frame, path, time_column)
+    values, filled = _numeric(frame, path, [*targets, *covariates], fill)
+    frequency = _check_frequency(times, path, frequency)
+    return Series(times, values, targets, covariates, frequency, filled)

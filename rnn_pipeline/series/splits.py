@@ -1,0 +1,78 @@
+"""Chronological splits. Valid and test windows start ``lookback`` rows before their first
+target, so that every valid/test row is forecast (the ETT convention)."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from rnn_pipeline.errors import pipeline_error
+
+SPLITS = ("fractions", "ett")
+
+
+@dataclass
+class RowRanges:
+    """[start, end) rows read by each split's windows."""
+
+    train: tuple
+    valid: tuple
+    test: tuple
+
+    def items(self):
+        return (("train", self.train), ("valid", self.valid), ("test", self.test))
+
+
+def rows_per_day(frequency):
+    step = pd.Timedelta(pd.tseries.frequencies.to_offset(frequency))
+    return int(pd.Timedelta("1D") / step)
+
+
+def ett_ranges(num_rows, frequency, lookback):
+    """12/4/4 months of 30 days (Informer's ``Dataset_ETT_hour``/``_minute``); the rest is
+    unused."""
+    try:
+        month = 30 * rows_per_day(frequency)
+    except (TypeError, ValueError):
+        raise pipeline_error("series.split", "'ett' needs a fixed frequency such as 'h' or "
+                             "'15min'", frequency) from None
+    if num_rows < 20 * month:
+        raise pipeline_error("series.split", f"'ett' needs 20 months of 30 days "
+                             f"({20 * month} rows at {frequency!r})", num_rows)
+    train_end, valid_end, test_end = 12 * month, 16 * month, 20 * month
+    return RowRanges((0, train_end), (train_end - lookback, valid_end),
+                     (valid_end - lookback, test_end))
+
+
+def fraction_ranges(num_rows, lookback, valid_fraction, test_fraction):
+    """The last ``test_fraction`` of rows is test, the ``valid_fraction`` before it valid."""
+    for key, value in (("series.valid_fraction", valid_fraction),
+                       ("series.test_fraction", test_fraction)):
+        if not 0.0 < value < 1.0:
+            raise pipeline_error(key, "must be in (0, 1)", value)
+    num_test = round(num_rows * test_fraction)
+    num_valid = round(num_rows * valid_fraction)
+    train_end = num_rows - num_test - num_valid
+    return RowRanges((0, train_end), (train_end - lookback, train_end + num_valid),
+                     (num_rows - num_test - lookback, num_rows))
+
+
+def split_ranges(num_rows, frequency, lookback, horizon, split="fractions", valid_fraction=0.1,
+                 test_fraction=0.2):
+    """Row ranges of the three splits; each must hold at least one window."""
+    if split not in SPLITS:
+        raise pipeline_error("series.split", f"must be one of: {', '.join(map(repr, SPLITS))}",
+                             split)
+    for key, value in (("series.lookback", lookback), ("series.horizon", horizon)):
+        if value < 1:
+            raise pipeline_error(key, "must be at least 1", value)
+    if num_rows < lookback + horizon:
+        raise pipeline_error("series", f"must have at least lookback + horizon = "
+                             f"{lookback + horizon} rows", num_rows)
+    ranges = (ett_ranges(num_rows, frequency, lookback) if split == "ett"
+              else fraction_ranges(num_rows, lookback, valid_fraction, test_fraction))
+    for name, (start, end) in ranges.items():
+        if start < 0 or end - start < lookback + horizon:
+            raise pipeline_error("series", f"is too short for a {name} window of lookback + "
+                                 f"horizon = {lookback + horizon} rows (the {name} split "
+                                 f"has rows [{start}, {end}))", num_rows)
+    return ranges

@@ -5,10 +5,11 @@ import keras
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.metrics import Perplexity
+from rnn_pipeline.models.task import Task
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
-class CausalLM(keras.Model):
+class CausalLM(Task):
     """Predicts token t+1 from tokens 1..t.
 
     Args:
@@ -100,13 +101,6 @@ class CausalLM(keras.Model):
             weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
             **kwargs,
         )
-
-    def compile_from_config(self, config):
-        """A loaded model is compiled with the saved optimizer and the task's loss/metrics."""
-        optimizer = keras.optimizers.deserialize(config["optimizer"]) if config.get(
-            "optimizer") else "adam"
-        self.compile(optimizer=optimizer)
-        self.optimizer.build(self.trainable_variables)  # so its saved state loads
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable,

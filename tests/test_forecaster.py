@@ -1,0 +1,97 @@
+"""The forecasting model: heads, in-model scaling and instance normalisation, config
+round trips, and the behaviour that makes each head what it is."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.models.forecaster import Forecaster
+
+HEADS = ["direct", "autoregressive", "seq2seq", "segment"]
+X = np.random.default_rng(0).normal(size=(3, 8, 3)).astype(np.float32) * 5 + 10
+
+
+def _model(head="direct", **kwargs):
+    options = dict(mean=[10.0, 9.0, 8.0], std=[5.0, 4.0, 3.0], head=head, cell="gru", units=6,
+                   segment_length=4, seed=1)
+    options.update(kwargs)
+    return Forecaster(8, 4, 3, 2, **options)
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_heads_round_trip_through_config_and_keras_files(head, tmp_path):
+    model = _model(head, cell="lstm", num_layers=2, bidirectional=head != "segment")
+    expected = model(X).numpy()
+    assert expected.shape == (3, 4, 2)
+    clone = Forecaster.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(X).numpy(), expected, rtol=1e-6)
+    model.compile()
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(X).numpy(), expected, rtol=1e-6)
+
+
+def _zero_output(model, layer_name):
+    layer = model.get_layer(layer_name)
+    layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+
+
+def test_scaler_and_instance_norm_live_in_the_model():
+    plain = _model(instance_norm="none")
+    _zero_output(plain, "direct")  # the head predicts 0 on the scaled axis ...
+    np.testing.assert_allclose(plain(X).numpy(), np.broadcast_to([10.0, 9.0], (3, 4, 2)),
+                               rtol=1e-6)  # ... which is the training mean on the raw axis
+    shifted = _model(instance_norm="last")
+    _zero_output(shifted, "direct")  # 0 change from the window's last value
+    np.testing.assert_allclose(shifted(X).numpy(),
+                               np.repeat(X[:, -1:, :2], 4, axis=1), rtol=1e-5)
+    mean = _model(instance_norm="mean")
+    _zero_output(mean, "direct")
+    np.testing.assert_allclose(mean(X).numpy(),
+                               np.repeat(X[:, :, :2].mean(axis=1, keepdims=True), 4, axis=1),
+                               rtol=1e-5)
+
+
+def test_seq2seq_reads_step_embeddings_and_autoregressive_its_own_predictions():
+    for head, uses_steps in (("seq2seq", True), ("autoregressive", False)):
+        model = _model(head)
+        before = model(X).numpy()
+        table = model.get_layer("step_embedding")
+        table.set_weights([w + 1.0 for w in table.get_weights()])
+        changed = not np.allclose(model(X).numpy(), before)
+        assert changed == uses_steps, head
+
+
+def test_segment_head_keeps_channels_independent_and_direct_does_not():
+    other = X.copy()
+    other[:, :, 1] += 7.0  # change only channel 1's history
+    for head, independent in (("segment", True), ("direct", False)):
+        model = _model(head, instance_norm="none")
+        same = np.allclose(model(X).numpy()[:, :, 0], model(other).numpy()[:, :, 0], atol=1e-6)
+        assert same == independent, head
+
+
+def test_forecaster_errors_name_the_setting():
+    with pytest.raises(PipelineError, match=r"^model.head must be one of: 'autoregressive', "
+                                            r"'direct', 'segment', 'seq2seq'"):
+        _model("transformer")
+    with pytest.raises(PipelineError, match=r"^series.lookback must be a multiple of "
+                                            r"model.segment_length \(3\) in segment mode"):
+        _model("segment", segment_length=3)
+
+
+def test_a_few_steps_learn_a_sine_better_than_repeating_the_last_value():
+    t = np.arange(300, dtype=np.float32)
+    series = np.stack([np.sin(2 * np.pi * t / 12), np.cos(2 * np.pi * t / 12), t * 0], 1)
+    starts = np.arange(0, 300 - 12)
+    history = np.stack([series[s:s + 8] for s in starts])
+    future = np.stack([series[s + 8:s + 12, :2] for s in starts])
+    model = _model("direct", mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0], units=16)
+    model.compile(optimizer=keras.optimizers.Adam(0.02))
+    keras.utils.set_random_seed(0)
+    model.fit(history, future, batch_size=32, epochs=8, verbose=0)
+    mse = np.mean((model.predict(history, verbose=0) - future) ** 2)
+    repeat = np.mean((np.repeat(history[:, -1:, :2], 4, axis=1) - future) ** 2)
+    assert mse < 0.25 * repeat

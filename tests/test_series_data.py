@@ -41,7 +41,7 @@ def test_reads_targets_then_covariates_and_infers_the_frequency(tmp_path):
      r"s.csv:5 timestamps must be unique and increasing \(unsorted after"),
     (GOOD[:3] + GOOD[4:], {"frequency": "h"},
      r"s.csv:5 the series must be regular at frequency 'h' \(expected 2024-01-01 03:00:00 "
-     r"after 2024-01-01 02:00:00"),
+     r"after 2024-01-01 02:00:00: a gap"),
     (GOOD[:2] + ["yesterday,2,12,x"] + GOOD[3:], {},
      r"s.csv:4 column 'time' must hold timestamps\. Received: .*='yesterday'"),
 ])
@@ -56,6 +56,16 @@ def test_fill_policies_fill_and_count(tmp_path, fill, expected):
     lines = GOOD[:3] + ["2024-01-01 03:00,,13,x"] + GOOD[4:]
     series = read_series(_csv(tmp_path, lines), "time", ["load"], fill=fill)
     assert series.filled == 1 and series.values[3, 0] == expected
+
+
+def test_a_fill_policy_fills_gaps_on_the_real_melbourne_series(data_mirror):
+    path = data_mirror / "timeseries" / "daily-min-temperatures.csv"
+    with pytest.raises(PipelineError, match=r"daily-min-temperatures.csv:1462 the series must "
+                                            r"be regular at frequency 'D' \(expected "
+                                            r"1984-12-31 00:00:00 after 1984-12-30"):
+        read_series(path, "Date", ["Temp"], frequency="D")
+    series = read_series(path, "Date", ["Temp"], frequency="D", fill="interpolate")
+    assert len(series.values) == 3652 and series.filled == 2  # 1984-12-31 and 1988-12-31
 
 
 def test_ett_protocol_on_the_real_etth1(data_mirror):

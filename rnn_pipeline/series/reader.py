@@ -102,7 +102,13 @@ def _numeric(frame, path, columns, fill):
     return table.to_numpy(np.float32), missing
 
 
-def _check_frequency(times, path, frequency):
+def _regular_grid(times, path, frequency, fill):
+    """Checks that ``times`` is a regular grid at ``frequency``. With a fill policy, the
+    missing timestamps are added (as missing rows); without one, a gap is an error.
+
+    Returns:
+        (frequency, grid or None when ``times`` is already regular).
+    """
     if frequency is None:
         frequency = pd.infer_freq(times) if len(times) >= 3 else None
         if frequency is None:
@@ -113,13 +119,18 @@ def _check_frequency(times, path, frequency):
     except ValueError:
         raise pipeline_error("series.frequency", "must be a pandas offset alias such as 'h', "
                              "'15min', 'D' or 'MS'", frequency) from None
-    off = np.flatnonzero(expected != times)
-    if off.size:
-        row = off[0]
-        raise pipeline_error(f"{path}:{_file_row(row)}", f"the series must be regular at "
-                             f"frequency {frequency!r} (expected {expected[row]} after "
-                             f"{times[row - 1]}: a gap or an irregular step)", str(times[row]))
-    return frequency
+    if len(expected) == len(times) and (expected == times).all():
+        return frequency, None
+    grid = pd.date_range(times[0], times[-1], freq=frequency)
+    on_grid = times.isin(grid)
+    if fill != "none" and on_grid.all():
+        return frequency, grid
+    row = int(np.flatnonzero(~on_grid)[0]) if not on_grid.all() else \
+        int(np.flatnonzero(expected[:len(times)] != times)[0])
+    raise pipeline_error(f"{path}:{_file_row(row)}", f"the series must be regular at "
+                         f"frequency {frequency!r} (expected {expected[row]} after "
+                         f"{times[row - 1]}: a gap or an irregular step; series.fill "
+                         f"'ffill' or 'interpolate' fills gaps)", str(times[row]))
 
 
 def read_series(path, time_column, targets, covariates=(), frequency=None, fill="none"):
@@ -142,6 +153,9 @@ def read_series(path, time_column, targets, covariates=(), frequency=None, fill=
     targets, covariates = list(targets), list(covariates)
     _check_columns(frame, path, time_column, targets, covariates)
     times = _parse_times(frame, path, time_column)
+    frequency, grid = _regular_grid(times, path, frequency, fill)
+    if grid is not None:  # missing timestamps become missing rows, filled below
+        frame = frame.set_index(times).reindex(grid).reset_index(drop=True)
+        times = grid
     values, filled = _numeric(frame, path, [*targets, *covariates], fill)
-    frequency = _check_frequency(times, path, frequency)
     return Series(times, values, targets, covariates, frequency, filled)

@@ -5,11 +5,12 @@ from rnn_pipeline.config.schema import (
     DataConfig,
     ModelConfig,
     PipelineConfig,
+    SeriesConfig,
     TextConfig,
     TrainConfig,
 )
 
 __all__ = [
-    "DataConfig", "ModelConfig", "PipelineConfig", "TextConfig", "TrainConfig",
+    "DataConfig", "ModelConfig", "PipelineConfig", "SeriesConfig", "TextConfig", "TrainConfig",
     "apply_overrides", "dumps", "load", "loads",
 ]

@@ -72,6 +72,8 @@ class ModelConfig:
         tie_weights: share the embedding matrix with the output projection.
         bidirectional: refused for a causal language model.
         init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
+        head: forecasting head: "direct", "autoregressive", "seq2seq" or "segment".
+        segment_length: steps per segment of the "segment" head.
     """
 
     cell: str = "lstm"
@@ -84,6 +86,50 @@ class ModelConfig:
     tie_weights: bool = False
     bidirectional: bool = False
     init_scale: Optional[float] = None
+    head: str = "direct"
+    segment_length: Optional[int] = None
+
+
+@dataclass
+class SeriesConfig:
+    """Time-series input of the "forecast" task.
+
+    Args:
+        dataset: a registry series ("etth1", "ettm1", "airline_passengers",
+            "melbourne_temperatures"); its file and defaults; or None with ``csv``.
+        csv: a CSV file.
+        time_column: the timestamp column.
+        targets: columns to forecast (a dataset's default when empty).
+        covariates: extra input columns.
+        frequency: pandas offset alias ("h", "15min", "D", "MS"); None infers it.
+        fill: missing values and timestamps: "none" (an error), "ffill" or "interpolate".
+        split: "fractions" or "ett" (12/4/4 months of 30 days).
+        valid_fraction: "fractions": share of rows for validation.
+        test_fraction: "fractions": share of rows for test (the last ones).
+        lookback: history rows per window.
+        horizon: rows to forecast.
+        stride: rows between training windows.
+        instance_norm: per-window "none", "last" or "mean" subtraction.
+        season: season length in rows (seasonal naive, MASE); None = the dataset's.
+        max_rows: keep only the first rows (smoke runs).
+    """
+
+    dataset: Optional[str] = None
+    csv: Optional[str] = None
+    time_column: str = "date"
+    targets: list[str] = field(default_factory=list)
+    covariates: list[str] = field(default_factory=list)
+    frequency: Optional[str] = None
+    fill: str = "none"
+    split: str = "fractions"
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.2
+    lookback: int = 96
+    horizon: int = 24
+    stride: int = 1
+    instance_norm: str = "last"
+    season: Optional[int] = None
+    max_rows: Optional[int] = None
 
 
 @dataclass
@@ -129,7 +175,7 @@ class PipelineConfig:
 
     Args:
         name: run name prefix.
-        task: "causal_lm".
+        task: "causal_lm" or "forecast".
     """
 
     name: str = "default"
@@ -138,3 +184,4 @@ class PipelineConfig:
     text: TextConfig = field(default_factory=TextConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    series: SeriesConfig = field(default_factory=SeriesConfig)

@@ -131,3 +131,27 @@ for _name, _file, _sha in (
         citation="Zhou et al., Informer: Beyond Efficient Transformer for Long Sequence "
                  "Time-Series Forecasting, AAAI 2021.",
     ))
+
+_BROWNLEE = f"{_GH}/jbrownlee/Datasets/master"
+_register(DatasetSpec(
+    name="airline_passengers", kind="timeseries",
+    files={"data": DatasetFile(
+        "timeseries/airline-passengers.csv", f"{_BROWNLEE}/airline-passengers.csv",
+        "8cb51be753a718d9be5d76d7e238cc224792754676adc21faa59e954b0201621")},
+    licence="No licence stated; historical published data (Box & Jenkins 1976), "
+            "redistributed in R, statsmodels and sktime.",
+    citation="Box, G. E. P. and Jenkins, G. M., Time Series Analysis: Forecasting and "
+             "Control, 1976 (Series G).",
+))
+_register(DatasetSpec(
+    name="melbourne_temperatures", kind="timeseries",
+    files={"data": DatasetFile(
+        "timeseries/daily-min-temperatures.csv", f"{_BROWNLEE}/daily-min-temperatures.csv",
+        "8b9de63ed6789492bf497625e7f9beb96a63d367b4b0a21754006f749fa5e5da")},
+    licence="No licence stated; Australian Bureau of Meteorology data via Hyndman's "
+            "Time Series Data Library.",
+    citation="Daily minimum temperatures in Melbourne, 1981-1990, Australian Bureau of "
+             "Meteorology (Time Series Data Library, R. J. Hyndman).",
+    notes=("1984-12-31 and 1988-12-31 are missing: use series.fill to fill them.",),
+))
+

@@ -1,0 +1,54 @@
+"""``[series]`` -> a checked `Series`: a registry dataset (with its defaults) or a CSV."""
+
+import dataclasses
+
+from rnn_pipeline.datasets import DATASETS, fetch_file
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.series.reader import read_series
+
+ETT_COLUMNS = ["OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL"]  # OT (the usual target) first
+
+# What a registry series means when the pipeline leaves a key at its default.
+DATASET_DEFAULTS = {
+    "etth1": dict(time_column="date", targets=ETT_COLUMNS, frequency="h", split="ett",
+                  season=24),
+    "ettm1": dict(time_column="date", targets=ETT_COLUMNS, frequency="15min", split="ett",
+                  season=96),
+    "airline_passengers": dict(time_column="Month", targets=["Passengers"], frequency="MS",
+                               season=12),
+    "melbourne_temperatures": dict(time_column="Date", targets=["Temp"], frequency="D",
+                                   fill="interpolate", season=365),
+}
+
+
+def resolve(series_config):
+    """The series settings with a dataset's defaults filled in where left at default."""
+    name = series_config.dataset
+    if name is None:
+        if series_config.csv is None:
+            raise pipeline_error("series.csv", "must name a CSV file when series.dataset is "
+                                 "not set", None)
+        return series_config
+    spec = DATASETS.get(name)
+    if spec.kind != "timeseries" or name not in DATASET_DEFAULTS:
+        raise pipeline_error("series.dataset", "must be a time-series dataset: "
+                             + ", ".join(map(repr, sorted(DATASET_DEFAULTS))), name)
+    defaults = dataclasses.replace(type(series_config)())
+    updates = {key: value for key, value in DATASET_DEFAULTS[name].items()
+               if getattr(series_config, key) == getattr(defaults, key)}
+    return dataclasses.replace(series_config, **updates)
+
+
+def load_series(series_config, progress=True):
+    """Reads the configured series (dataset file from cache/mirror/download, or the CSV)."""
+    config = resolve(series_config)
+    if config.dataset is not None:
+        path = fetch_file(DATASETS.get(config.dataset).files["data"], progress=progress)
+    else:
+        path = config.csv
+    series = read_series(path, config.time_column, config.targets, config.covariates,
+                         config.frequency, config.fill)
+    if config.max_rows is not None:
+        series = dataclasses.replace(series, times=series.times[:config.max_rows],
+                                     values=series.values[:config.max_rows])
+    return config, series

@@ -1,0 +1,214 @@
+"""The forecasting workflow: a CSV or a registry series -> trained forecaster, a metrics
+table against the baselines on the same windows, plots and a run folder."""
+
+import csv
+import json
+import time
+
+import keras
+import numpy as np
+
+from rnn_pipeline.models.forecaster import Forecaster
+from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
+from rnn_pipeline.series.baselines import BASELINES
+from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
+from rnn_pipeline.series.source import load_series, resolve
+from rnn_pipeline.series.splits import split_ranges
+from rnn_pipeline.series.windows import make_windows, window_count
+from rnn_pipeline.training import make_optimizer, make_schedule
+from rnn_pipeline.training.trainer import progress_verbosity
+from rnn_pipeline.workflows.base import WORKFLOWS
+
+TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
+FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
+SEASONS = {"h": 24, "15min": 96, "D": 7, "MS": 12}
+MAX_LINEAR_WINDOWS = 4000
+
+
+def _say(message):
+    print(message, flush=True)
+
+
+def window_arrays(values, num_targets, lookback, horizon, stride=1):
+    """NumPy windows: (history (n, lookback, columns), future (n, horizon, targets))."""
+    count = window_count(len(values), lookback, horizon, stride)
+    starts = np.arange(count) * stride
+    history = np.stack([values[s:s + lookback] for s in starts])
+    future = np.stack([values[s + lookback:s + lookback + horizon, :num_targets]
+                       for s in starts])
+    return history, future
+
+
+class LossRecorder(keras.callbacks.Callback):
+    """Per-epoch rows: learning rate, train and valid loss (scaled MSE), seconds."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.rows.append({"epoch": epoch + 1,
+                          "learning_rate": float(keras.ops.convert_to_numpy(
+                              self.model.optimizer.learning_rate)),
+                          "train_loss": float(logs.get("loss", float("nan"))),
+                          "valid_loss": float(logs.get("val_loss", float("nan"))),
+                          "seconds": time.perf_counter() - self._start})
+
+
+@WORKFLOWS.register("forecast")
+class ForecastWorkflow:
+    """Args:
+        config: a resolved `PipelineConfig` with ``task = "forecast"``.
+        log: callable for progress lines.
+    """
+
+    def __init__(self, config, log=_say):
+        self.config = config
+        self.log = log
+
+    # --- preparation: everything that can fail on user input, nothing written ---
+    def _build(self, num_inputs, num_targets, mean, std):
+        s, m = self.series_config, self.config.model
+        return Forecaster(s.lookback, s.horizon, num_inputs, num_targets, mean, std,
+                          head=m.head, cell=m.cell, units=m.units, num_layers=m.num_layers,
+                          bidirectional=m.bidirectional, dropout=m.dropout,
+                          instance_norm=s.instance_norm, segment_length=m.segment_length,
+                          seed=self.config.train.seed)
+
+    def validate(self):
+        """Checks series, model and training settings before any data is read."""
+        self.series_config = resolve(self.config.series)
+        make_optimizer(self.config.train)
+        make_schedule(self.config.train, "val_loss")
+        columns = max(1, len(self.series_config.targets) + len(self.series_config.covariates))
+        self._build(columns, max(1, len(self.series_config.targets)), [0.0] * columns,
+                    [1.0] * columns)
+        make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
+        return self
+
+    def prepare(self):
+        """Reads and checks the series, splits it, fits the scaler, builds the model."""
+        self.validate()
+        cfg, start = self.config, time.perf_counter()
+        keras.utils.set_random_seed(cfg.train.seed)
+        self.series_config, self.series = load_series(cfg.series)
+        s, series = self.series_config, self.series
+        self.ranges = split_ranges(len(series.values), series.frequency, s.lookback, s.horizon,
+                                   s.split, s.valid_fraction, s.test_fraction)
+        self.splits = {name: series.values[a:b] for name, (a, b) in self.ranges.items()}
+        train = self.splits["train"]
+        self.mean = train.mean(axis=0)
+        self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)
+        self.num_targets = len(series.targets)
+        self.season = s.season or SEASONS.get(series.frequency, 1)
+        self.datasets = {
+            name: make_windows(values, self.num_targets, s.lookback, s.horizon,
+                               stride=s.stride if name == "train" else 1,
+                               batch_size=cfg.train.batch_size, shuffle=name == "train",
+                               seed=cfg.train.seed)
+            for name, values in self.splits.items()}
+        filled = f", {series.filled} missing cells filled ({s.fill})" if series.filled else ""
+        self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
+                 f"{', '.join(series.targets)}; windows train/valid/test "
+                 + "/".join(f"{window_count(len(v), s.lookback, s.horizon, s.stride if n == 'train' else 1):,}"
+                            for n, v in self.splits.items())
+                 + f"{filled}; prepared in {time.perf_counter() - start:.1f}s")
+        self.model = self._build(len(series.columns), self.num_targets, self.mean, self.std)
+        self.model.compile(optimizer=make_optimizer(cfg.train))
+        return self
+
+    # --- training ---
+    def fit(self, run_path):
+        """Trains, evaluates the test windows against the baselines, writes the run folder.
+
+        Returns:
+            the metrics table: a list of rows, the model first.
+        """
+        run = RunFolder(run_path).create()
+        run.save_config(self.config)
+        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
+        recorder = LossRecorder()
+        self.model.fit(self.datasets["train"], validation_data=self.datasets["valid"],
+                       epochs=self.config.train.epochs, shuffle=False,
+                       callbacks=[*make_schedule(self.config.train, "val_loss"), recorder,
+                                  keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))],
+                       verbose=progress_verbosity())
+        self.model.save(run.file(run.MODEL))
+        table, forecasts, errors = self.evaluate("test")
+        run.save_metrics(recorder.rows, {"test": table})
+        self._write_table(run, table)
+        history, actual = self._windows("test")
+        plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"], "linear")},
+                       self.series.targets[0], run.file(FORECAST_PNG))
+        plot_error_by_step(errors, run.file(ERROR_PNG),
+                           f"{self.config.name}: test error by horizon step")
+        return table
+
+    def _windows(self, split):
+        s = self.series_config
+        return window_arrays(self.splits[split], self.num_targets, s.lookback, s.horizon)
+
+    def _baseline_forecasts(self, history):
+        """Baselines on scaled values (the linear fit is then fair to every column)."""
+        s, t = self.series_config, self.num_targets
+        train_history, train_future = window_arrays(self.splits["train"], t, s.lookback,
+                                                    s.horizon, stride=max(1, s.stride))
+        keep = np.linspace(0, len(train_history) - 1,
+                           min(len(train_history), MAX_LINEAR_WINDOWS)).astype(int)
+        scaled = (history - self.mean) / self.std
+        forecasts = {}
+        for name in ("repeat", "seasonal_naive", "mean", "linear"):
+            baseline = BASELINES.get(name)(self.season) if name == "seasonal_naive" \
+                else BASELINES.get(name)()
+            if name == "seasonal_naive" and self.season > s.lookback:
+                continue
+            baseline.fit((train_history[keep] - self.mean) / self.std,
+                         (train_future[keep] - self.mean[:t]) / self.std[:t])
+            out = baseline.predict(scaled, s.horizon, t)
+            forecasts[name] = out * self.std[:t] + self.mean[:t]
+        return forecasts
+
+    def evaluate(self, split):
+        """The metrics table of a split: the model and every baseline on the same windows.
+
+        Returns:
+            (rows, forecasts by name, scaled MSE by horizon step by name).
+        """
+        history, actual = self._windows(split)
+        m = self.config.model
+        name = f"{m.cell} {m.head}"
+        forecasts = {name: self.model.predict(history, batch_size=256, verbose=0)}
+        forecasts.update(self._baseline_forecasts(history))
+        t = self.num_targets
+        scale = seasonal_scale(self.splits["train"][:, :t], self.season)
+        scale = np.where(scale > 0, scale, 1.0)
+        rows, errors = [], {}
+        for key, forecast in forecasts.items():
+            metrics = forecast_metrics(forecast, actual, self.mean[:t], self.std[:t], scale)
+            rows.append({"model": key, "split": split, "windows": len(actual), **metrics})
+            errors[key] = error_by_step(forecast, actual, self.std[:t])
+        return rows, forecasts, errors
+
+    @staticmethod
+    def _write_table(run, table):
+        with open(run.file(TABLE_CSV), "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(table[0]))
+            writer.writeheader()
+            writer.writerows(table)
+        run.file(TABLE_JSON).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+
+    @staticmethod
+    def summary(table):
+        """The metrics table as aligned text lines."""
+        lines = [f"{'model':<22}{'MSE':>8}{'MAE':>8}{'MAE (orig)':>12}{'RMSE (orig)':>13}"
+                 f"{'MASE':>8}"]
+        for row in table:
+            lines.append(f"{row['model']:<22}{row['mse']:8.4f}{row['mae']:8.4f}"
+                         f"{row['mae_original']:12.4f}{row['rmse_original']:13.4f}"
+                         f"{row['mase']:8.4f}")
+        return lines

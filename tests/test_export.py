@@ -4,7 +4,6 @@ saved_model_cli (the Session-based loader path TF Serving uses)."""
 import json
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -19,26 +18,10 @@ from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
 from rnn_pipeline.export.lm_serving import LanguageModelServing
-from tests_support import TINY_VOCAB, full_forward_logits, tiny_lm
+from tests_support import (TINY_VOCAB, fresh_process, full_forward_logits,
+                           saved_model_cli_run, tiny_lm)
 
 VOCAB = TINY_VOCAB
-
-# Runs in a new interpreter: TensorFlow and tensorflow-text only, as a model server has.
-FRESH_PROCESS = textwrap.dedent("""
-    import json, sys
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (the model server links these ops in)
-    export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
-    loaded = tf.saved_model.load(export_dir)
-    out = {"modules": sorted(m for m in sys.modules if m.startswith("rnn_pipeline"))}
-    for name, inputs in requests.items():
-        fn = loaded.signatures[name]
-        result = fn(**{k: tf.constant(v, fn.structured_input_signature[1][k].dtype)
-                       for k, v in inputs.items()})
-        out[name] = {k: v.numpy().tolist() for k, v in result.items()}
-    print(json.dumps(out, default=lambda b: b.decode("utf-8")))
-""")
-
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -47,15 +30,6 @@ def exported(tmp_path_factory):
     path, _ = export_saved_model(lambda assets: LanguageModelServing(model, assets, top_words=3),
                                  base, "tiny")
     return model, base, path
-
-
-def _fresh_process(export_dir, requests, script_dir):
-    script = script_dir / "fresh.py"
-    script.write_text(FRESH_PROCESS)
-    done = subprocess.run([sys.executable, str(script), str(export_dir), json.dumps(requests)],
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_tf_serving_layout_models_config_and_warmup(exported, tmp_path):
@@ -137,7 +111,7 @@ def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
         "next_words": {"prompt": prompts},
         "score": {"text": ["the cat sat", "", "zebra on"]},
     }
-    out = _fresh_process(path, requests, tmp_path)
+    out = fresh_process(path, requests, tmp_path)
     assert out["modules"] == []  # rnn_pipeline was never imported
 
     assert out["serving_default"]["text"] == [
@@ -167,16 +141,9 @@ def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
 
 def test_saved_model_cli_runs_the_export(exported):
     _, _, path = exported
-    script = ("import sys, tensorflow_text\n"
-              "from tensorflow.python.tools import saved_model_cli\n"
-              f"sys.argv = ['saved_model_cli', 'run', '--dir', {str(path)!r}, '--tag_set', "
-              "'serve', '--signature_def', 'next_words', '--input_exprs', 'prompt=[\"the\"]']\n"
-              "saved_model_cli.main()")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Result for output key words:" in done.stdout
-    assert "Result for output key probabilities:" in done.stdout
+    out = saved_model_cli_run(path, "next_words", 'prompt=["the"]')
+    assert "Result for output key words:" in out
+    assert "Result for output key probabilities:" in out
 
 
 def test_bad_requests_fail_with_the_input_named(exported):
@@ -212,7 +179,7 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     texts = ["東京 で 猫 が", "the cat"]
     generation = {"prompt": texts, "max_tokens": [8, 8], "temperature": [1.0, 1.0],
                   "top_k": [0, 0], "seed": [3, 3]}
-    out = _fresh_process(path, {"score": {"text": texts}, "serving_default": generation},
+    out = fresh_process(path, {"score": {"text": texts}, "serving_default": generation},
                          tmp_path)  # the script decodes the text as strict UTF-8
     np.testing.assert_allclose(out["score"]["log_likelihood"],
                                model.score(texts)["log_likelihood"], atol=1e-5)

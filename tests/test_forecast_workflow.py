@@ -56,3 +56,46 @@ def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path, data_mirror):
     assert len(lines) == 1 and lines[0].startswith("Error: series.targets must name columns of ")
     assert "('Month', 'Passengers'). Received: series.targets='Passenger'" in lines[0]
     assert not run.exists()
+
+
+def test_forecast_command_continues_the_timestamps(tmp_path, data_mirror):
+    result, run = _fit(tmp_path)
+    assert result.exit_code == 0, result.output
+    recent = tmp_path / "recent.csv"
+    source = (data_mirror / "timeseries" / "airline-passengers.csv").read_text().splitlines()
+    recent.write_text("\n".join(source[:31]) + "\n")  # header + 1949-01 .. 1951-06
+    out = tmp_path / "forecast.csv"
+    done = CliRunner().invoke(cli, ["forecast", str(run), "--input", str(recent), "--out",
+                                    str(out)])
+    assert done.exit_code == 0, done.output
+    rows = out.read_text().splitlines()
+    assert rows[0] == "Month,Passengers" and len(rows) == 13
+    assert rows[1].startswith("1951-07-01,") and rows[12].startswith("1952-06-01,")
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join(source[:11]) + "\n")
+    bad = CliRunner().invoke(cli, ["forecast", str(run), "--input", str(short)])
+    assert bad.exit_code == 2
+    assert bad.output.startswith("Error: --input must have at least lookback = 24 rows.")
+
+
+def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(tmp_path,
+                                                                         data_mirror):
+    import numpy as np
+
+    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from tests_support import fresh_process, saved_model_cli_run
+
+    result, run = _fit(tmp_path)
+    assert result.exit_code == 0, result.output
+    base = tmp_path / "saved_models"
+    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
+    assert done.exit_code == 0, done.output
+    path = base / "air" / "1"
+    history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
+    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path)
+    model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
+    expected = model.predict(history, verbose=0)
+    np.testing.assert_allclose(out["serving_default"]["forecast"], expected, rtol=1e-5)
+    assert np.shape(out["serving_default"]["forecast"]) == (1, 12, 1)
+    cli_out = saved_model_cli_run(path, "serving_default", f"history={[[[300.0]] * 24] * 2}")
+    assert "Result for output key forecast:" in cli_out

@@ -1,5 +1,10 @@
 """Helpers shared by tests: independent reference computations."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 
 from rnn_pipeline.config import ModelConfig
@@ -30,3 +35,48 @@ def full_forward_logits(model, ids):
         clone.set_weights(model.get_weights())
         model._stateless_clone = clone
     return model._stateless_clone(np.array([ids], np.int32), training=False).numpy()[0, -1]
+
+
+# Runs in a new interpreter: TensorFlow and tensorflow-text only, as a model server has.
+FRESH_PROCESS = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the model server links these ops in)
+    export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
+    loaded = tf.saved_model.load(export_dir)
+    out = {"modules": sorted(m for m in sys.modules if m.startswith("rnn_pipeline"))}
+    for name, inputs in requests.items():
+        fn = loaded.signatures[name]
+        result = fn(**{k: tf.constant(v, fn.structured_input_signature[1][k].dtype)
+                       for k, v in inputs.items()})
+        out[name] = {k: v.numpy().tolist() for k, v in result.items()}
+    print(json.dumps(out, default=lambda b: b.decode("utf-8")))
+""")
+
+
+def fresh_process(export_dir, requests, script_dir):
+    script = script_dir / "fresh.py"
+    script.write_text(FRESH_PROCESS)
+    done = subprocess.run([sys.executable, str(script), str(export_dir), json.dumps(requests)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def saved_model_cli_run(export_dir, signature, input_expr):
+    """``saved_model_cli run`` (the Session-based loader TF Serving uses), from a Python
+    that has imported tensorflow_text first, as the model server links its ops in.
+
+    Returns:
+        the command's stdout.
+    """
+    script = ("import sys, tensorflow_text\n"
+              "from tensorflow.python.tools import saved_model_cli\n"
+              f"sys.argv = ['saved_model_cli', 'run', '--dir', {str(export_dir)!r}, "
+              f"'--tag_set', 'serve', '--signature_def', {signature!r}, "
+              f"'--input_exprs', {input_expr!r}]\n"
+              "saved_model_cli.main()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -147,9 +147,35 @@ def export(run, name, version, base, top_words, max_tokens_limit):
             lambda assets: workflow.serving_module(assets, top_words=top_words,
                                                    max_tokens_limit=max_tokens_limit),
             base, name, version)
-    click.echo(f"Exported {run} -> {path} (signatures: serving_default, next_words, score)")
+    click.echo(f"Exported {run} -> {path}")
     click.echo(f"Model list for TF Serving: {models_config}")
 
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV with the run's time, target and covariate columns.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the forecast CSV here (default: print it).")
+def forecast(run, input_path, out):
+    """Forecast the horizon after the last lookback rows of --input (a forecasting run)."""
+    import os
+
+    with user_errors():
+        config = RunFolder(run).check_exists().load_config()
+        if config.task != "forecast":
+            raise PipelineUsageError(f"RUN must be a forecasting run (task 'forecast'). "
+                                     f"Received: RUN={run} (task {config.task!r})")
+        workflow = workflow_class(config.task).from_run(run, log=click.echo)
+        frame = workflow.forecast_file(input_path)
+    if out is None:
+        click.echo(frame.to_csv(index=False), nl=False)
+        return
+    staging = f"{out}.tmp"
+    frame.to_csv(staging, index=False)
+    os.replace(staging, out)
+    click.echo(f"Forecast of {len(frame)} rows -> {out}")
 
 
 @cli.command()

@@ -2,12 +2,14 @@
 table against the baselines on the same windows, plots and a run folder."""
 
 import csv
+import dataclasses
 import json
 import time
 
 import keras
 import numpy as np
 
+from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.forecaster import Forecaster
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
@@ -98,6 +100,9 @@ class ForecastWorkflow:
         keras.utils.set_random_seed(cfg.train.seed)
         self.series_config, self.series = load_series(cfg.series)
         s, series = self.series_config, self.series
+        # The resolved config (dataset defaults, inferred frequency) is saved with the model.
+        self.series_config = s = dataclasses.replace(s, frequency=series.frequency)
+        self.config = dataclasses.replace(cfg, series=s)
         self.ranges = split_ranges(len(series.values), series.frequency, s.lookback, s.horizon,
                                    s.split, s.valid_fraction, s.test_fraction)
         self.splits = {name: series.values[a:b] for name, (a, b) in self.ranges.items()}
@@ -201,6 +206,45 @@ class ForecastWorkflow:
             writer.writeheader()
             writer.writerows(table)
         run.file(TABLE_JSON).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
+
+    # --- a finished run ---
+    @classmethod
+    def from_run(cls, run_path, log=_say):
+        """Loads the trained forecaster and resolved config of a run folder."""
+        run = RunFolder(run_path).check_exists()
+        workflow = cls(run.load_config(), log=log)
+        workflow.series_config = resolve(workflow.config.series)
+        workflow.model = keras.models.load_model(run.file(run.MODEL))
+        return workflow
+
+    def forecast_file(self, path):
+        """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the
+        run's columns; timestamps continue at the series' frequency.
+
+        Returns:
+            a pandas DataFrame: the time column and one column per target.
+        """
+        import pandas as pd
+
+        from rnn_pipeline.series.reader import read_series
+
+        s = self.series_config
+        series = read_series(path, s.time_column, s.targets, s.covariates, s.frequency, s.fill)
+        if len(series.values) < s.lookback:
+            raise pipeline_error("--input", f"must have at least lookback = {s.lookback} rows",
+                                 f"{path} ({len(series.values)} rows)")
+        history = series.values[None, -s.lookback:]  # (1, lookback, columns)
+        forecast = self.model.predict(history, verbose=0)[0]  # (horizon, targets)
+        times = pd.date_range(series.times[-1], periods=s.horizon + 1, freq=s.frequency)[1:]
+        frame = pd.DataFrame(forecast, columns=s.targets)
+        frame.insert(0, s.time_column, times)
+        return frame
+
+    def serving_module(self, assets_dir, **options):
+        """The TF Serving module of the trained forecaster (see `ForecastServing`)."""
+        from rnn_pipeline.export.forecast_serving import ForecastServing
+
+        return ForecastServing(self.model)
 
     @staticmethod
     def summary(table):

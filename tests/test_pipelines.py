@@ -10,7 +10,8 @@ from rnn_pipeline.workflows import get_workflow
 
 
 def test_bundled_pipelines():
-    assert bundled_names() == ["airline_passengers", "aozora_ja", "default", "ptb_best",
+    assert bundled_names() == ["airline_passengers", "aozora_ja", "default", "etth1_segment",
+                               "ettm1_segment", "melbourne_temperatures", "ptb_best",
                                "ptb_small", "tinyshakespeare", "wikitext2"]
 
 
@@ -18,7 +19,8 @@ def test_bundled_pipelines():
 def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
     config = config_lib.load(resolve_pipeline(name))
     if config.task == "forecast":  # every row is needed by the split: fewer train windows
-        config = config_lib.apply_overrides(config, ["train.epochs=1", "series.stride=7"])
+        config = config_lib.apply_overrides(config, ["train.epochs=1", "series.stride=25",
+                                                     "model.units=16"])
         workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
         table = workflow.fit(tmp_path / "run")
         assert [row["model"] for row in table][1:] == ["repeat", "seasonal_naive", "mean",

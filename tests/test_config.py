@@ -84,5 +84,6 @@ def test_invalid_toml_names_the_file():
 def test_unknown_pipeline_lists_bundled_names():
     with pytest.raises(PipelineError) as info:
         resolve_pipeline("no_such_pipeline")
-    assert "a bundled pipeline (aozora_ja, default, ptb_best" in str(info.value)
+    assert "a bundled pipeline (airline_passengers, aozora_ja, default, etth1_segment" in \
+        str(info.value)
     assert str(info.value).endswith("Received: PIPELINE='no_such_pipeline'")

@@ -3,7 +3,10 @@ import pytest
 from rnn_pipeline.data.corpora import CORPORA
 from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.generation import SAMPLERS
 from rnn_pipeline.models.cells import CELLS
+from rnn_pipeline.models.forecaster import HEADS
+from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.tokenizers import TOKENIZERS
 from rnn_pipeline.training import OPTIMIZERS, SCHEDULES
 from rnn_pipeline.workflows import WORKFLOWS
@@ -13,10 +16,14 @@ from rnn_pipeline.workflows import WORKFLOWS
     (CELLS, ["gru", "lstm", "simple_rnn"]),
     (TOKENIZERS, ["character", "sentencepiece", "unicode_script", "whitespace"]),
     (OPTIMIZERS, ["adam", "adamw", "sgd"]),
-    (SCHEDULES, ["constant", "plateau", "step"]),
+    (SCHEDULES, ["constant", "cosine", "plateau", "step"]),
     (CORPORA, ["aozora", "files", "ptb", "pydoc_topics", "tinyshakespeare", "wikitext2"]),
-    (DATASETS, ["aozora", "etth1", "ettm1", "ptb", "tinyshakespeare", "wikitext2"]),
-    (WORKFLOWS, ["causal_lm"]),
+    (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "melbourne_temperatures",
+                "ptb", "tinyshakespeare", "wikitext2"]),
+    (WORKFLOWS, ["causal_lm", "forecast"]),
+    (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
+    (BASELINES, ["linear", "mean", "repeat", "seasonal_naive"]),
+    (SAMPLERS, ["beam", "greedy", "random", "top_k", "top_p"]),
 ])
 def test_unknown_name_lists_the_valid_ones(registry, names):
     assert registry.names() == names

@@ -15,7 +15,14 @@ CASES = [(cell, layers, tie, TOKENIZERS[(i + j) % 4])
          for j, (layers, tie) in enumerate([(1, False), (2, False), (1, True), (2, True)])]
 
 
-@pytest.mark.parametrize("cell, layers, tie, tokenizer", CASES)
+# The default suite runs a subset that still covers every cell, tokenizer, depth and tying;
+# `pytest -m slow` runs the whole matrix.
+FAST = {("simple_rnn", 2, False, "character"), ("lstm", 1, True, "sentencepiece"),
+        ("gru", 1, False, "unicode_script"), ("lstm", 2, True, "whitespace")}
+
+
+@pytest.mark.parametrize("cell, layers, tie, tokenizer", [
+    case if case in FAST else pytest.param(*case, marks=pytest.mark.slow) for case in CASES])
 def test_fit_then_evaluate(tiny_corpus, tmp_path, cell, layers, tie, tokenizer):
     config = tiny_config(tiny_corpus, model={"cell": cell, "num_layers": layers,
                                              "tie_weights": tie},

@@ -145,3 +145,28 @@ def test_serve_command_answers_over_http_and_rejects_a_missing_base(server, tmp_
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_forecast_export_answers_rows_of_windows(server, tmp_path):
+    import numpy as np
+
+    from rnn_pipeline.export.forecast_serving import ForecastServing
+    from rnn_pipeline.models.forecaster import Forecaster
+
+    model = Forecaster(6, 3, 2, 1, mean=[10.0, 5.0], std=[2.0, 1.0], units=4)
+    export_saved_model(lambda assets: ForecastServing(model), tmp_path, "fc")
+    httpd = make_server(tmp_path, port=0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1/models/fc:predict"
+        windows = np.arange(24, dtype=np.float32).reshape(2, 6, 2)
+        status, body = call(url, {"instances": [{"history": w.tolist()} for w in windows]})
+        assert status == 200
+        np.testing.assert_allclose(body["predictions"], model.predict(windows, verbose=0),
+                                   rtol=1e-5)
+        status, body = call(url, {"inputs": {"history": windows[:, :5].tolist()}})
+        assert status == 400 and "Input 'history' must have shape ['batch', 6, 2]" in \
+            body["error"]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -23,29 +23,44 @@ def parse_json(body):
         raise RequestError(f"JSON Parse error: {exc}") from None
 
 
+def _strings(name, values):
+    """Nested lists of JSON strings (or {"b64": ...}) -> nested lists of bytes."""
+    if isinstance(values, list):
+        return [_strings(name, v) for v in values]
+    if isinstance(values, dict) and set(values) == {"b64"}:
+        return base64.b64decode(values["b64"])
+    if not isinstance(values, str):
+        raise RequestError(f"Input {name!r} expects strings. Received: {values!r}")
+    return values.encode("utf-8")
+
+
 def _column(name, values, spec):
-    """A JSON list of scalars -> a tensor of the signature's dtype, checked."""
+    """JSON values, one per row -> a tensor of the signature's dtype and rank, checked."""
     if not isinstance(values, list):
         raise RequestError(f"Input {name!r} must be a list with one value per row. "
                            f"Received: {name}={values!r}")
     if spec.dtype == tf.string:
-        def as_bytes(value):
-            if isinstance(value, dict) and set(value) == {"b64"}:
-                return base64.b64decode(value["b64"])
-            if not isinstance(value, str):
-                raise RequestError(f"Input {name!r} expects strings. Received: {value!r}")
-            return value.encode("utf-8")
-        return tf.constant([as_bytes(v) for v in values], tf.string)
-    if spec.dtype.is_integer:
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            raise RequestError(f"Input {name!r} expects integers ({spec.dtype.name}). "
-                               f"Received: {values!r}")
-    elif spec.dtype.is_floating:
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise RequestError(f"Input {name!r} expects numbers ({spec.dtype.name}). "
-                               f"Received: {values!r}")
+        array = np.asarray(_strings(name, values), dtype=object)
+    else:
+        try:
+            array = np.asarray(values)
+        except ValueError:
+            raise RequestError(f"Input {name!r} must be a regular (non-ragged) array.") from None
+        allowed = "iu" if spec.dtype.is_integer else "iuf"
+        if array.dtype == bool or array.dtype.kind not in allowed:
+            kind = "integers" if spec.dtype.is_integer else "numbers"
+            raise RequestError(f"Input {name!r} expects {kind} ({spec.dtype.name}). "
+                               f"Received: {values!r}"[:300])
+    expected = spec.shape
+    if array.ndim != expected.rank or any(
+            want is not None and want != got for want, got in zip(expected.as_list(), array.shape)):
+        shape = ["batch" if d is None else d for d in expected.as_list()]
+        raise RequestError(f"Input {name!r} must have shape {shape}. Received: shape "
+                           f"{list(array.shape)}")
+    if spec.dtype == tf.string:
+        return tf.constant(array.tolist() if array.size else [], tf.string)
     try:
-        return tf.constant(np.asarray(values, spec.dtype.as_numpy_dtype))
+        return tf.constant(array.astype(spec.dtype.as_numpy_dtype))
     except (OverflowError, ValueError) as exc:
         raise RequestError(f"Input {name!r}: {exc}") from None
 

@@ -50,7 +50,7 @@ def main():
         "wall_seconds": round(wall, 1),
         "training_seconds": round(sum(row["seconds"] for row in metrics["epochs"]), 1),
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in final.items()},
-        "epochs": [{k: round(v, 2) for k, v in row.items()} for row in metrics["epochs"]],
+        "epochs": [{k: float(f"{v:.4g}") for k, v in row.items()} for row in metrics["epochs"]],
         "sample": sample,
     }
     print(json.dumps(report, indent=2, ensure_ascii=False))

@@ -99,3 +99,14 @@ def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(tmp_pat
     assert np.shape(out["serving_default"]["forecast"]) == (1, 12, 1)
     cli_out = saved_model_cli_run(path, "serving_default", f"history={[[[300.0]] * 24] * 2}")
     assert "Result for output key forecast:" in cli_out
+
+
+def test_evaluate_command_prints_the_table_of_a_split(tmp_path, data_mirror):
+    result, run = _fit(tmp_path)
+    assert result.exit_code == 0, result.output
+    table = json.loads((run / "forecast_metrics.json").read_text())
+    done = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "test"])
+    assert done.exit_code == 0, done.output
+    lines = done.output.strip().splitlines()
+    assert lines[0] == "test: 18 windows" and "MASE" in lines[1]
+    assert lines[2].startswith("gru direct") and f"{table[0]['mse']:8.4f}" in lines[2]

@@ -69,15 +69,16 @@ def fit(pipeline, overrides, epochs, run_dir):
 @cli.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test",
-              show_default=True, help="Which split to evaluate.")
+              show_default=True, help="Which split to evaluate (perplexity, or the forecast "
+                                      "metrics table against the baselines).")
 def evaluate(run, split):
-    """Evaluate the trained model of run folder RUN on a split (perplexity)."""
+    """Evaluate the trained model of run folder RUN on a split."""
     with user_errors():
         config = RunFolder(run).check_exists().load_config()
         workflow = workflow_class(config.task).from_run(run, log=click.echo)
-        result = workflow.evaluate_split(split)
-    click.echo(f"{split} perplexity {result['perplexity']:.2f} "
-               f"(loss {result['loss']:.4f} nats/token over {result['tokens']:,} tokens)")
+        lines = workflow.evaluation_lines(split)
+    for line in lines:
+        click.echo(line)
 
 
 

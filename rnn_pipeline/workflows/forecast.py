@@ -93,16 +93,14 @@ class ForecastWorkflow:
         make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
         return self
 
-    def prepare(self):
-        """Reads and checks the series, splits it, fits the scaler, builds the model."""
-        self.validate()
-        cfg, start = self.config, time.perf_counter()
-        keras.utils.set_random_seed(cfg.train.seed)
-        self.series_config, self.series = load_series(cfg.series)
+    def _load_data(self):
+        """Reads and checks the series, splits it and fits the scaler (train rows only)."""
+        start = time.perf_counter()
+        self.series_config, self.series = load_series(self.config.series)
         s, series = self.series_config, self.series
         # The resolved config (dataset defaults, inferred frequency) is saved with the model.
         self.series_config = s = dataclasses.replace(s, frequency=series.frequency)
-        self.config = dataclasses.replace(cfg, series=s)
+        self.config = dataclasses.replace(self.config, series=s)
         self.ranges = split_ranges(len(series.values), series.frequency, s.lookback, s.horizon,
                                    s.split, s.valid_fraction, s.test_fraction)
         self.splits = {name: series.values[a:b] for name, (a, b) in self.ranges.items()}
@@ -111,6 +109,15 @@ class ForecastWorkflow:
         self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)
         self.num_targets = len(series.targets)
         self.season = s.season or SEASONS.get(series.frequency, 1)
+        return time.perf_counter() - start
+
+    def prepare(self):
+        """Reads and checks the series, splits it, fits the scaler, builds the model."""
+        self.validate()
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.train.seed)
+        seconds = self._load_data()
+        s, series = self.series_config, self.series
         self.datasets = {
             name: make_windows(values, self.num_targets, s.lookback, s.horizon,
                                stride=s.stride if name == "train" else 1,
@@ -118,13 +125,14 @@ class ForecastWorkflow:
                                seed=cfg.train.seed)
             for name, values in self.splits.items()}
         filled = f", {series.filled} missing cells filled ({s.fill})" if series.filled else ""
+        counts = "/".join(
+            f"{window_count(len(v), s.lookback, s.horizon, s.stride if n == 'train' else 1):,}"
+            for n, v in self.splits.items())
         self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
-                 f"{', '.join(series.targets)}; windows train/valid/test "
-                 + "/".join(f"{window_count(len(v), s.lookback, s.horizon, s.stride if n == 'train' else 1):,}"
-                            for n, v in self.splits.items())
-                 + f"{filled}; prepared in {time.perf_counter() - start:.1f}s")
+                 f"{', '.join(series.targets)}; windows train/valid/test {counts}{filled}; "
+                 f"prepared in {seconds:.1f}s")
         self.model = self._build(len(series.columns), self.num_targets, self.mean, self.std)
-        self.model.compile(optimizer=make_optimizer(cfg.train))
+        self.model.compile(optimizer=make_optimizer(self.config.train))
         return self
 
     # --- training ---
@@ -216,6 +224,12 @@ class ForecastWorkflow:
         workflow.series_config = resolve(workflow.config.series)
         workflow.model = keras.models.load_model(run.file(run.MODEL))
         return workflow
+
+    def evaluation_lines(self, split):
+        """``rnn-pipeline evaluate``: the split's metrics table against the baselines."""
+        self._load_data()
+        table, _, _ = self.evaluate(split)
+        return [f"{split}: {table[0]['windows']:,} windows", *self.summary(table)]
 
     def forecast_file(self, path):
         """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the

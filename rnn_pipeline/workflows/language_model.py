@@ -123,6 +123,12 @@ class LanguageModelWorkflow:
         result["tokens"] = int(len(stream))
         return result
 
+    def evaluation_lines(self, split):
+        """``rnn-pipeline evaluate``: the split's perplexity as one line."""
+        result = self.evaluate_split(split)
+        return [f"{split} perplexity {result['perplexity']:.2f} (loss {result['loss']:.4f} "
+                f"nats/token over {result['tokens']:,} tokens)"]
+
     def serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
         """The TF Serving module of the trained model (see `LanguageModelServing`)."""
         from rnn_pipeline.export.lm_serving import LanguageModelServing

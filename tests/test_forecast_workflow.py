@@ -3,6 +3,7 @@ baselines on the same windows, plots, and one-line errors that write nothing."""
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from rnn_pipeline.cli.main import cli
@@ -33,8 +34,14 @@ def _fit(tmp_path, extra=""):
     return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
 
 
-def test_fit_writes_the_table_plots_and_model(tmp_path, data_mirror):
-    result, run = _fit(tmp_path)
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, data_mirror):
+    """One trained run shared by the tests that only read it."""
+    return _fit(tmp_path_factory.mktemp("forecast"))
+
+
+def test_fit_writes_the_table_plots_and_model(fitted):
+    result, run = fitted
     assert result.exit_code == 0, result.output
     for name in ("config.toml", "model.keras", "metrics.csv", "forecast_metrics.csv",
                  "forecast_metrics.json", "forecast.png", "error_by_step.png"):
@@ -58,8 +65,8 @@ def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path, data_mirror):
     assert not run.exists()
 
 
-def test_forecast_command_continues_the_timestamps(tmp_path, data_mirror):
-    result, run = _fit(tmp_path)
+def test_forecast_command_continues_the_timestamps(fitted, tmp_path, data_mirror):
+    result, run = fitted
     assert result.exit_code == 0, result.output
     recent = tmp_path / "recent.csv"
     source = (data_mirror / "timeseries" / "airline-passengers.csv").read_text().splitlines()
@@ -78,14 +85,13 @@ def test_forecast_command_continues_the_timestamps(tmp_path, data_mirror):
     assert bad.output.startswith("Error: --input must have at least lookback = 24 rows.")
 
 
-def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(tmp_path,
-                                                                         data_mirror):
+def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
     import numpy as np
 
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
     from tests_support import fresh_process, saved_model_cli_run
 
-    result, run = _fit(tmp_path)
+    result, run = fitted
     assert result.exit_code == 0, result.output
     base = tmp_path / "saved_models"
     done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
@@ -101,8 +107,8 @@ def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(tmp_pat
     assert "Result for output key forecast:" in cli_out
 
 
-def test_evaluate_command_prints_the_table_of_a_split(tmp_path, data_mirror):
-    result, run = _fit(tmp_path)
+def test_evaluate_command_prints_the_table_of_a_split(fitted):
+    result, run = fitted
     assert result.exit_code == 0, result.output
     table = json.loads((run / "forecast_metrics.json").read_text())
     done = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "test"])

@@ -6,36 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rnn_pipeline.config import ModelConfig
-from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.generation import RecurrentStepper, generate_ids, make_sampler
-from rnn_pipeline.models import CausalLM, build_backbone, build_causal_lm
+from tests_support import TINY_VOCAB as VOCAB
+from tests_support import full_forward_logits, tiny_lm
 
-VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
 EOS = 1
-
-
-def _model(cell="lstm", tie=False, layers=2):
-    preprocessor = TextPreprocessor({"name": "whitespace"}, VOCAB)
-    model = build_causal_lm(ModelConfig(cell=cell, embedding_dim=4, units=4, num_layers=layers,
-                                        tie_weights=tie), len(VOCAB), batch_size=2,
-                            preprocessor=preprocessor)
-    rng = np.random.default_rng(1)
-    model.set_weights([rng.normal(0, 1.5, w.shape).astype(np.float32)
-                       for w in model.get_weights()])
-    return model
-
-
-def _full_forward_logits(model, ids):
-    """Logits after the last id, by running the whole sequence through a stateless copy."""
-    if not hasattr(model, "_stateless_clone"):
-        backbone = build_backbone(ModelConfig(cell=model.backbone.cell, embedding_dim=4, units=4,
-                                              num_layers=model.backbone.num_layers), len(VOCAB))
-        clone = CausalLM(backbone, tie_weights=model.tie_weights)
-        clone.set_weights(model.get_weights())
-        model._stateless_clone = clone
-    return model._stateless_clone(np.array([ids], np.int32), training=False).numpy()[0, -1]
 
 
 def _ids(model, prompts, max_tokens, sampler, seed=0, stop_at_eos=False):
@@ -47,40 +23,40 @@ def _ids(model, prompts, max_tokens, sampler, seed=0, stop_at_eos=False):
 
 @pytest.mark.parametrize("cell, tie", [("lstm", False), ("gru", True), ("simple_rnn", False)])
 def test_greedy_equals_argmax_decoding_step_by_step(cell, tie):
-    model = _model(cell, tie)
+    model = tiny_lm(cell, tie)
     (generated,) = _ids(model, ["the cat"], 6, make_sampler("greedy"))
     context = [EOS, 2, 3]
     for token in generated:
-        expected = int(np.argmax(_full_forward_logits(model, context)))
+        expected = int(np.argmax(full_forward_logits(model, context)))
         assert token == expected
         context.append(token)
 
 
 def test_top_k_never_leaves_the_k_best():
-    model = _model()
+    model = tiny_lm()
     for seed in range(4):
         (generated,) = _ids(model, ["the dog"], 8, make_sampler("top_k", k=2), seed=seed)
         context = [EOS, 2, 8]
         for token in generated:
-            best = np.argsort(_full_forward_logits(model, context))[-2:]
+            best = np.argsort(full_forward_logits(model, context))[-2:]
             assert token in best
             context.append(token)
 
 
 def test_beam_with_one_beam_equals_greedy():
-    model = _model("gru")
+    model = tiny_lm("gru")
     prompts = ["the cat sat", "a", ""]
     assert _ids(model, prompts, 7, make_sampler("beam", num_beams=1)) == \
         _ids(model, prompts, 7, make_sampler("greedy"))
 
 
 def test_beam_finds_a_sequence_at_least_as_likely_as_greedy():
-    model = _model()
+    model = tiny_lm()
 
     def log_prob(tokens):
         context, total = [EOS, 2], 0.0
         for token in tokens:
-            logits = _full_forward_logits(model, context)
+            logits = full_forward_logits(model, context)
             total += logits[token] - np.log(np.exp(logits).sum())
             context.append(token)
         return total
@@ -91,7 +67,7 @@ def test_beam_finds_a_sequence_at_least_as_likely_as_greedy():
 
 
 def test_same_seed_same_text_and_other_seeds_differ():
-    model = _model()
+    model = tiny_lm()
     sampler = make_sampler("random", temperature=1.5)
     first = model.generate(["the cat", "a dog"], max_tokens=12, sampler="random", seed=5,
                            temperature=1.5)
@@ -102,17 +78,17 @@ def test_same_seed_same_text_and_other_seeds_differ():
 
 
 def test_batched_prompts_of_different_lengths_match_single_prompts():
-    model = _model()
+    model = tiny_lm()
     prompts = ["the cat sat on", "a", ""]
     batched = _ids(model, prompts, 5, make_sampler("greedy"))
     assert batched == [_ids(model, [p], 5, make_sampler("greedy"))[0] for p in prompts]
 
 
 def test_empty_prompt_starts_from_eos_and_stop_at_eos():
-    model = _model()
+    model = tiny_lm()
     (from_empty,) = _ids(model, [""], 5, make_sampler("greedy"))
     context = [EOS]
-    assert from_empty[0] == int(np.argmax(_full_forward_logits(model, context)))
+    assert from_empty[0] == int(np.argmax(full_forward_logits(model, context)))
     head_bias = model.lm_head.bias
     head_bias.assign(head_bias.numpy() + 3.0 * (np.arange(len(VOCAB)) == EOS))  # eos likely
     prompts, sampler = ["the", "cat", "dog", "a", "mat", "on"], make_sampler("random")
@@ -125,7 +101,7 @@ def test_empty_prompt_starts_from_eos_and_stop_at_eos():
 
 
 def test_generate_returns_prompt_plus_continuation_and_warns_on_oov():
-    model = _model()
+    model = tiny_lm()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         text = model.generate("the zebra", max_tokens=3)
@@ -152,7 +128,7 @@ def test_top_p_keeps_the_nucleus():
 
 
 def test_a_row_depends_on_its_own_prompt_and_seed_only():
-    model = _model()
+    model = tiny_lm()
     sampler = make_sampler("top_k", k=4, temperature=1.3)
     prompts = ["the cat", "a dog ran", ""]
     batched = _ids(model, prompts, 9, sampler, seed=[3, 4, 5])
@@ -163,7 +139,7 @@ def test_a_row_depends_on_its_own_prompt_and_seed_only():
 def test_serving_sampler_matches_the_registry_samplers_row_by_row():
     from rnn_pipeline.generation.samplers import ServingSampler
 
-    model = _model()
+    model = tiny_lm()
     prompts, seeds = ["the cat", "a", "dog"], [7, 8, 9]
     serving = ServingSampler(tf.constant([0.0, 1.5, 0.8]), tf.constant([5, 0, 3]))
     rows = _ids(model, prompts, [6, 4, 8], serving, seed=seeds)

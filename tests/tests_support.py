@@ -14,11 +14,12 @@ from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
 TINY_VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
 
 
-def tiny_lm(cell="lstm", seed=1):
-    """A 2 x 4 causal LM over `TINY_VOCAB` with random (seeded) weights, large enough
-    that every choice of sampler makes a difference."""
+def tiny_lm(cell="lstm", tie=False, layers=2, seed=1):
+    """A ``layers`` x 4 causal LM over `TINY_VOCAB` with random (seeded) weights, large
+    enough that every choice of sampler makes a difference."""
     preprocessor = TextPreprocessor({"name": "whitespace"}, TINY_VOCAB)
-    model = build_causal_lm(ModelConfig(cell=cell, embedding_dim=4, units=4, num_layers=2),
+    model = build_causal_lm(ModelConfig(cell=cell, embedding_dim=4, units=4, num_layers=layers,
+                                        tie_weights=tie),
                             len(TINY_VOCAB), batch_size=2, preprocessor=preprocessor)
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0, 1.5, w.shape).astype(np.float32)

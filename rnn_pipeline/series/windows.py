@@ -1,6 +1,7 @@
 """Sliding windows in tf.data: (history of ``lookback`` rows, the next ``horizon`` rows of
 the target columns)."""
 
+import numpy as np
 import tensorflow as tf
 
 from rnn_pipeline.errors import pipeline_error
@@ -40,3 +41,13 @@ def make_windows(values, num_targets, lookback, horizon, stride=1, batch_size=32
 
     return starts.map(window, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size) \
         .prefetch(tf.data.AUTOTUNE)
+
+
+def window_arrays(values, num_targets, lookback, horizon, stride=1):
+    """NumPy windows: (history (n, lookback, columns), future (n, horizon, targets))."""
+    count = window_count(len(values), lookback, horizon, stride)
+    starts = np.arange(count) * stride
+    history = np.stack([values[s:s + lookback] for s in starts])
+    future = np.stack([values[s + lookback:s + lookback + horizon, :num_targets]
+                       for s in starts])
+    return history, future

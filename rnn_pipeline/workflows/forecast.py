@@ -17,7 +17,7 @@ from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
 from rnn_pipeline.series.source import load_series, resolve
 from rnn_pipeline.series.splits import split_ranges
-from rnn_pipeline.series.windows import make_windows, window_count
+from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
 from rnn_pipeline.training import make_optimizer, make_schedule
 from rnn_pipeline.training.trainer import progress_verbosity
 from rnn_pipeline.workflows.base import WORKFLOWS
@@ -30,16 +30,6 @@ MAX_LINEAR_WINDOWS = 4000
 
 def _say(message):
     print(message, flush=True)
-
-
-def window_arrays(values, num_targets, lookback, horizon, stride=1):
-    """NumPy windows: (history (n, lookback, columns), future (n, horizon, targets))."""
-    count = window_count(len(values), lookback, horizon, stride)
-    starts = np.arange(count) * stride
-    history = np.stack([values[s:s + lookback] for s in starts])
-    future = np.stack([values[s + lookback:s + lookback + horizon, :num_targets]
-                       for s in starts])
-    return history, future
 
 
 class LossRecorder(keras.callbacks.Callback):
@@ -152,10 +142,10 @@ class ForecastWorkflow:
                                   keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))],
                        verbose=progress_verbosity())
         self.model.save(run.file(run.MODEL))
-        table, forecasts, errors = self.evaluate("test")
+        history, actual = self._windows("test")
+        table, forecasts, errors = self._table("test", history, actual)
         run.save_metrics(recorder.rows, {"test": table})
         self._write_table(run, table)
-        history, actual = self._windows("test")
         plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"], "linear")},
                        self.series.targets[0], run.file(FORECAST_PNG))
         plot_error_by_step(errors, run.file(ERROR_PNG),
@@ -176,10 +166,10 @@ class ForecastWorkflow:
         scaled = (history - self.mean) / self.std
         forecasts = {}
         for name in ("repeat", "seasonal_naive", "mean", "linear"):
-            baseline = BASELINES.get(name)(self.season) if name == "seasonal_naive" \
-                else BASELINES.get(name)()
             if name == "seasonal_naive" and self.season > s.lookback:
                 continue
+            baseline = BASELINES.get(name)(self.season) if name == "seasonal_naive" \
+                else BASELINES.get(name)()
             baseline.fit((train_history[keep] - self.mean) / self.std,
                          (train_future[keep] - self.mean[:t]) / self.std[:t])
             out = baseline.predict(scaled, s.horizon, t)
@@ -192,7 +182,9 @@ class ForecastWorkflow:
         Returns:
             (rows, forecasts by name, scaled MSE by horizon step by name).
         """
-        history, actual = self._windows(split)
+        return self._table(split, *self._windows(split))
+
+    def _table(self, split, history, actual):
         m = self.config.model
         name = f"{m.cell} {m.head}"
         forecasts = {name: self.model.predict(history, batch_size=256, verbose=0)}

@@ -38,7 +38,20 @@ def test_tied_model_shares_the_embedding_matrix():
     tied = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1, tie_weights=True),
                            7, batch_size=2)
     untied = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1), 7, 2)
-    assert untied.count_params() - tied.count_params() == 3 * 7 + 7  # no head kernel, no bias
+    assert untied.count_params() - tied.count_params() == 3 * 7  # no head kernel; a bias each
+    assert tied.output_bias.bias.shape == (7,)
+
+
+def test_tied_logits_are_hidden_times_embedding_transposed_plus_bias():
+    model = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=1,
+                                        tie_weights=True), 7, batch_size=2)
+    bias = np.arange(7, dtype=np.float32) / 7
+    model.output_bias.bias.assign(bias)
+    hidden = model.backbone(IDS, training=False).numpy()  # (batch, time, units)
+    matrix = model.backbone.token_embedding.embeddings.numpy()  # (vocab, units)
+    reset_states(model)
+    np.testing.assert_allclose(model(IDS, training=False).numpy(), hidden @ matrix.T + bias,
+                               atol=1e-5)
 
 
 def test_backbone_round_trip_and_bidirectional_encoder():

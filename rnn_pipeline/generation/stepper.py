@@ -39,10 +39,7 @@ class RecurrentStepper:
             position += len(sizes)
             x, layer_state = cell(x, layer_state, training=False)  # (batch, units)
             new_state += list(layer_state)
-        if self.model.tie_weights:
-            logits = self.backbone.token_embedding(x, reverse=True)
-        else:
-            logits = self.model.lm_head(x)
+        logits = self.model.project(x)
         return tf.cast(logits, tf.float32), new_state  # (batch, vocab)
 
     def read_prompts(self, prompt_ids, start_id):

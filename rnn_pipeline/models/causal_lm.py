@@ -9,13 +9,26 @@ from rnn_pipeline.models.task import Task
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
+class OutputBias(keras.layers.Layer):
+    """Adds a learned bias (zeros at first) over the last axis: the bias of a tied projection."""
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="bias")
+
+    def call(self, logits):
+        return logits + keras.ops.cast(self.bias, logits.dtype)  # (..., vocab)
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
 class CausalLM(Task):
     """Predicts token t+1 from tokens 1..t.
 
     Args:
         backbone: a unidirectional `RNNBackbone`.
         tie_weights: use the embedding matrix as the output projection
-            (needs ``embedding_dim == units``).
+            (needs ``embedding_dim == units``); the projection keeps its own bias, as in
+            pytorch/examples' ``word_language_model``: without it, Adam pushes every rare
+            word's shared row towards low logits, which also corrupts it as an input.
         preprocessor: optional `TextPreprocessor` (text -> ids) used by `generate`;
             the model itself only sees ids.
     """
@@ -34,6 +47,7 @@ class CausalLM(Task):
         # === Layers ===
         self.backbone = backbone
         self.lm_head = None
+        self.output_bias = OutputBias(name="output_bias") if tie_weights else None
         if not tie_weights:
             init = {} if backbone.init_scale is None else {
                 f"{part}_initializer": keras.initializers.RandomUniform(
@@ -43,13 +57,16 @@ class CausalLM(Task):
         # === Functional graph ===
         token_ids = backbone.input
         hidden = backbone(token_ids)  # (batch, time, units)
-        if tie_weights:
-            logits = backbone.token_embedding(hidden, reverse=True)  # (batch, time, vocab)
-        else:
-            logits = self.lm_head(hidden)  # (batch, time, vocab)
+        logits = self.project(hidden)  # (batch, time, vocab)
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
         self.tie_weights = tie_weights
         self.preprocessor = preprocessor
+
+    def project(self, hidden):
+        """Next-token logits from the last layer's output, (..., units) -> (..., vocab)."""
+        if self.lm_head is None:
+            return self.output_bias(self.backbone.token_embedding(hidden, reverse=True))
+        return self.lm_head(hidden)
 
     def generate(self, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eos=False,
                  **sampler_options):

@@ -4,6 +4,7 @@ import functools
 import hashlib
 import http.server
 import threading
+import zipfile
 
 import pytest
 
@@ -47,6 +48,23 @@ def test_download_over_http_is_verified_cached_and_atomic(http_root, empty_cache
     (root / "corpus.txt").unlink()  # a second fetch uses the cache, not the network
     assert fetch_file(file) == path
     assert sorted(p.name for p in path.parent.iterdir()) == ["corpus.txt"]
+
+
+def test_a_zip_member_is_downloaded_extracted_and_checked(http_root, empty_cache):
+    root, url = http_root
+    payload = "Go.\t行け。\tCC-BY 2.0 (France)\n".encode()
+    with zipfile.ZipFile(root / "pairs.zip", "w") as zipped:
+        zipped.writestr("jpn.txt", payload)
+        zipped.writestr("_about.txt", b"about")
+    file = DatasetFile("pairs/jpn.txt", f"{url}/pairs.zip", hashlib.sha256(payload).hexdigest(),
+                       member="jpn.txt")
+    path = fetch_file(file, progress=False)
+    assert path.read_bytes() == payload and sorted(p.name for p in path.parent.iterdir()) == [
+        "jpn.txt"]
+    missing = DatasetFile("pairs/x.txt", f"{url}/pairs.zip", "0" * 64, member="x.txt")
+    with pytest.raises(PipelineError, match=r"pairs.zip.*: the zip has no single entry 'x.txt' "
+                                            r"\(entries: jpn.txt, _about.txt\)"):
+        fetch_file(missing, progress=False)
 
 
 def test_checksum_mismatch_says_which_file_expected_and_found(http_root, empty_cache):

@@ -19,7 +19,7 @@ from rnn_pipeline.workflows import WORKFLOWS
     (SCHEDULES, ["constant", "cosine", "plateau", "step"]),
     (CORPORA, ["aozora", "files", "ptb", "pydoc_topics", "tinyshakespeare", "wikitext2"]),
     (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "melbourne_temperatures",
-                "ptb", "tinyshakespeare", "wikitext2"]),
+                "ptb", "tatoeba_jpn_eng", "tatoeba_spa_eng", "tinyshakespeare", "wikitext2"]),
     (WORKFLOWS, ["causal_lm", "forecast"]),
     (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
     (BASELINES, ["linear", "mean", "repeat", "seasonal_naive"]),

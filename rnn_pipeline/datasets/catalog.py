@@ -12,11 +12,13 @@ _GH = "https://raw.githubusercontent.com"
 
 @dataclass(frozen=True)
 class DatasetFile:
-    """One file: ``path`` relative to the mirror/cache root, its URL and sha256."""
+    """One file: ``path`` relative to the mirror/cache root, its URL and sha256.
+    ``member``: the URL is a zip and the file is its entry of this name (in any folder)."""
 
     path: str
     url: str
     sha256: str
+    member: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class DatasetSpec:
     Args:
         name: registry name.
         files: role -> file; roles "train"/"valid"/"test" for split corpora, else any name.
-        kind: "text" or "timeseries".
+        kind: "text", "timeseries" or "pairs" (``source<TAB>target`` lines, read with
+            `rnn_pipeline.data.pairs.read_pairs`).
         encoding: text encoding of the files.
         split: "files" (roles are the splits), "contiguous" (first 90/5/5% of lines, as
             nanoGPT) or "interleave" (every 10th line to valid, the next to test).
@@ -155,3 +158,45 @@ _register(DatasetSpec(
     notes=("1984-12-31 and 1988-12-31 are missing: use series.fill to fill them.",),
 ))
 
+
+_TATOEBA_LICENCE = (
+    "CC BY 2.0 FR (Creative Commons Attribution 2.0 France, "
+    "https://creativecommons.org/licenses/by/2.0/fr/), the Tatoeba licence "
+    "(https://tatoeba.org/eng/terms_of_use). Attribution: www.manythings.org/anki and "
+    "tatoeba.org. Redistribution and commercial use allowed; not share-alike; say if changed.")
+_TATOEBA_CITATION = ("Tatoeba Project, https://tatoeba.org (sentences and translations by its "
+                     "contributors); manythings.org Anki export, https://www.manythings.org/anki/")
+for _name, _folder, _zip_url, _date, _shas, _extra in (
+        ("tatoeba_jpn_eng", "jpn-eng",
+         f"{_GH}/mrtj/lstm-translator/26ae6940e88c3b2909977b8f45e1789ebfe65894/dataset/jpn-eng.zip",
+         "2022-05-02",
+         ("b11dbe8c6be94f7bf42aceb2c0034b4a569d5ad5ccd09726eab839cfafc22b81",
+          "5ce2c6b03ce146f77c285b0cb02ba3c5c59299712524e4dd398d586c5b979bbb"),
+         ("Columns: English, Japanese, attribution (Tatoeba sentence ids and contributors): "
+          "keep it in the file; read_pairs drops it in memory.",
+          "Japanese is unsegmented.")),
+        ("tatoeba_spa_eng", "spa-eng",
+         f"{_GH}/Hoangduc212001/hoang/1fe7f786e88672574758e664584623001d999ec8/spa-eng.zip",
+         "2018-05-13",
+         ("6ec60e212f812ee3430f7568ea6f33b6fb080e32193c5952e8da0ee8ba45574c",
+          "df6f57ec7e6d9b31e2b9c8b6a4e0bea4aebe0a408a8e7fb24ae217e37ef4e92f"),
+         ("Columns: English, Spanish (no attribution column: give the overall credit).",
+          "The file of TensorFlow's NMT-with-attention and keras-io's English-to-Spanish "
+          "tutorials (download.tensorflow.org/data/spa-eng.zip).")),
+):
+    _lang = _folder.split("-")[0]
+    _register(DatasetSpec(
+        name=_name, kind="pairs",
+        files={"pairs": DatasetFile(f"pairs/{_folder}/{_lang}.txt", _zip_url, _shas[0],
+                                    member=f"{_lang}.txt"),
+               "about": DatasetFile(f"pairs/{_folder}/_about.txt", _zip_url, _shas[1],
+                                    member="_about.txt")},
+        licence=_TATOEBA_LICENCE,
+        citation=f"{_TATOEBA_CITATION} ({_folder}, dated {_date}).",
+        notes=(f"Both files are extracted unchanged from the zip at the URL ({_folder}.zip, "
+               f"manythings.org export dated {_date}); a download extracts them and checks "
+               f"each file's sha256.",
+               "Sorted by English length, shortest first: shuffle (split_by_source) before "
+               "taking a subset; one English sentence often has several translations.",
+               ) + _extra,
+    ))

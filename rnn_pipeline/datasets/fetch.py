@@ -14,6 +14,7 @@ import hashlib
 import os
 import sys
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from rnn_pipeline.errors import PipelineError
@@ -69,6 +70,8 @@ def _download(file, target, progress=True):
                           end="", file=sys.stderr, flush=True)
         if progress:
             print(file=sys.stderr)
+        if file.member:
+            _extract(partial, file)
         found = sha256_of(partial)
         if found != file.sha256:
             raise _mismatch(file, file.url, found)
@@ -81,6 +84,19 @@ def _download(file, target, progress=True):
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+def _extract(archive, file):
+    """Replaces the downloaded zip ``archive`` by its entry named ``file.member``."""
+    member = file.member
+    with zipfile.ZipFile(archive) as zipped:
+        names = [n for n in zipped.namelist() if n == member or n.endswith(f"/{member}")]
+        if len(names) != 1:
+            raise PipelineError(f"{file.url}: the zip has no single entry {member!r} "
+                                f"(entries: {', '.join(zipped.namelist()[:10])}). "
+                                f"Received: member={member!r}")
+        data = zipped.read(names[0])
+    archive.write_bytes(data)
 
 
 def fetch_file(file, progress=True):

@@ -5,7 +5,8 @@ import tensorflow as tf
 _NEG = -1e9
 
 
-def beam_search(stepper, logits, state, max_tokens, num_beams, eos_id, stop_at_eos):
+def beam_search(stepper, logits, state, max_tokens, num_beams, eos_id, stop_at_eos,
+                length_penalty=0.0):
     """Keeps the ``num_beams`` most probable continuations of every row.
 
     Args:
@@ -16,6 +17,9 @@ def beam_search(stepper, logits, state, max_tokens, num_beams, eos_id, stop_at_e
         num_beams: hypotheses kept per row (1 is greedy decoding).
         eos_id: id of ``<eos>``.
         stop_at_eos: a finished hypothesis only continues with ``<eos>`` at no cost.
+        length_penalty: the final choice ranks log-probability / length ** length_penalty
+            (length up to and including the first ``<eos>``); 0 ranks the plain sum, which
+            favours short hypotheses.
 
     Returns:
         int32 (batch, max_tokens): the most probable hypothesis of each row.
@@ -47,5 +51,10 @@ def beam_search(stepper, logits, state, max_tokens, num_beams, eos_id, stop_at_e
     _, _, _, scores, sequences, _ = tf.while_loop(
         lambda t, *_: t < max_tokens, body,
         (tf.constant(0), logits, state, scores, sequences, done))
+    if length_penalty:
+        is_eos = tf.equal(sequences, eos_id)  # (batch, beams, max_tokens)
+        first = tf.argmax(tf.cast(is_eos, tf.int32), axis=2, output_type=tf.int32)
+        lengths = tf.where(tf.reduce_any(is_eos, axis=2), first + 1, max_tokens)
+        scores = scores / tf.pow(tf.cast(lengths, scores.dtype), length_penalty)
     best = tf.argmax(scores, axis=1, output_type=tf.int32)  # (batch,)
     return tf.gather(sequences, best, batch_dims=1)  # (batch, max_tokens)

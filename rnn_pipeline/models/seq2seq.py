@@ -1,0 +1,182 @@
+"""The encoder-decoder translation task: source ids + shifted target ids -> target logits.
+
+The encoder reads the padded source (masked, optionally bidirectional). Its final states
+become the decoder's initial states: with ``merge="concat"`` the forward and backward
+states of each layer are concatenated and mapped to ``units`` by a Dense layer (tanh for
+h, linear for an LSTM's c); with ``merge="sum"`` they are added. A unidirectional
+encoder hands its states over unchanged.
+
+Attention is Luong's "global" form without input feeding: the decoder RNN runs over the
+target first, then every decoder output queries the encoder outputs, and
+``tanh(W [context; h])`` feeds the softmax. Training therefore stays one parallel pass.
+"""
+
+import keras
+
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.metrics import Perplexity
+from rnn_pipeline.models.cells import make_rnn
+from rnn_pipeline.models.task import Task
+from rnn_pipeline.registry import Registry
+
+ATTENTIONS = Registry("model.attention")
+ATTENTIONS.register("none")(None)
+ATTENTIONS.register("additive")(keras.layers.AdditiveAttention)  # Bahdanau et al. 2015
+ATTENTIONS.register("dot")(keras.layers.Attention)  # Luong et al. 2015
+MERGES = ("concat", "sum")
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class Seq2SeqTranslator(Task):
+    """Encoder-decoder RNN with optional attention (inputs: ``source_ids``, ``target_ids``).
+
+    Args:
+        source_vocabulary_size: source token ids.
+        target_vocabulary_size: target token ids.
+        pad_id: padding id of both sides (masked in the encoder, weight 0 in the loss).
+        cell: "simple_rnn", "lstm" or "gru" (encoder and decoder).
+        embedding_dim: size of the token vectors.
+        units: hidden units per layer (per direction in the encoder).
+        num_layers: stacked layers of the encoder and of the decoder.
+        bidirectional: bidirectional encoder.
+        merge: "concat" (+ Dense) or "sum": how forward and backward states are merged.
+        attention: "none", "additive" or "dot".
+        dropout: dropout on embeddings and layer outputs.
+        seed: initialisation and dropout seed.
+        source_preprocessor, target_preprocessor: optional `TextPreprocessor`s used by
+            `translate`; the model itself only sees ids.
+    """
+
+    def __init__(self, source_vocabulary_size, target_vocabulary_size, pad_id, cell="lstm",
+                 embedding_dim=128, units=128, num_layers=1, bidirectional=True,
+                 merge="concat", attention="additive", dropout=0.0, seed=0,
+                 source_preprocessor=None, target_preprocessor=None, **kwargs):
+        attention_class = ATTENTIONS.get(attention)
+        if merge not in MERGES:
+            raise pipeline_error("model.merge", f"must be one of: {', '.join(map(repr, MERGES))}",
+                                 merge)
+        # === Layers ===
+        self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim,
+                                                       name="source_embedding")
+        self.target_embedding = keras.layers.Embedding(target_vocabulary_size, embedding_dim,
+                                                       name="target_embedding")
+        self.dropout_layer = keras.layers.Dropout(dropout, seed=seed, name="dropout")
+        self.encoder_layers, self.decoder_layers = [], []
+        for i in range(num_layers):
+            rnn = make_rnn(cell, units, seed=seed + 10 * i, return_sequences=True,
+                           return_state=True, name=f"encoder_{cell}_{i}")
+            if bidirectional:
+                rnn = keras.layers.Bidirectional(rnn, merge_mode="concat", name=f"encoder_bi_{i}")
+            self.encoder_layers.append(rnn)
+            self.decoder_layers.append(make_rnn(
+                cell, units, seed=seed + 10 * i + 5, return_sequences=True, return_state=True,
+                name=f"decoder_{cell}_{i}"))
+        self.state_bridges = []
+        if bidirectional and merge == "concat":
+            self.state_bridges = [
+                keras.layers.Dense(units, activation="tanh" if j == 0 else None,
+                                   name=f"bridge_{i}_{j}")
+                for i in range(num_layers) for j in range(2 if cell == "lstm" else 1)]
+        self.attention_layer = self.memory_projection = self.attentional = None
+        if attention_class is not None:
+            self.memory_projection = keras.layers.Dense(units, use_bias=False, name="memory")
+            self.attention_layer = attention_class(name="attention")
+            self.attentional = keras.layers.Dense(units, activation="tanh", name="attentional")
+        self.output_projection = keras.layers.Dense(target_vocabulary_size, name="logits")
+        # === Config ===
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.pad_id = pad_id
+        self.cell = cell
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.merge = merge
+        self.attention = attention
+        self.dropout = dropout
+        self.seed = seed
+        self.source_preprocessor = source_preprocessor
+        self.target_preprocessor = target_preprocessor
+        # === Functional graph ===
+        source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
+        target_ids = keras.Input(shape=(None,), dtype="int32", name="target_ids")
+        memory, memory_mask, states = self.encode(source_ids)
+        x = self.dropout_layer(self.target_embedding(target_ids))  # (batch, T, embedding_dim)
+        for layer, initial in zip(self.decoder_layers, self._per_layer(states)):
+            x, *_ = layer(x, initial_state=initial)  # (batch, T, units)
+            x = self.dropout_layer(x)
+        logits = self.readout(x, memory, memory_mask)  # (batch, T, target_vocab)
+        super().__init__(inputs={"source_ids": source_ids, "target_ids": target_ids},
+                         outputs=logits, **kwargs)
+
+    @property
+    def state_count(self):
+        """State tensors per decoder layer: 2 for an LSTM (h, c), else 1."""
+        return 2 if self.cell == "lstm" else 1
+
+    def _per_layer(self, flat_states):
+        n = len(flat_states) // len(self.decoder_layers)
+        return [flat_states[i * n:(i + 1) * n] for i in range(len(self.decoder_layers))]
+
+    def encode(self, source_ids, training=None):
+        """Reads the padded source.
+
+        Returns:
+            (memory (batch, S, units) or None without attention, mask (batch, S),
+            flat list of decoder initial states, (batch, units) each).
+        """
+        mask = keras.ops.not_equal(source_ids, self.pad_id)  # (batch, S)
+        x = self.dropout_layer(self.source_embedding(source_ids), training=training)
+        states = []
+        for layer in self.encoder_layers:
+            x, *layer_states = layer(x, mask=mask, training=training)  # (batch, S, units*dirs)
+            x = self.dropout_layer(x, training=training)
+            states += self._merge(layer_states, len(states))
+        memory = self.memory_projection(x) if self.memory_projection is not None else None
+        return memory, mask, states
+
+    def _merge(self, layer_states, offset):
+        """Forward + backward states of one encoder layer -> the decoder's states."""
+        if not self.bidirectional:
+            return list(layer_states)
+        half = len(layer_states) // 2
+        forward, backward = layer_states[:half], layer_states[half:]
+        if self.state_bridges:
+            return [self.state_bridges[offset + j](keras.ops.concatenate([f, b], axis=-1))
+                    for j, (f, b) in enumerate(zip(forward, backward))]
+        return [f + b for f, b in zip(forward, backward)]
+
+    def readout(self, hidden, memory, memory_mask):
+        """Decoder outputs (batch, T, units) -> logits (batch, T, target_vocab)."""
+        if self.attention_layer is not None:
+            context = self.attention_layer([hidden, memory], mask=[None, memory_mask])
+            hidden = self.attentional(keras.ops.concatenate([context, hidden], axis=-1))
+        return self.output_projection(hidden)
+
+    def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
+        """Compile defaults: cross-entropy on logits (padding has weight 0) and perplexity."""
+        super().compile(
+            optimizer=optimizer,
+            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
+            **kwargs)
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable,
+                  **{key: getattr(self, key) for key in (
+                      "source_vocabulary_size", "target_vocabulary_size", "pad_id", "cell",
+                      "embedding_dim", "units", "num_layers", "bidirectional", "merge",
+                      "attention", "dropout", "seed")}}
+        for key in ("source_preprocessor", "target_preprocessor"):
+            if getattr(self, key) is not None:
+                config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("source_preprocessor", "target_preprocessor"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

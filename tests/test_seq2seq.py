@@ -10,6 +10,7 @@ from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, PAD_ID, fit_side, pa
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.generation.translate import DecoderStepper, decode_ids, translate_text
 from rnn_pipeline.models.seq2seq import Seq2SeqTranslator
+from tests_support import PAIRS
 
 SOURCE = np.array([[5, 6, 7, EOS_ID, PAD_ID], [8, 9, 10, 4, EOS_ID]], np.int32)
 TARGET_IN = np.array([[BOS_ID, 5, 6], [BOS_ID, 7, 8]], np.int32)
@@ -116,16 +117,6 @@ def test_unknown_choices_list_the_valid_ones(key, value, message):
     with pytest.raises(PipelineError) as info:
         Seq2SeqTranslator(5, 5, pad_id=PAD_ID, units=2, embedding_dim=2, **{key: value})
     assert str(info.value) == message
-
-
-PAIRS = [(f"{a} {b} {c}", f"{c.upper()} {a.upper()} {b.upper()}") for a, b, c in [
-    ("red", "cat", "runs"), ("blue", "dog", "sleeps"), ("green", "bird", "sings"),
-    ("red", "dog", "eats"), ("blue", "cat", "jumps"), ("small", "fish", "swims"),
-    ("big", "cow", "walks"), ("old", "horse", "rests"), ("young", "goat", "climbs"),
-    ("red", "bird", "flies"), ("green", "frog", "hops"), ("white", "bear", "hunts"),
-    ("black", "wolf", "howls"), ("brown", "owl", "watches"), ("grey", "seal", "dives"),
-    ("pink", "pig", "digs"), ("tall", "deer", "runs"), ("slow", "snail", "crawls"),
-    ("quick", "fox", "jumps"), ("lazy", "cat", "sleeps")]]
 
 
 def test_a_tiny_model_memorises_twenty_pairs_and_translates_them_back():

@@ -11,6 +11,16 @@ from rnn_pipeline.config import ModelConfig
 from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
 
+# Twenty sentence pairs: the target is the source's words upper-cased, last word first.
+PAIRS = [(f"{a} {b} {c}", f"{c.upper()} {a.upper()} {b.upper()}") for a, b, c in [
+    ("red", "cat", "runs"), ("blue", "dog", "sleeps"), ("green", "bird", "sings"),
+    ("red", "dog", "eats"), ("blue", "cat", "jumps"), ("small", "fish", "swims"),
+    ("big", "cow", "walks"), ("old", "horse", "rests"), ("young", "goat", "climbs"),
+    ("red", "bird", "flies"), ("green", "frog", "hops"), ("white", "bear", "hunts"),
+    ("black", "wolf", "howls"), ("brown", "owl", "watches"), ("grey", "seal", "dives"),
+    ("pink", "pig", "digs"), ("tall", "deer", "runs"), ("slow", "snail", "crawls"),
+    ("quick", "fox", "jumps"), ("lazy", "cat", "sleeps")]]
+
 TINY_VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
 
 

@@ -36,6 +36,15 @@ def workflow_class(task):
     return get_workflow(task)
 
 
+def run_workflow(run, task=None, what=None):
+    """The workflow of run folder ``run``, loaded; with ``task``, the run must be of it."""
+    config = RunFolder(run).check_exists().load_config()
+    if task is not None and config.task != task:
+        raise PipelineUsageError(f"RUN must be {what} (task {task!r}). "
+                                 f"Received: RUN={run} (task {config.task!r})")
+    return workflow_class(config.task).from_run(run, log=click.echo)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="rnn-pipeline")
 def cli():
@@ -74,9 +83,7 @@ def fit(pipeline, overrides, epochs, run_dir):
 def evaluate(run, split):
     """Evaluate the trained model of run folder RUN on a split."""
     with user_errors():
-        config = RunFolder(run).check_exists().load_config()
-        workflow = workflow_class(config.task).from_run(run, log=click.echo)
-        lines = workflow.evaluation_lines(split)
+        lines = run_workflow(run).evaluation_lines(split)
     for line in lines:
         click.echo(line)
 
@@ -105,8 +112,7 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
     import warnings
 
     with user_errors():
-        config = RunFolder(run).check_exists().load_config()
-        workflow = workflow_class(config.task).from_run(run, log=click.echo)
+        workflow = run_workflow(run, "causal_lm", "a language-model run")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             texts = workflow.model.generate(
@@ -119,6 +125,21 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
         if len(texts) > 1:
             click.echo(f"--- {number} ---")
         click.echo(text)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.option("--text", "texts", multiple=True, required=True,
+              help="Sentence to translate (repeatable: sentences run as one batch).")
+@click.option("--num-beams", type=click.IntRange(min=1),
+              help="Beam width (default: the run's decode.num_beams; 1 is greedy).")
+def translate(run, texts, num_beams):
+    """Translate sentences with the trained model of run folder RUN (a translation run)."""
+    with user_errors():
+        workflow = run_workflow(run, "translation", "a translation run")
+        translations = workflow.translate(list(texts), num_beams=num_beams)
+    for translation in translations:
+        click.echo(translation)
 
 
 @cli.command()
@@ -164,11 +185,7 @@ def forecast(run, input_path, out):
     import os
 
     with user_errors():
-        config = RunFolder(run).check_exists().load_config()
-        if config.task != "forecast":
-            raise PipelineUsageError(f"RUN must be a forecasting run (task 'forecast'). "
-                                     f"Received: RUN={run} (task {config.task!r})")
-        workflow = workflow_class(config.task).from_run(run, log=click.echo)
+        workflow = run_workflow(run, "forecast", "a forecasting run")
         frame = workflow.forecast_file(input_path)
     if out is None:
         click.echo(frame.to_csv(index=False), nl=False)

@@ -3,7 +3,9 @@
 from rnn_pipeline.config.loader import apply_overrides, dumps, load, loads
 from rnn_pipeline.config.schema import (
     DataConfig,
+    DecodeConfig,
     ModelConfig,
+    PairsConfig,
     PipelineConfig,
     SeriesConfig,
     TextConfig,
@@ -11,6 +13,6 @@ from rnn_pipeline.config.schema import (
 )
 
 __all__ = [
-    "DataConfig", "ModelConfig", "PipelineConfig", "SeriesConfig", "TextConfig", "TrainConfig",
+    "DataConfig", "DecodeConfig", "ModelConfig", "PairsConfig", "PipelineConfig", "SeriesConfig", "TextConfig", "TrainConfig",
     "apply_overrides", "dumps", "load", "loads",
 ]

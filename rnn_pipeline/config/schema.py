@@ -74,6 +74,9 @@ class ModelConfig:
         init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
         head: forecasting head: "direct", "autoregressive", "seq2seq" or "segment".
         segment_length: steps per segment of the "segment" head.
+        attention: translation: "none", "additive" (Bahdanau) or "dot" (Luong).
+        merge: translation, bidirectional encoder: "concat" (+ Dense) or "sum" of the
+            forward and backward final states.
     """
 
     cell: str = "lstm"
@@ -88,6 +91,8 @@ class ModelConfig:
     init_scale: Optional[float] = None
     head: str = "direct"
     segment_length: Optional[int] = None
+    attention: str = "additive"
+    merge: str = "concat"
 
 
 @dataclass
@@ -170,12 +175,60 @@ class TrainConfig:
 
 
 @dataclass
+class PairsConfig:
+    """Sentence pairs of the "translation" task.
+
+    Args:
+        dataset: a registry pair file ("tatoeba_jpn_eng", "tatoeba_spa_eng"), or None
+            with ``file``.
+        file: a tab-separated file, ``source<TAB>target[<TAB>anything]`` per line.
+        encoding: text encoding of ``file``.
+        reverse: translate the second column into the first.
+        target_language: ISO code of the target ("ja" scores BLEU on characters);
+            None = the dataset's.
+        valid_fraction: share of distinct source sentences for validation.
+        test_fraction: share of distinct source sentences for test.
+        max_source_words: drop pairs with longer sources (whitespace words); None keeps all.
+        max_target_chars: drop pairs with longer targets (characters); None keeps all.
+        max_pairs: keep only this many pairs after the seeded shuffle (smoke runs).
+        seed: shuffle and split seed.
+    """
+
+    dataset: Optional[str] = None
+    file: Optional[str] = None
+    encoding: str = "utf-8"
+    reverse: bool = False
+    target_language: Optional[str] = None
+    valid_fraction: float = 0.05
+    test_fraction: float = 0.05
+    max_source_words: Optional[int] = None
+    max_target_chars: Optional[int] = None
+    max_pairs: Optional[int] = None
+    seed: int = 0
+
+
+@dataclass
+class DecodeConfig:
+    """Translation decoding.
+
+    Args:
+        num_beams: 1 is greedy search; more is beam search.
+        length_penalty: beam search ranks log-probability / length ** length_penalty.
+        max_tokens: longest translation in target tokens.
+    """
+
+    num_beams: int = 4
+    length_penalty: float = 0.6
+    max_tokens: int = 40
+
+
+@dataclass
 class PipelineConfig:
     """A whole pipeline file.
 
     Args:
         name: run name prefix.
-        task: "causal_lm" or "forecast".
+        task: "causal_lm", "forecast" or "translation".
     """
 
     name: str = "default"
@@ -185,3 +238,7 @@ class PipelineConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     series: SeriesConfig = field(default_factory=SeriesConfig)
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    source_text: TextConfig = field(default_factory=TextConfig)
+    target_text: TextConfig = field(default_factory=TextConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)

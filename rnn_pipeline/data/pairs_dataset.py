@@ -26,11 +26,15 @@ def fit_side(lines, text_config, seed=0):
     return make_preprocessor(text_config, vocabulary, preprocessor.tokenizer_config), vocabulary
 
 
-def source_ids(preprocessor, texts):
-    """(batch,) strings -> int32 (batch, S): tokens + ``<eos>``, right-padded."""
-    ids = preprocessor(texts)  # (batch, None) ragged
+def pad_source(ids):
+    """(batch, None) ragged int32 ids -> int32 (batch, S): ids + ``<eos>``, right-padded."""
     ends = tf.fill([ids.nrows(), 1], EOS_ID)
     return tf.concat([ids, ends], axis=1).to_tensor(default_value=PAD_ID)
+
+
+def source_ids(preprocessor, texts):
+    """(batch,) strings -> int32 (batch, S): tokens + ``<eos>``, right-padded."""
+    return pad_source(preprocessor(texts))
 
 
 def target_arrays(preprocessor, texts):

@@ -20,16 +20,12 @@ from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
 from rnn_pipeline.training import make_optimizer, make_schedule
 from rnn_pipeline.training.trainer import progress_verbosity
-from rnn_pipeline.workflows.base import WORKFLOWS
+from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
 FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
 SEASONS = {"h": 24, "15min": 96, "D": 7, "MS": 12}
 MAX_LINEAR_WINDOWS = 4000
-
-
-def _say(message):
-    print(message, flush=True)
 
 
 class LossRecorder(keras.callbacks.Callback):
@@ -53,15 +49,11 @@ class LossRecorder(keras.callbacks.Callback):
 
 
 @WORKFLOWS.register("forecast")
-class ForecastWorkflow:
+class ForecastWorkflow(Workflow):
     """Args:
         config: a resolved `PipelineConfig` with ``task = "forecast"``.
         log: callable for progress lines.
     """
-
-    def __init__(self, config, log=_say):
-        self.config = config
-        self.log = log
 
     # --- preparation: everything that can fail on user input, nothing written ---
     def _build(self, num_inputs, num_targets, mean, std):
@@ -209,7 +201,7 @@ class ForecastWorkflow:
 
     # --- a finished run ---
     @classmethod
-    def from_run(cls, run_path, log=_say):
+    def from_run(cls, run_path, log=say):
         """Loads the trained forecaster and resolved config of a run folder."""
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)

@@ -13,23 +13,18 @@ from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
-from rnn_pipeline.workflows.base import WORKFLOWS
-
-
-def _say(message):
-    print(message, flush=True)
+from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 
 @WORKFLOWS.register("causal_lm")
-class LanguageModelWorkflow:
+class LanguageModelWorkflow(Workflow):
     """Args:
         config: a resolved `PipelineConfig` with ``task = "causal_lm"``.
         log: callable for progress lines.
     """
 
-    def __init__(self, config, log=_say):
-        self.config = config
-        self.log = log
+    def __init__(self, config, log=say):
+        super().__init__(config, log)
         self._validated = False
 
     # --- preparation: everything that can fail on user input, nothing written ---
@@ -104,7 +99,7 @@ class LanguageModelWorkflow:
 
     # --- evaluating a finished run ---
     @classmethod
-    def from_run(cls, run_path, log=_say):
+    def from_run(cls, run_path, log=say):
         """Loads the trained model (with its preprocessor) of a run folder."""
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)

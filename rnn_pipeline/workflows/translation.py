@@ -1,0 +1,216 @@
+"""The translation workflow: sentence pairs -> trained encoder-decoder, BLEU/chrF on the
+test pairs (also by source length), example translations, run folder."""
+
+import csv
+import json
+import time
+
+import keras
+import tensorflow as tf
+
+from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
+from rnn_pipeline.data.pairs_dataset import PAD_ID, fit_side, pair_batches
+from rnn_pipeline.datasets import DATASETS, fetch_file
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.generation.translate import translate_text
+from rnn_pipeline.models.seq2seq import Seq2SeqTranslator
+from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.plots import plot_curves
+from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
+from rnn_pipeline.training import fit, make_optimizer, make_schedule
+from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
+
+LANGUAGES = {"tatoeba_jpn_eng": ("en", "ja"), "tatoeba_spa_eng": ("en", "es")}
+TRANSLATIONS_TSV, SCORES_JSON, BY_LENGTH_PNG = "translations.tsv", "bleu.json", "bleu_by_length.png"
+SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.txt", "target_vocab.txt"
+_BATCH = 64
+
+
+@WORKFLOWS.register("translation")
+class TranslationWorkflow(Workflow):
+    """Args:
+        config: a resolved `PipelineConfig` with ``task = "translation"``.
+        log: callable for progress lines.
+    """
+
+    # --- preparation: everything that can fail on user input, nothing written ---
+    def _build(self, source_size, target_size, source_pre=None, target_pre=None):
+        m = self.config.model
+        return Seq2SeqTranslator(
+            source_size, target_size, pad_id=PAD_ID, cell=m.cell, embedding_dim=m.embedding_dim,
+            units=m.units, num_layers=m.num_layers, bidirectional=m.bidirectional,
+            merge=m.merge, attention=m.attention, dropout=m.dropout, seed=self.config.train.seed,
+            source_preprocessor=source_pre, target_preprocessor=target_pre, name="translator")
+
+    def validate(self):
+        """Checks pairs, decoding, model and training settings before any data is read."""
+        p, d = self.config.pairs, self.config.decode
+        if (p.dataset is None) == (p.file is None):
+            raise pipeline_error("pairs.dataset", "must be set, or else pairs.file (one of "
+                                 "the two)", p.dataset)
+        if p.dataset is not None:
+            spec = DATASETS.get(p.dataset)
+            if spec.kind != "pairs":
+                names = sorted(n for n in DATASETS.names() if DATASETS.get(n).kind == "pairs")
+                raise pipeline_error("pairs.dataset", f"must be a pair dataset: "
+                                     f"{', '.join(map(repr, names))}", p.dataset)
+        for key, value, low in (("decode.num_beams", d.num_beams, 1),
+                                ("decode.max_tokens", d.max_tokens, 1)):
+            if value < low:
+                raise pipeline_error(key, f"must be at least {low}", value)
+        if d.length_penalty < 0:
+            raise pipeline_error("decode.length_penalty", "must be at least 0", d.length_penalty)
+        make_optimizer(self.config.train)
+        make_schedule(self.config.train)
+        self._build(5, 5)
+        return self
+
+    @property
+    def target_language(self):
+        p = self.config.pairs
+        if p.target_language:
+            return p.target_language
+        source, target = LANGUAGES.get(p.dataset, ("und", "und"))
+        return source if p.reverse else target
+
+    def load_pairs(self):
+        """Reads, splits by source sentence and length-filters the pairs."""
+        p = self.config.pairs
+        if p.dataset is not None:
+            spec = DATASETS.get(p.dataset)
+            path, encoding = fetch_file(spec.files["pairs"]), spec.encoding
+        else:
+            path, encoding = p.file, p.encoding
+        pairs = read_pairs(path, encoding)
+        if p.reverse:
+            pairs = [(t, s) for s, t in pairs]
+        splits = split_by_source(pairs, p.valid_fraction, p.test_fraction, p.seed)
+        dropped = 0
+        for name in splits:
+            splits[name], count = filter_by_length(splits[name], p.max_source_words,
+                                                   p.max_target_chars)
+            dropped += count
+            if p.max_pairs is not None:
+                splits[name] = splits[name][:p.max_pairs]
+        self.log(f"Pairs from {path}: " + ", ".join(f"{k} {len(v):,}" for k, v in splits.items())
+                 + f" ({dropped:,} dropped by the length limits)")
+        return splits
+
+    def prepare(self):
+        """Reads the pairs, fits both sides' tokenizers and vocabularies, builds the model."""
+        cfg = self.config
+        keras.utils.set_random_seed(cfg.train.seed)
+        start = time.perf_counter()
+        self.splits = self.load_pairs()
+        train = self.splits["train"]
+        self.source_pre, self.source_vocab = fit_side([s for s, _ in train], cfg.source_text,
+                                                      seed=cfg.train.seed)
+        self.target_pre, self.target_vocab = fit_side([t for _, t in train], cfg.target_text,
+                                                      seed=cfg.train.seed)
+        self.log(f"Vocabularies: source {len(self.source_vocab):,} ({cfg.source_text.tokenizer}),"
+                 f" target {len(self.target_vocab):,} ({cfg.target_text.tokenizer}); prepared in "
+                 f"{time.perf_counter() - start:.1f}s")
+        self.datasets = {
+            name: pair_batches(pairs, self.source_pre, self.target_pre, cfg.train.batch_size,
+                               shuffle_seed=cfg.train.seed if name == "train" else None)
+            for name, pairs in self.splits.items()}
+        self.model = self._build(len(self.source_vocab), len(self.target_vocab),
+                                 self.source_pre, self.target_pre)
+        self.model.compile(optimizer=make_optimizer(cfg.train))
+        return self
+
+    # --- training ---
+    def fit(self, run_path):
+        """Trains, scores the test pairs and writes the run folder.
+
+        Returns:
+            the final figures.
+        """
+        run = RunFolder(run_path).create()
+        run.save_config(self.config)
+        self.source_vocab.save(run.file(SOURCE_VOCAB))
+        self.target_vocab.save(run.file(TARGET_VOCAB))
+        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
+        start = time.perf_counter()
+        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train)
+        train_seconds = time.perf_counter() - start
+        self.model.save(run.file(run.MODEL))
+        final = self.score_split("test", run)
+        final["train_seconds"] = train_seconds
+        run.save_metrics(rows, final)
+        plot_curves(rows, final, run.file(run.CURVES), title=f"{self.config.name}: "
+                    f"{self.config.model.cell}, attention {self.config.model.attention}")
+        return final
+
+    # --- translating and scoring ---
+    def translate(self, texts, num_beams=None):
+        """Translates a list of strings, in batches, with the run's decoding settings."""
+        d = self.config.decode
+        beams = d.num_beams if num_beams is None else num_beams
+        if not hasattr(self, "_translate_fn"):
+            self._translate_fn = {}
+        if beams not in self._translate_fn:
+            self._translate_fn[beams] = tf.function(
+                lambda t: translate_text(self.model, t, d.max_tokens, beams, d.length_penalty),
+                input_signature=[tf.TensorSpec([None], tf.string)])
+        out = []
+        for i in range(0, len(texts), _BATCH):
+            batch = self._translate_fn[beams](tf.constant(texts[i:i + _BATCH], tf.string))
+            out += [t.decode("utf-8") for t in batch.numpy()]
+        return out
+
+    def score_split(self, split, run=None):
+        """BLEU/chrF of a split (and by source length); with ``run``, also writes the
+        translations TSV, the scores JSON and the by-length plot."""
+        pairs = self.splits[split]
+        sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+        start = time.perf_counter()
+        hypotheses = self.translate(sources)
+        result = {**score(hypotheses, references, self.target_language),
+                  "split": split, "target_language": self.target_language,
+                  "num_beams": self.config.decode.num_beams,
+                  "decode_seconds": time.perf_counter() - start,
+                  "by_length": score_by_length(sources, hypotheses, references,
+                                               self.target_language)}
+        if run is not None:
+            with open(run.file(TRANSLATIONS_TSV), "w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f, delimiter="\t", lineterminator="\n")
+                writer.writerow(["source", "reference", "translation"])
+                writer.writerows(zip(sources, references, hypotheses))
+            run.file(SCORES_JSON).write_text(json.dumps(result, indent=2, ensure_ascii=False)
+                                             + "\n", encoding="utf-8")
+            plot_by_length({f"attention {self.config.model.attention}": result["by_length"]},
+                           run.file(BY_LENGTH_PNG), title=f"{self.config.name}: {split} BLEU")
+        return result
+
+    # --- a finished run ---
+    @classmethod
+    def from_run(cls, run_path, log=say):
+        """Loads the trained model (with both preprocessors) of a run folder."""
+        run = RunFolder(run_path).check_exists()
+        workflow = cls(run.load_config(), log=log)
+        workflow.model = keras.models.load_model(run.file(run.MODEL), compile=False)
+        workflow.model.compile()
+        return workflow
+
+    def evaluation_lines(self, split):
+        """``rnn-pipeline evaluate``: BLEU and chrF of a split, and by source length."""
+        self.splits = self.load_pairs()
+        result = self.score_split(split)
+        lines = [f"{split} BLEU {result['bleu']:.2f}  chrF {result['chrf']:.2f} over "
+                 f"{result['pairs']:,} pairs ({result['bleu_signature']})"]
+        lines += [f"  source {r['source_words']:>5} words: BLEU {r['bleu']:6.2f}  chrF "
+                  f"{r['chrf']:6.2f}  ({r['pairs']:,} pairs)" for r in result["by_length"]]
+        return lines
+
+    def serving_module(self, assets_dir, **options):
+        """The TF Serving module: ``source`` strings -> ``translation`` strings."""
+        from rnn_pipeline.export.translation_serving import TranslationServing
+
+        return TranslationServing(self.model, assets_dir, self.config.decode)
+
+    @staticmethod
+    def summary(final):
+        return [f" test BLEU {final['bleu']:.2f}  chrF {final['chrf']:.2f} over "
+                f"{final['pairs']:,} pairs ({final['bleu_signature']}); trained in "
+                f"{final['train_seconds']:.0f}s"]

@@ -1,0 +1,115 @@
+"""`rnn-pipeline fit` on a translation pipeline: run folder with BLEU/chrF, the translate,
+evaluate and export commands, and one-line errors that write nothing."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rnn_pipeline.cli.main import cli
+from tests_support import PAIRS
+
+PIPELINE = """
+name = "tiny_mt"
+task = "translation"
+[pairs]
+file = "{file}"
+valid_fraction = 0.1
+test_fraction = 0.1
+{extra}
+[source_text]
+normalization = "none"
+[target_text]
+normalization = "none"
+tokenizer = "character"
+[model]
+cell = "gru"
+embedding_dim = 8
+units = 8
+num_layers = 1
+bidirectional = true
+attention = "dot"
+[train]
+epochs = 2
+batch_size = 8
+learning_rate = 0.01
+[decode]
+num_beams = 2
+max_tokens = 12
+"""
+
+
+def _fit(tmp_path, extra="", lines=None):
+    data = tmp_path / "pairs.tsv"
+    data.write_text("".join(lines if lines is not None else
+                            [f"{s}\t{t}\tCC-BY\n" for s, t in PAIRS]), encoding="utf-8")
+    pipeline = tmp_path / "mt.toml"
+    pipeline.write_text(PIPELINE.format(file=data, extra=extra))
+    run = tmp_path / "run"
+    return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One trained run shared by the tests that only read it."""
+    return _fit(tmp_path_factory.mktemp("translation"))
+
+
+def test_fit_scores_the_test_pairs_and_writes_the_run_folder(fitted):
+    result, run = fitted
+    assert result.exit_code == 0, result.output
+    assert "Pairs from" in result.output and "train 16, valid 2, test 2" in result.output
+    scores = json.loads((run / "bleu.json").read_text(encoding="utf-8"))
+    assert scores["pairs"] == 2 and 0.0 <= scores["bleu"] <= 100.0
+    assert "tok:13a" in scores["bleu_signature"] and scores["num_beams"] == 2
+    rows = (run / "translations.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "source\treference\ttranslation" and len(rows) == 3
+    assert {r.split("\t")[0] for r in rows[1:]} <= {s for s, _ in PAIRS}
+    for name in ("model.keras", "config.toml", "source_vocab.txt", "target_vocab.txt",
+                 "bleu_by_length.png", "curves.png", "metrics.json"):
+        assert (run / name).is_file(), name
+    assert "test BLEU" in result.output
+
+
+def test_translate_and_evaluate_commands(fitted):
+    result, run = fitted
+    done = CliRunner().invoke(cli, ["translate", str(run), "--text", "red cat runs",
+                                    "--text", "a b c d", "--num-beams", "1"])
+    assert done.exit_code == 0, done.output
+    assert len(done.output.rstrip("\n").split("\n")) == 2
+    evaluated = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "valid"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "valid BLEU" in evaluated.output and "over 2 pairs" in evaluated.output
+
+
+def test_export_translates_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
+    from rnn_pipeline.workflows.translation import TranslationWorkflow
+    from tests_support import fresh_process, saved_model_cli_run
+
+    result, run = fitted
+    base = tmp_path / "saved_models"
+    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
+    assert done.exit_code == 0, done.output
+    path = base / "tiny_mt" / "1"
+    sources = ["red cat runs", "quick fox jumps", ""]
+    out = fresh_process(path, {"serving_default": {"source": sources}}, tmp_path)
+    assert out["modules"] == []
+    expected = TranslationWorkflow.from_run(run, log=lambda *_: None).translate(sources)
+    assert out["serving_default"]["translation"] == expected
+    assert sorted(p.name for p in (path / "assets").iterdir()) == ["source_vocab.txt",
+                                                                   "target_vocab.txt"]
+    cli_out = saved_model_cli_run(path, "serving_default", "source=['red cat runs']")
+    assert "Result for output key translation:" in cli_out
+
+
+@pytest.mark.parametrize("extra, lines, message", [
+    ('dataset = "ptb"', None,
+     "pairs.dataset must be set, or else pairs.file (one of the two). Received: "
+     "pairs.dataset='ptb'"),
+    ("", ["red cat\tROT KATZE\n", "no tab here\n"], ":2 must be 'source<TAB>target'. Received: "),
+])
+def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, extra, lines, message):
+    result, run = _fit(tmp_path, extra, lines)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and result.output.count("\n") == 1
+    assert not run.exists()

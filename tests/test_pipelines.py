@@ -12,7 +12,8 @@ from rnn_pipeline.workflows import get_workflow
 def test_bundled_pipelines():
     assert bundled_names() == ["airline_passengers", "aozora_ja", "default", "etth1_segment",
                                "ettm1_segment", "melbourne_temperatures", "ptb_best",
-                               "ptb_small", "tinyshakespeare", "wikitext2"]
+                               "ptb_small", "tatoeba_en_es", "tatoeba_en_ja", "tinyshakespeare",
+                               "wikitext2"]
 
 
 @pytest.mark.parametrize("name", bundled_names())
@@ -26,6 +27,14 @@ def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
         assert [row["model"] for row in table][1:] == ["repeat", "seasonal_naive", "mean",
                                                       "linear"]
         assert all(math.isfinite(row["mse"]) for row in table)
+        return
+    if config.task == "translation":
+        config = config_lib.apply_overrides(config, [
+            "pairs.max_pairs=40", "train.epochs=1", "model.units=8", "model.embedding_dim=8",
+            "decode.max_tokens=5", "decode.num_beams=2"])
+        workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+        final = workflow.fit(tmp_path / "run")
+        assert final["pairs"] == 40 and 0.0 <= final["bleu"] <= 100.0
         return
     config = config_lib.apply_overrides(config, [
         "data.max_lines=60", "train.epochs=1", "train.batch_size=4"])

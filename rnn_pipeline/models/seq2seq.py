@@ -96,8 +96,6 @@ class Seq2SeqTranslator(Task):
         self.attention = attention
         self.dropout = dropout
         self.seed = seed
-        self.source_preprocessor = source_preprocessor
-        self.target_preprocessor = target_preprocessor
         # === Functional graph ===
         source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
         target_ids = keras.Input(shape=(None,), dtype="int32", name="target_ids")
@@ -109,6 +107,8 @@ class Seq2SeqTranslator(Task):
         logits = self.readout(x, memory, memory_mask)  # (batch, T, target_vocab)
         super().__init__(inputs={"source_ids": source_ids, "target_ids": target_ids},
                          outputs=logits, **kwargs)
+        self.source_preprocessor = source_preprocessor
+        self.target_preprocessor = target_preprocessor
 
     @property
     def state_count(self):

@@ -21,9 +21,10 @@ cell = "gru"
 units = 8
 num_layers = 1
 [train]
-epochs = 2
+epochs = 3
 batch_size = 16
-learning_rate = 0.01
+learning_rate = 0.05
+early_stopping = 1
 """
 
 
@@ -54,6 +55,25 @@ def test_fit_writes_the_table_plots_and_model(fitted):
     # The airline series is trend + season: the fitted linear map beats repeating.
     assert by_name["linear"]["mse"] < by_name["repeat"]["mse"]
     assert "linear" in result.output and "MASE" in result.output
+
+
+def test_early_stopping_keeps_the_best_epochs_weights(fitted):
+    import re
+
+    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+
+    result, run = fitted
+    losses = [row["valid_loss"] for row in json.loads((run / "metrics.json").read_text())[
+        "epochs"]]
+    assert losses[1] < losses[2]  # epoch 3 is worse: the weights kept are not the last ones
+    kept = re.search(r"kept the weights of epoch (\d+) \(val_loss ([0-9.]+)\)", result.output)
+    assert int(kept.group(1)) == losses.index(min(losses)) + 1
+    assert float(kept.group(2)) == pytest.approx(min(losses), abs=1e-4)
+    workflow = ForecastWorkflow.from_run(run, log=lambda *_: None)
+    workflow._load_data()
+    history, actual = workflow._windows("valid")
+    saved = workflow.model.evaluate(history, actual, verbose=0)
+    assert saved == pytest.approx(min(losses), rel=1e-4)  # the saved model is that epoch's
 
 
 def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path, data_mirror):

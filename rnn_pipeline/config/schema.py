@@ -155,6 +155,8 @@ class TrainConfig:
         decay_factor: learning-rate factor of "step" and "plateau".
         decay_start: "step": epochs at the initial rate before decay starts.
         patience: "plateau": epochs without improvement before decaying.
+        early_stopping: stop after this many epochs without a better validation figure
+            and keep the best epoch's weights; None trains every epoch and keeps the last.
         seed: seed of initialisation, dropout and sentencepiece.
     """
 
@@ -171,6 +173,7 @@ class TrainConfig:
     decay_factor: float = 0.5
     decay_start: int = 4
     patience: int = 0
+    early_stopping: Optional[int] = None
     seed: int = 0
 
 

@@ -8,6 +8,7 @@ import keras
 
 from rnn_pipeline.training.schedules import make_schedule
 from rnn_pipeline.training.state import ResetStates, reset_states
+from rnn_pipeline.training.stopping import make_early_stopping
 
 
 def progress_verbosity():
@@ -44,7 +45,7 @@ class EpochRecorder(keras.callbacks.Callback):
             self.on_row(row)
 
 
-def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None):
+def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None, log=None):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
     consecutive windows and reset at every epoch and evaluation.
 
@@ -55,6 +56,7 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None)
         train_config: a `TrainConfig`.
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
+        log: callable for the early-stopping line (``train.early_stopping``).
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
@@ -63,7 +65,7 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None)
     model.fit(
         train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
         callbacks=[ResetStates(), *make_schedule(train_config, "val_perplexity"), recorder,
-                   *callbacks],
+                   *make_early_stopping(train_config, "val_perplexity", log), *callbacks],
         verbose=progress_verbosity() if verbose is None else verbose,
     )
     return recorder.rows

@@ -19,6 +19,7 @@ from rnn_pipeline.series.source import load_series, resolve
 from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
 from rnn_pipeline.training import make_optimizer, make_schedule
+from rnn_pipeline.training.stopping import make_early_stopping
 from rnn_pipeline.training.trainer import progress_verbosity
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
@@ -69,6 +70,7 @@ class ForecastWorkflow(Workflow):
         self.series_config = resolve(self.config.series)
         make_optimizer(self.config.train)
         make_schedule(self.config.train, "val_loss")
+        make_early_stopping(self.config.train, "val_loss")
         columns = max(1, len(self.series_config.targets) + len(self.series_config.covariates))
         self._build(columns, max(1, len(self.series_config.targets)), [0.0] * columns,
                     [1.0] * columns)
@@ -131,6 +133,7 @@ class ForecastWorkflow(Workflow):
         self.model.fit(self.datasets["train"], validation_data=self.datasets["valid"],
                        epochs=self.config.train.epochs, shuffle=False,
                        callbacks=[*make_schedule(self.config.train, "val_loss"), recorder,
+                                  *make_early_stopping(self.config.train, "val_loss", self.log),
                                   keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))],
                        verbose=progress_verbosity())
         self.model.save(run.file(run.MODEL))

@@ -13,6 +13,7 @@ from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
+from rnn_pipeline.training.stopping import make_early_stopping
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 
@@ -32,6 +33,7 @@ class LanguageModelWorkflow(Workflow):
         """Checks model and training settings before any data is read."""
         train = self.config.train
         make_schedule(train)
+        make_early_stopping(train, "val_perplexity")
         make_optimizer(train)
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
         build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
@@ -80,7 +82,7 @@ class LanguageModelWorkflow(Workflow):
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
         callbacks = [keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))]
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
-                   callbacks=callbacks)
+                   callbacks=callbacks, log=self.log)
         self.model.save(run.file(run.MODEL))
         final = self.evaluate_all()
         run.save_metrics(rows, final)

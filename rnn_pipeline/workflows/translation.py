@@ -18,6 +18,7 @@ from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
 from rnn_pipeline.training import fit, make_optimizer, make_schedule
+from rnn_pipeline.training.stopping import make_early_stopping
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 LANGUAGES = {"tatoeba_jpn_eng": ("en", "ja"), "tatoeba_spa_eng": ("en", "es")}
@@ -62,6 +63,7 @@ class TranslationWorkflow(Workflow):
             raise pipeline_error("decode.length_penalty", "must be at least 0", d.length_penalty)
         make_optimizer(self.config.train)
         make_schedule(self.config.train)
+        make_early_stopping(self.config.train, "val_perplexity")
         self._build(5, 5)
         return self
 
@@ -132,7 +134,8 @@ class TranslationWorkflow(Workflow):
         self.target_vocab.save(run.file(TARGET_VOCAB))
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
         start = time.perf_counter()
-        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train)
+        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
+                   log=self.log)
         train_seconds = time.perf_counter() - start
         self.model.save(run.file(run.MODEL))
         final = self.score_split("test", run)

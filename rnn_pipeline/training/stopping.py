@@ -1,0 +1,33 @@
+"""Early stopping on the validation figure, keeping the best epoch's weights."""
+
+import keras
+
+from rnn_pipeline.errors import pipeline_error
+
+
+class RestoreBest(keras.callbacks.EarlyStopping):
+    """Keras `EarlyStopping` that restores the best epoch's weights and says which."""
+
+    def __init__(self, monitor, patience, log=None):
+        super().__init__(monitor=monitor, patience=patience, mode="min",
+                         restore_best_weights=True)
+        self.log = log
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.log is not None and self.best_weights is not None:
+            stopped = f"stopped after epoch {self.stopped_epoch + 1}; " if self.stopped_epoch \
+                else ""
+            self.log(f"Early stopping: {stopped}kept the weights of epoch {self.best_epoch + 1} "
+                     f"({self.monitor} {self.best:.4f})")
+
+
+def make_early_stopping(train_config, monitor, log=None):
+    """``[RestoreBest]`` when ``train.early_stopping`` (patience in epochs) is set, else []."""
+    patience = train_config.early_stopping
+    if patience is None:
+        return []
+    if patience < 1:
+        raise pipeline_error("train.early_stopping", "must be at least 1 (epochs without a "
+                             "better validation figure) or left out", patience)
+    return [RestoreBest(monitor, patience, log=log)]

@@ -191,3 +191,18 @@ def test_streams_end_every_line_with_eos_and_keep_splits_apart():
     streams = split_streams(Corpus(["a b", "", "b zz"], [], ["a"]), preprocessor, vocabulary)
     assert streams["train"].tolist() == [2, 3, 1, 1, 3, 0, 1]
     assert streams["valid"].tolist() == [] and streams["test"].tolist() == [2, 1]
+
+
+def test_early_stopping_is_off_by_default_and_checks_its_patience():
+    from rnn_pipeline.errors import PipelineError
+    from rnn_pipeline.training.stopping import make_early_stopping
+
+    assert make_early_stopping(TrainConfig(), "val_perplexity") == []
+    (callback,) = make_early_stopping(TrainConfig(early_stopping=2), "val_perplexity")
+    assert (callback.monitor, callback.patience, callback.restore_best_weights) == (
+        "val_perplexity", 2, True)
+    with pytest.raises(PipelineError) as info:
+        make_early_stopping(TrainConfig(early_stopping=0), "val_loss")
+    assert str(info.value) == ("train.early_stopping must be at least 1 (epochs without a "
+                               "better validation figure) or left out. Received: "
+                               "train.early_stopping=0")

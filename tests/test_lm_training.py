@@ -206,3 +206,19 @@ def test_early_stopping_is_off_by_default_and_checks_its_patience():
     assert str(info.value) == ("train.early_stopping must be at least 1 (epochs without a "
                                "better validation figure) or left out. Received: "
                                "train.early_stopping=0")
+
+
+def test_progress_lines_without_a_terminal_report_step_speed_and_time_left():
+    import numpy as np
+
+    from rnn_pipeline.training.trainer import ProgressLines
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    lines = []
+    model.fit(np.ones((40, 3)), np.zeros((40, 1)), batch_size=2, epochs=2, verbose=0,
+              callbacks=[ProgressLines(lines.append, every=0.25)])
+    assert len(lines) == 6  # at 25%, 50% and 75% of each epoch, not at its end
+    assert lines[0].startswith("epoch 1 step 5/20 (25%)  loss ")
+    assert lines[3].startswith("epoch 2 step 5/20 (25%)")
+    assert lines[0].endswith("min left") and " s/step, " in lines[0]

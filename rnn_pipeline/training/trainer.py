@@ -45,6 +45,34 @@ class EpochRecorder(keras.callbacks.Callback):
             self.on_row(row)
 
 
+class ProgressLines(keras.callbacks.Callback):
+    """Without a terminal (logs, CI), Keras prints one line per epoch; this adds a line
+    every ``every`` share of an epoch: step, running loss/perplexity, speed and time left.
+
+    Args:
+        log: callable receiving each line.
+        every: share of the epoch between lines.
+    """
+
+    def __init__(self, log, every=0.05):
+        super().__init__()
+        self.log, self.every = log, every
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._start, self._next = epoch, time.perf_counter(), self.every
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps = self.params.get("steps")
+        if not steps or (batch + 1) / steps < self._next or batch + 1 == steps:
+            return
+        self._next += self.every
+        elapsed = time.perf_counter() - self._start
+        left = elapsed / (batch + 1) * (steps - batch - 1)
+        figures = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
+        self.log(f"epoch {self._epoch + 1} step {batch + 1}/{steps} ({(batch + 1) / steps:.0%})"
+                 f"  {figures}  {elapsed / (batch + 1):.2f} s/step, {left / 60:.1f} min left")
+
+
 def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None, log=None):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
     consecutive windows and reset at every epoch and evaluation.
@@ -56,17 +84,20 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None,
         train_config: a `TrainConfig`.
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
-        log: callable for the early-stopping line (``train.early_stopping``).
+        log: callable for progress lines (without a terminal) and the early-stopping line.
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
     """
     recorder = EpochRecorder()
+    verbose = progress_verbosity() if verbose is None else verbose
+    progress = [ProgressLines(log)] if verbose == 2 and log is not None else []
     model.fit(
         train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
         callbacks=[ResetStates(), *make_schedule(train_config, "val_perplexity"), recorder,
-                   *make_early_stopping(train_config, "val_perplexity", log), *callbacks],
-        verbose=progress_verbosity() if verbose is None else verbose,
+                   *make_early_stopping(train_config, "val_perplexity", log), *progress,
+                   *callbacks],
+        verbose=verbose,
     )
     return recorder.rows
 

@@ -6,6 +6,7 @@ from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.generation import SAMPLERS
 from rnn_pipeline.models.cells import CELLS
 from rnn_pipeline.models.forecaster import HEADS
+from rnn_pipeline.models.seq2seq import ATTENTIONS
 from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.tokenizers import TOKENIZERS
 from rnn_pipeline.training import OPTIMIZERS, SCHEDULES
@@ -20,7 +21,8 @@ from rnn_pipeline.workflows import WORKFLOWS
     (CORPORA, ["aozora", "files", "ptb", "pydoc_topics", "tinyshakespeare", "wikitext2"]),
     (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "melbourne_temperatures",
                 "ptb", "tatoeba_jpn_eng", "tatoeba_spa_eng", "tinyshakespeare", "wikitext2"]),
-    (WORKFLOWS, ["causal_lm", "forecast"]),
+    (WORKFLOWS, ["causal_lm", "forecast", "translation"]),
+    (ATTENTIONS, ["additive", "dot", "none"]),
     (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
     (BASELINES, ["linear", "mean", "repeat", "seasonal_naive"]),
     (SAMPLERS, ["beam", "greedy", "random", "top_k", "top_p"]),

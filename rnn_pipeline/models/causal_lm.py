@@ -33,6 +33,8 @@ class CausalLM(Task):
             the model itself only sees ids.
     """
 
+    nested_objects = ("backbone", "preprocessor")
+
     def __init__(self, backbone, tie_weights=False, preprocessor=None, **kwargs):
         if backbone.bidirectional:
             raise pipeline_error(
@@ -126,11 +128,3 @@ class CausalLM(Task):
         if self.preprocessor is not None:
             config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("backbone", "preprocessor"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

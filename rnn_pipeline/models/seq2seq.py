@@ -47,6 +47,8 @@ class Seq2SeqTranslator(Task):
             `translate`; the model itself only sees ids.
     """
 
+    nested_objects = ("source_preprocessor", "target_preprocessor")
+
     def __init__(self, source_vocabulary_size, target_vocabulary_size, pad_id, cell="lstm",
                  embedding_dim=128, units=128, num_layers=1, bidirectional=True,
                  merge="concat", attention="additive", dropout=0.0, seed=0,
@@ -110,11 +112,6 @@ class Seq2SeqTranslator(Task):
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
 
-    @property
-    def state_count(self):
-        """State tensors per decoder layer: 2 for an LSTM (h, c), else 1."""
-        return 2 if self.cell == "lstm" else 1
-
     def _per_layer(self, flat_states):
         n = len(flat_states) // len(self.decoder_layers)
         return [flat_states[i * n:(i + 1) * n] for i in range(len(self.decoder_layers))]
@@ -172,11 +169,3 @@ class Seq2SeqTranslator(Task):
             if getattr(self, key) is not None:
                 config[key] = keras.saving.serialize_keras_object(getattr(self, key))
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("source_preprocessor", "target_preprocessor"):
-            if config.get(key) is not None:
-                config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

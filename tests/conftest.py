@@ -56,5 +56,5 @@ def tiny_config(files, **sections):
                   "learning_rate": 0.01},
     }
     for section, values in sections.items():
-        data[section].update(values)
+        data.setdefault(section, {}).update(values)
     return from_dict(PipelineConfig, data)

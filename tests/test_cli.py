@@ -82,7 +82,7 @@ def test_unknown_key_in_the_file_names_the_file(pipeline_file, tmp_path):
 
 def test_missing_files_are_named(pipeline_file, tmp_path):
     result = _run("fit", tmp_path / "nope.toml", "--run-dir", tmp_path / "run")
-    _assert_one_line_error(result, f"PIPELINE must be an existing file or a bundled pipeline",
+    _assert_one_line_error(result, "PIPELINE must be an existing file or a bundled pipeline",
                            tmp_path)
     result = _run("fit", pipeline_file, "--run-dir", tmp_path / "run", "--set",
                   f"data.train=['{tmp_path / 'missing*.txt'}']")

@@ -11,7 +11,6 @@ import pytest
 from rnn_pipeline.config import DataConfig
 from rnn_pipeline.data.corpora import load_corpus, strip_aozora
 from rnn_pipeline.datasets import DATASETS, DatasetFile, fetch_file
-from rnn_pipeline.datasets.fetch import sha256_of
 from rnn_pipeline.errors import PipelineError
 
 

@@ -2,6 +2,8 @@ import pytest
 
 from rnn_pipeline.data.corpora import CORPORA
 from rnn_pipeline.datasets import DATASETS
+from rnn_pipeline.embeddings import MISSING_INITS, VECTOR_FORMATS
+from rnn_pipeline.embeddings.word2vec import METHODS
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.generation import SAMPLERS
 from rnn_pipeline.models.cells import CELLS
@@ -26,6 +28,9 @@ from rnn_pipeline.workflows import WORKFLOWS
     (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
     (BASELINES, ["linear", "mean", "repeat", "seasonal_naive"]),
     (SAMPLERS, ["beam", "greedy", "random", "top_k", "top_p"]),
+    (VECTOR_FORMATS, ["glove", "word2vec_binary", "word2vec_text"]),
+    (MISSING_INITS, ["random", "scaled", "zeros"]),
+    (METHODS, ["cbow", "skipgram"]),
 ])
 def test_unknown_name_lists_the_valid_ones(registry, names):
     assert registry.names() == names

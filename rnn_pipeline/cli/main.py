@@ -197,6 +197,52 @@ def forecast(run, input_path, out):
 
 
 @cli.command()
+@click.argument("pipeline", required=False)
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Vectors file to write, word2vec text (default: <name>-word2vec.txt).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a config value, e.g. --set word2vec.method=cbow (repeatable).")
+def embed(pipeline, out, overrides):
+    """Train Word2Vec on the training split of PIPELINE, with its tokenizer and vocabulary.
+
+    The vectors have model.embedding_dim dimensions and feed back in as embeddings.file."""
+    from pathlib import Path
+
+    with user_errors():
+        path = resolve_pipeline(pipeline)
+        config = config_lib.apply_overrides(config_lib.load(path), overrides)
+        out = Path(out or f"{config.name}-word2vec.txt")
+        if out.exists():
+            raise PipelineUsageError(f"--out must not exist yet (delete it or choose another "
+                                     f"name). Received: --out={out}")
+        import_tensorflow_quietly()
+        from rnn_pipeline.workflows.word_vectors import embed_pipeline
+
+        count = embed_pipeline(config, out, log=click.echo)
+    click.echo(f"{count:,} word vectors -> {out} (use it: --set embeddings.file={out})")
+
+
+@cli.command()
+@click.argument("source", metavar="RUN", type=click.Path(exists=True))
+@click.argument("word")
+@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Neighbours to show.")
+def neighbors(source, word, k):
+    """Nearest neighbours of WORD in RUN: a language-model run folder (its trained embedding,
+    and its input vectors if it started from some) or a vectors file."""
+    with user_errors():
+        import_tensorflow_quietly()
+        from rnn_pipeline.workflows.word_vectors import neighbor_tables
+
+        tables = neighbor_tables(source, word, k)
+    for title, rows in tables:
+        click.echo(f"Nearest to {word!r} in the {title}:")
+        width = max(len(w) for w, _ in rows) if rows else 0
+        for neighbor, similarity in rows:
+            click.echo(f"  {neighbor:<{width}}  {similarity:.3f}")
+
+
+@cli.command()
 @click.option("--base", type=click.Path(file_okay=False), default="saved_models",
               show_default=True, help="Export base with <name>/<version>/ folders.")
 @click.option("--host", default="127.0.0.1", show_default=True)

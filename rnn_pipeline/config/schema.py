@@ -193,7 +193,8 @@ class PairsConfig:
         test_fraction: share of distinct source sentences for test.
         max_source_words: drop pairs with longer sources (whitespace words); None keeps all.
         max_target_chars: drop pairs with longer targets (characters); None keeps all.
-        max_pairs: keep only this many pairs after the seeded shuffle (smoke runs).
+        max_pairs: keep only the first pairs of each split after the seeded shuffle
+            (smoke runs and budgeted benchmarks).
         seed: shuffle and split seed.
     """
 
@@ -226,6 +227,56 @@ class DecodeConfig:
 
 
 @dataclass
+class EmbeddingsConfig:
+    """Pretrained word vectors for the language model's embedding.
+
+    Args:
+        file: a vectors file (GloVe text, word2vec text or binary, optionally .gz);
+            None keeps the random initialisation.
+        format: "auto" (``.bin`` = binary, a ``count dim`` first line = word2vec text,
+            else GloVe), "glove", "word2vec_text" or "word2vec_binary".
+        trainable: train the embedding (after ``frozen_epochs``); false keeps it fixed.
+            A tied embedding is also the output layer, so freezing it freezes both.
+        frozen_epochs: with ``trainable``, keep it fixed for this many first epochs.
+        missing: rows of words without a vector: "random" (the model's initialisation),
+            "scaled" (normal with the vectors' mean and std) or "zeros".
+        lowercase: a word without a vector takes the vector of its lower-case form.
+    """
+
+    file: Optional[str] = None
+    format: str = "auto"
+    trainable: bool = True
+    frozen_epochs: int = 0
+    missing: str = "random"
+    lowercase: bool = False
+
+
+@dataclass
+class Word2VecConfig:
+    """``rnn-pipeline embed``: Word2Vec (gensim) on the training split, with negative sampling.
+
+    The vector size is ``model.embedding_dim``, so the output feeds ``embeddings.file``.
+
+    Args:
+        method: "skipgram" or "cbow".
+        window: context words on each side.
+        negative: negative samples per positive one.
+        epochs: passes over the training split.
+        min_count: rarer words get no vector.
+        sample: down-sampling threshold of frequent words.
+        seed: initialisation seed (runs on several cores are not bit-reproducible).
+    """
+
+    method: str = "skipgram"
+    window: int = 5
+    negative: int = 5
+    epochs: int = 5
+    min_count: int = 1
+    sample: float = 1e-3
+    seed: int = 0
+
+
+@dataclass
 class PipelineConfig:
     """A whole pipeline file.
 
@@ -245,3 +296,5 @@ class PipelineConfig:
     source_text: TextConfig = field(default_factory=TextConfig)
     target_text: TextConfig = field(default_factory=TextConfig)
     decode: DecodeConfig = field(default_factory=DecodeConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)

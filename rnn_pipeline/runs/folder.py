@@ -10,6 +10,7 @@ Layout::
     metrics.json         per-epoch rows and final perplexities
     curves.png           loss and perplexity curves
     tensorboard/         TensorBoard logs
+    embedding_coverage.json  (pretrained vectors only) the coverage report
 """
 
 import csv
@@ -46,6 +47,7 @@ class RunFolder:
     METRICS_JSON = "metrics.json"
     CURVES = "curves.png"
     TENSORBOARD = "tensorboard"
+    EMBEDDING_COVERAGE = "embedding_coverage.json"
 
     def __init__(self, path):
         self.path = Path(path)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
 from rnn_pipeline.data.lm_dataset import lm_windows
 from rnn_pipeline.data.text_pipeline import fit_text, split_streams, unigram_perplexity
+from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
@@ -27,6 +28,7 @@ class LanguageModelWorkflow(Workflow):
     def __init__(self, config, log=say):
         super().__init__(config, log)
         self._validated = False
+        self.coverage = None
 
     # --- preparation: everything that can fail on user input, nothing written ---
     def validate(self):
@@ -35,6 +37,7 @@ class LanguageModelWorkflow(Workflow):
         make_schedule(train)
         make_early_stopping(train, "val_perplexity")
         make_optimizer(train)
+        check_embeddings(self.config.embeddings)
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
         build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
         self._validated = True
@@ -61,8 +64,18 @@ class LanguageModelWorkflow(Workflow):
         with tf.distribute.get_strategy().scope():
             self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
                                          seed=cfg.train.seed, preprocessor=self.preprocessor)
+            if cfg.embeddings.file is not None:
+                self.coverage = load_pretrained(self.embedding_layer, cfg.embeddings,
+                                                self.vocabulary.itos, self.streams["train"],
+                                                seed=cfg.train.seed)
+                for line in self.coverage.lines(cfg.embeddings.file):
+                    self.log(line)
             self.model.compile(optimizer=optimizer)
         return self
+
+    @property
+    def embedding_layer(self):
+        return self.model.backbone.token_embedding
 
     def _windows(self, stream):
         train = self.config.train
@@ -70,8 +83,12 @@ class LanguageModelWorkflow(Workflow):
         return dataset.prefetch(tf.data.AUTOTUNE)
 
     # --- training ---
-    def fit(self, run_path):
+    def fit(self, run_path, callbacks=()):
         """Trains, evaluates every split and writes the run folder.
+
+        Args:
+            run_path: the run folder to create.
+            callbacks: extra Keras callbacks.
 
         Returns:
             the final figures (perplexities per split and unigram baselines).
@@ -80,7 +97,11 @@ class LanguageModelWorkflow(Workflow):
         run.save_config(self.config)
         run.save_text_assets(self.vocabulary, getattr(self.preprocessor.tokenizer, "model", None))
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
-        callbacks = [keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD)))]
+        if self.coverage is not None:
+            self.coverage.save(run.file(run.EMBEDDING_COVERAGE), self.config.embeddings.file)
+        callbacks = [keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD))),
+                     *freeze_callbacks(self.embedding_layer, self.config.embeddings, self.log),
+                     *callbacks]
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
                    callbacks=callbacks, log=self.log)
         self.model.save(run.file(run.MODEL))

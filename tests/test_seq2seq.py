@@ -137,3 +137,20 @@ def test_a_tiny_model_memorises_twenty_pairs_and_translates_them_back():
         out = translate_text(model, sources, max_tokens=6, num_beams=beams,
                              length_penalty=0.6).numpy()
         assert [t.decode() for t in out] == [t for _, t in PAIRS]
+
+
+def test_the_concat_bridge_is_linear_so_it_cannot_saturate():
+    """Regression: a tanh bridge saturated within 25 Adam steps on Tatoeba and cut the
+    encoder off (BENCHMARKS.md). With all-ones bridge weights the initial state is the plain
+    sum of the forward and backward states, values above 1 included."""
+    model = tiny("gru", True, "concat", "none")
+    for bridge in model.state_bridges:
+        bridge.kernel.assign(np.ones(bridge.kernel.shape, np.float32))
+        bridge.bias.assign(np.full(bridge.bias.shape, 3.0, np.float32))
+    x = model.source_embedding(SOURCE)
+    _, forward, backward = model.encoder_layers[0](x, mask=SOURCE != PAD_ID)
+    expected = (np.concatenate([forward, backward], -1).sum(-1, keepdims=True) + 3.0
+                ) * np.ones((1, 5))
+    _, _, states = model.encode(SOURCE)
+    np.testing.assert_allclose(states[0].numpy(), expected, rtol=1e-5)
+    assert np.abs(expected).max() > 1.0

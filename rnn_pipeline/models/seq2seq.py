@@ -2,8 +2,9 @@
 
 The encoder reads the padded source (masked, optionally bidirectional). Its final states
 become the decoder's initial states: with ``merge="concat"`` the forward and backward
-states of each layer are concatenated and mapped to ``units`` by a Dense layer (tanh for
-h, linear for an LSTM's c); with ``merge="sum"`` they are added. A unidirectional
+states of each layer are concatenated and mapped to ``units`` by a linear Dense layer
+(not tanh: a tanh bridge saturated within 25 Adam steps on Tatoeba and cut the encoder
+off, see BENCHMARKS.md); with ``merge="sum"`` they are added. A unidirectional
 encoder hands its states over unchanged.
 
 Attention is Luong's "global" form without input feeding: the decoder RNN runs over the
@@ -76,8 +77,7 @@ class Seq2SeqTranslator(Task):
         self.state_bridges = []
         if bidirectional and merge == "concat":
             self.state_bridges = [
-                keras.layers.Dense(units, activation="tanh" if j == 0 else None,
-                                   name=f"bridge_{i}_{j}")
+                keras.layers.Dense(units, name=f"bridge_{i}_{j}")
                 for i in range(num_layers) for j in range(2 if cell == "lstm" else 1)]
         self.attention_layer = self.memory_projection = self.attentional = None
         if attention_class is not None:

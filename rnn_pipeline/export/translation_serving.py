@@ -31,8 +31,9 @@ class _Side(tf.Module):
         return tf.cast(self.token_ids.lookup(self._text[0].tokens(text)), tf.int32)
 
     def text(self, ids):
-        """(batch, None) ragged ids -> (batch,) string."""
-        return self._text[0].detokenize_tokens(self.id_tokens.lookup(tf.cast(ids, tf.int64)))
+        """(batch, None) ragged ids -> (batch,) string, without sentencepiece's leading space."""
+        tokens = self.id_tokens.lookup(tf.cast(ids, tf.int64))
+        return tf.strings.strip(self._text[0].detokenize_tokens(tokens))
 
 
 class TranslationServing(tf.Module):

@@ -88,4 +88,5 @@ def translate_text(model, texts, max_tokens, num_beams=1, length_penalty=0.0):
     """
     ids = decode_ids(model, source_ids(model.source_preprocessor, texts), max_tokens,
                      BOS_ID, EOS_ID, num_beams=num_beams, length_penalty=length_penalty)
-    return model.target_preprocessor.detokenize(ids)
+    # a sentencepiece translation starts with "▁", a space: not part of the sentence
+    return tf.strings.strip(model.target_preprocessor.detokenize(ids))

@@ -73,6 +73,12 @@ class ProgressLines(keras.callbacks.Callback):
                  f"  {figures}  {elapsed / (batch + 1):.2f} s/step, {left / 60:.1f} min left")
 
 
+def progress_callbacks(log, verbose):
+    """`ProgressLines` when Keras prints one line per epoch (``verbose == 2``) and there is
+    a ``log`` to write to; otherwise none."""
+    return [ProgressLines(log)] if verbose == 2 and log is not None else []
+
+
 def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None, log=None):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
     consecutive windows and reset at every epoch and evaluation.
@@ -91,11 +97,11 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None,
     """
     recorder = EpochRecorder()
     verbose = progress_verbosity() if verbose is None else verbose
-    progress = [ProgressLines(log)] if verbose == 2 and log is not None else []
     model.fit(
         train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
         callbacks=[ResetStates(), *make_schedule(train_config, "val_perplexity"), recorder,
-                   *make_early_stopping(train_config, "val_perplexity", log), *progress,
+                   *make_early_stopping(train_config, "val_perplexity", log),
+                   *progress_callbacks(log, verbose),
                    *callbacks],
         verbose=verbose,
     )

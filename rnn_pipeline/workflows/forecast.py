@@ -20,7 +20,7 @@ from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
 from rnn_pipeline.training import make_optimizer, make_schedule
 from rnn_pipeline.training.stopping import make_early_stopping
-from rnn_pipeline.training.trainer import ProgressLines, progress_verbosity
+from rnn_pipeline.training.trainer import progress_callbacks, progress_verbosity
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
@@ -135,8 +135,7 @@ class ForecastWorkflow(Workflow):
                        callbacks=[*make_schedule(self.config.train, "val_loss"), recorder,
                                   *make_early_stopping(self.config.train, "val_loss", self.log),
                                   keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD))),
-                                  *([ProgressLines(self.log)] if progress_verbosity() == 2
-                                    else [])],
+                                  *progress_callbacks(self.log, progress_verbosity())],
                        verbose=progress_verbosity())
         self.model.save(run.file(run.MODEL))
         history, actual = self._windows("test")

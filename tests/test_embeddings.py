@@ -254,3 +254,24 @@ def test_a_missing_vectors_file_is_one_error_line_and_writes_nothing(tiny_corpus
     assert result.exit_code == 2
     assert "embeddings.file must be an existing vectors file" in result.output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("the 1 2 3 4\ncat 1 2\n", "line 2 has 2 numbers"),
+    ("the 1 2 3\ncat 1 2 3\n", "must hold vectors of model.embedding_dim = 4 numbers; it holds 3"),
+    ("zebra 1 2 3 4\n", "none of its 1 words is among the"),
+])
+def test_bad_vectors_files_are_one_error_line_and_write_nothing(tiny_corpus, tmp_path,
+                                                                 content, message):
+    import rnn_pipeline.config as config_lib
+
+    vectors = tmp_path / "v.txt"
+    vectors.write_text(content, encoding="utf-8")
+    pipeline = tmp_path / "tiny.toml"
+    pipeline.write_text(config_lib.dumps(tiny_config(tiny_corpus, embeddings={
+        "file": str(vectors)})))
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and message in lines[0]
+    assert not (tmp_path / "r").exists()

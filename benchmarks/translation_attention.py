@@ -7,6 +7,12 @@ source length (one PNG with a line per setting) and a few example translations.
 Usage:
     python benchmarks/translation_attention.py tatoeba_en_ja --out benchmarks/results
     python benchmarks/translation_attention.py tatoeba_en_es --attention none additive
+    python benchmarks/translation_attention.py tatoeba_en_ja --attention additive \
+        --reuse none=benchmarks/results/tatoeba_en_ja-none-20261128-042045
+
+``--reuse ATTENTION=RUN`` takes a finished run of an earlier invocation (same pipeline and
+overrides) instead of training it again; its test split is translated and scored again
+with the current code, and its training time is the one recorded in the run.
 """
 
 import argparse
@@ -35,6 +41,16 @@ def examples(run, count=6):
     return [{k: r[k] for k in ("source", "reference", "translation")} for r in picks]
 
 
+def rescore(run):
+    """Translates and scores the test split of a finished run again (current code)."""
+    from rnn_pipeline.runs import RunFolder
+    from rnn_pipeline.workflows import get_workflow
+
+    workflow = get_workflow("translation").from_run(run)
+    workflow.splits = workflow.load_pairs()
+    workflow.score_split("test", RunFolder(run))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pipeline")
@@ -43,19 +59,26 @@ def main():
                         help="extra --set KEY=VALUE for every run")
     parser.add_argument("--out", default="benchmarks/results",
                         help="folder for the runs and the by-length PNG")
+    parser.add_argument("--reuse", action="append", default=[], metavar="ATTENTION=RUN",
+                        help="score this finished run instead of training the setting")
     args = parser.parse_args()
+    reuse = dict(item.split("=", 1) for item in args.reuse)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     results, curves = [], {}
-    for attention in args.attention:
-        run = out / f"{args.pipeline}-{attention}-{stamp}"
-        command = ["rnn-pipeline", "fit", args.pipeline, "--run-dir", str(run),
-                   "--set", f"model.attention={attention}"]
-        for override in args.overrides:
-            command += ["--set", override]
+    for attention in [*reuse, *args.attention]:
         start = time.perf_counter()
-        subprocess.run(command, check=True)
+        if attention in reuse:
+            run = Path(reuse[attention])
+            rescore(run)
+        else:
+            run = out / f"{args.pipeline}-{attention}-{stamp}"
+            command = ["rnn-pipeline", "fit", args.pipeline, "--run-dir", str(run),
+                       "--set", f"model.attention={attention}"]
+            for override in args.overrides:
+                command += ["--set", override]
+            subprocess.run(command, check=True)
         wall = time.perf_counter() - start
         scores = json.loads((run / "bleu.json").read_text(encoding="utf-8"))
         final = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["final"]

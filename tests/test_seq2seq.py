@@ -131,12 +131,26 @@ def test_a_tiny_model_memorises_twenty_pairs_and_translates_them_back():
                               target_preprocessor=target_pre)
     model.compile(optimizer=keras.optimizers.Adam(0.02))
     model.fit(pair_batches(PAIRS, source_pre, target_pre, batch_size=10, shuffle_seed=0),
-              epochs=60, verbose=0)
+              epochs=80, verbose=0)
     sources = tf.constant([s for s, _ in PAIRS])
     for beams in (1, 3):
         out = translate_text(model, sources, max_tokens=6, num_beams=beams,
                              length_penalty=0.6).numpy()
         assert [t.decode() for t in out] == [t for _, t in PAIRS]
+
+
+def test_the_attentional_vector_is_linear_so_it_cannot_saturate():
+    """Regression: Luong's tanh(W [context; h]) saturated within 50 Adam steps on Tatoeba
+    (BENCHMARKS.md). With all-ones weights and bias 3, [context; h] = 0.5 everywhere gives
+    10 * 0.5 + 3 = 8 in every unit (tanh would give 1.0), and the logits follow from it."""
+    model = tiny("gru", True, "concat", "additive")
+    model.attentional.kernel.assign(np.ones(model.attentional.kernel.shape, np.float32))
+    model.attentional.bias.assign(np.full(model.attentional.bias.shape, 3.0, np.float32))
+    hidden = np.full((1, 2, 5), 0.5, np.float32)  # (batch, T, units)
+    memory = np.full((1, 3, 5), 0.5, np.float32)  # (batch, S, units): context = 0.5 each
+    logits = model.readout(hidden, memory, np.ones((1, 3), bool))  # (batch, T, vocab)
+    expected = model.output_projection(np.full((1, 2, 5), 8.0, np.float32))
+    np.testing.assert_allclose(logits.numpy(), expected.numpy(), rtol=1e-5)
 
 
 def test_the_concat_bridge_is_linear_so_it_cannot_saturate():

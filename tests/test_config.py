@@ -76,6 +76,15 @@ def test_overrides_parse_toml_values_and_bare_strings():
         config_lib.apply_overrides(PipelineConfig(), ["train.epoch=3"])
 
 
+def test_none_unsets_an_optional_number_but_stays_a_string_elsewhere():
+    config = config_lib.apply_overrides(PipelineConfig(), ["train.global_clipnorm=2",
+                                                           "train.global_clipnorm=none",
+                                                           "model.attention=none"])
+    assert config.train.global_clipnorm is None and config.model.attention == "none"
+    with pytest.raises(PipelineError, match=r"train.epochs must be an integer"):
+        config_lib.apply_overrides(PipelineConfig(), ["train.epochs=none"])
+
+
 def test_invalid_toml_names_the_file():
     with pytest.raises(PipelineError, match=r"^bad.toml is not valid TOML"):
         config_lib.loads("[model\n", source="bad.toml")

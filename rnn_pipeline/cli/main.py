@@ -54,7 +54,8 @@ def cli():
 @cli.command()
 @click.argument("pipeline", required=False)
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
-              help="Override a config value, e.g. --set model.cell=gru (repeatable).")
+              help="Override a config value, e.g. --set model.cell=gru (repeatable); 'none' "
+                   "unsets an optional number: --set train.global_clipnorm=none.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Run folder to create (default: runs/<name>-<timestamp>).")
@@ -69,7 +70,12 @@ def fit(pipeline, overrides, epochs, run_dir):
         run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
         workflow = workflow_class(config.task)(config, log=click.echo).validate()
         workflow.prepare()  # reads data: may still fail on the user's files
-        final = workflow.fit(run_path)
+        from rnn_pipeline.training.gradients import TrainingDiverged
+
+        try:
+            final = workflow.fit(run_path)
+        except TrainingDiverged as exc:  # not a usage mistake: exit code 1
+            raise click.ClickException(str(exc)) from None
     for line in workflow.summary(final):
         click.echo(line)
     click.echo(f"Pipeline {path} -> run folder {run_path}")
@@ -240,6 +246,49 @@ def neighbors(source, word, k):
         width = max(len(w) for w, _ in rows) if rows else 0
         for neighbor, similarity in rows:
             click.echo(f"  {neighbor:<{width}}  {similarity:.3f}")
+
+
+@cli.command()
+@click.argument("target", metavar="RUN|PIPELINE", required=False)
+@click.option("--cells", help="Comma-separated cells to compare [default: simple_rnn,lstm,gru "
+                              "for a PIPELINE, the run's own cell for a RUN].")
+@click.option("--steps", type=click.IntRange(min=2), default=50, show_default=True,
+              help="T: window length; the loss is the last step's.")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Windows of the training text averaged over.")
+@click.option("--train-steps", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Training steps of each cell that has no trained weights yet.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Folder for the CSV and PNGs [default: RUN/diagnostics or "
+                   "diagnostics/<name>].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
+              help="Override a pipeline value (PIPELINE only), e.g. --set model.units=64.")
+def diagnose(target, cells, steps, batch, train_steps, out, overrides):
+    """Vanishing and exploding gradients: ||dL_T/ds_t|| through time for each cell, fresh and
+    trained, on the pipeline's text; for a RUN also its clipping statistics."""
+    from pathlib import Path
+
+    with user_errors():
+        run = target if target and (Path(target) / RunFolder.CONFIG).is_file() else None
+        if run is not None:
+            if overrides:
+                raise PipelineUsageError(f"--set applies to a PIPELINE, not a RUN. "
+                                         f"Received: --set={overrides[0]}")
+            config = RunFolder(run).load_config()
+            out = out or Path(run) / "diagnostics"
+        else:
+            config = config_lib.apply_overrides(config_lib.load(resolve_pipeline(target)),
+                                                overrides)
+            out = out or Path("diagnostics") / config.name
+        default_cells = config.model.cell if run else "simple_rnn,lstm,gru"
+        names = [c.strip() for c in (cells or default_cells).split(",") if c.strip()]
+        workflow_class(config.task)  # imports TensorFlow quietly
+        from rnn_pipeline.workflows.diagnose import check_cells, diagnose as run_diagnosis
+
+        files = run_diagnosis(config, out, check_cells(names), steps=steps, batch=batch,
+                              train_steps=train_steps, run=run, log=click.echo)
+    for path in files:
+        click.echo(f"wrote {path}")
 
 
 @cli.command()

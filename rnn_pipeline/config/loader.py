@@ -17,6 +17,8 @@ def _check_value(key, annotation, value):
     origin = typing.get_origin(annotation)
     if origin is typing.Union:  # Optional[X]
         (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if inner is not str and isinstance(value, str) and value.lower() == "none":
+            return None  # TOML has no null: "none" unsets an optional number
         return None if value is None else _check_value(key, inner, value)
     if origin is list:
         (inner,) = typing.get_args(annotation)

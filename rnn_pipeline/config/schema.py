@@ -72,6 +72,8 @@ class ModelConfig:
         tie_weights: share the embedding matrix with the output projection.
         bidirectional: refused for a causal language model.
         init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
+        recurrent_initializer: W_h's initialiser: "orthogonal", "glorot_uniform" or
+            "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
         head: forecasting head: "direct", "autoregressive", "seq2seq" or "segment".
         segment_length: steps per segment of the "segment" head.
         attention: translation: "none", "additive" (Bahdanau) or "dot" (Luong).
@@ -89,6 +91,7 @@ class ModelConfig:
     tie_weights: bool = False
     bidirectional: bool = False
     init_scale: Optional[float] = None
+    recurrent_initializer: Optional[str] = None
     head: str = "direct"
     segment_length: Optional[int] = None
     attention: str = "additive"

@@ -24,6 +24,8 @@ class RNNBackbone(keras.Model):
         embedding_dropout: dropout on the token vectors.
         bidirectional: wrap each layer in `keras.layers.Bidirectional` (concatenated).
         init_scale: uniform init in [-init_scale, init_scale]; None = Keras defaults.
+        recurrent_initializer: "orthogonal", "glorot_uniform" or "identity" for W_h;
+            None = the Keras default (orthogonal).
         batch_size: fixed batch size (needed when ``stateful``).
         stateful: carry the hidden state from one batch to the next (truncated BPTT).
         seed: initialisation and dropout seed.
@@ -31,7 +33,8 @@ class RNNBackbone(keras.Model):
 
     def __init__(self, vocabulary_size, cell="lstm", activation="tanh", embedding_dim=200,
                  units=200, num_layers=2, dropout=0.0, embedding_dropout=0.0,
-                 bidirectional=False, init_scale=None, batch_size=None, stateful=False, seed=0,
+                 bidirectional=False, init_scale=None, recurrent_initializer=None,
+                 batch_size=None, stateful=False, seed=0,
                  dtype=None, **kwargs):
         for name, value in (("model.num_layers", num_layers), ("model.units", units),
                             ("model.embedding_dim", embedding_dim)):
@@ -52,6 +55,7 @@ class RNNBackbone(keras.Model):
         self.rnn_layers, self.dropout_layers = [], []
         for i in range(num_layers):
             rnn = make_rnn(cell, units, activation=activation, init_scale=init_scale,
+                           recurrent_initializer=recurrent_initializer,
                            seed=seed + 10 * (i + 1), return_sequences=True, stateful=stateful,
                            dtype=dtype, name=f"{cell}_{i}")
             if bidirectional:
@@ -76,6 +80,7 @@ class RNNBackbone(keras.Model):
         self.embedding_dropout_rate = embedding_dropout
         self.bidirectional = bidirectional
         self.init_scale = init_scale
+        self.recurrent_initializer = recurrent_initializer
         self.batch_size = batch_size
         self.stateful = stateful
         self.seed = seed
@@ -92,6 +97,7 @@ class RNNBackbone(keras.Model):
             "units": self.units, "num_layers": self.num_layers, "dropout": self.dropout,
             "embedding_dropout": self.embedding_dropout_rate,
             "bidirectional": self.bidirectional, "init_scale": self.init_scale,
+            "recurrent_initializer": self.recurrent_initializer,
             "batch_size": self.batch_size, "stateful": self.stateful, "seed": self.seed,
         }
 

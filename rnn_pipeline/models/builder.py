@@ -20,6 +20,7 @@ def build_backbone(model_config, vocabulary_size, batch_size=None, stateful=Fals
         units=model_config.units, num_layers=model_config.num_layers,
         dropout=model_config.dropout, embedding_dropout=model_config.embedding_dropout,
         bidirectional=model_config.bidirectional, init_scale=model_config.init_scale,
+        recurrent_initializer=model_config.recurrent_initializer,
         batch_size=batch_size, stateful=stateful, seed=seed, name="backbone")
 
 

@@ -9,7 +9,9 @@ Layout::
     metrics.csv          one row per epoch
     metrics.json         per-epoch rows and final perplexities
     curves.png           loss and perplexity curves
-    tensorboard/         TensorBoard logs
+    tensorboard/         TensorBoard logs (per-step gradient scalars in tensorboard/gradients)
+    gradients.csv        per training step: loss, global and per-layer gradient norms, clipped
+    last_good.weights.h5 only after a NaN/Inf stop: the weights before the failing step
     embedding_coverage.json  (pretrained vectors only) the coverage report
 """
 
@@ -47,6 +49,8 @@ class RunFolder:
     METRICS_JSON = "metrics.json"
     CURVES = "curves.png"
     TENSORBOARD = "tensorboard"
+    GRADIENTS_CSV = "gradients.csv"
+    LAST_GOOD = "last_good.weights.h5"
     EMBEDDING_COVERAGE = "embedding_coverage.json"
 
     def __init__(self, path):

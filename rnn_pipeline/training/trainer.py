@@ -6,6 +6,7 @@ import time
 
 import keras
 
+from rnn_pipeline.training.gradients import epoch_gradient_summary
 from rnn_pipeline.training.schedules import make_schedule
 from rnn_pipeline.training.state import ResetStates, reset_states
 from rnn_pipeline.training.stopping import make_early_stopping
@@ -17,7 +18,8 @@ def progress_verbosity():
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Collects per-epoch rows: learning rate, loss (mean NLL per token), perplexity, seconds.
+    """Collects per-epoch rows: learning rate, loss (mean NLL per token), perplexity, seconds,
+    and the epoch's gradient means (`epoch_gradient_summary`).
 
     Args:
         on_row: optional callable receiving each finished row.
@@ -40,6 +42,7 @@ class EpochRecorder(keras.callbacks.Callback):
                 row[f"{prefix}_loss"] = math.log(float(logs[key]))
                 row[f"{prefix}_perplexity"] = float(logs[key])
         row["seconds"] = time.perf_counter() - self._start
+        row.update(epoch_gradient_summary(self.model))
         self.rows.append(row)
         if self.on_row:
             self.on_row(row)

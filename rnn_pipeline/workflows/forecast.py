@@ -12,6 +12,7 @@ import numpy as np
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.forecaster import Forecaster
 from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.callbacks import run_callbacks
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
@@ -19,6 +20,7 @@ from rnn_pipeline.series.source import load_series, resolve
 from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
 from rnn_pipeline.training import make_optimizer, make_schedule
+from rnn_pipeline.training.gradients import epoch_gradient_summary
 from rnn_pipeline.training.stopping import make_early_stopping
 from rnn_pipeline.training.trainer import progress_callbacks, progress_verbosity
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
@@ -46,7 +48,8 @@ class LossRecorder(keras.callbacks.Callback):
                               self.model.optimizer.learning_rate)),
                           "train_loss": float(logs.get("loss", float("nan"))),
                           "valid_loss": float(logs.get("val_loss", float("nan"))),
-                          "seconds": time.perf_counter() - self._start})
+                          "seconds": time.perf_counter() - self._start,
+                          **epoch_gradient_summary(self.model)})
 
 
 @WORKFLOWS.register("forecast")
@@ -134,7 +137,7 @@ class ForecastWorkflow(Workflow):
                        epochs=self.config.train.epochs, shuffle=False,
                        callbacks=[*make_schedule(self.config.train, "val_loss"), recorder,
                                   *make_early_stopping(self.config.train, "val_loss", self.log),
-                                  keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD))),
+                                  *run_callbacks(run),
                                   *progress_callbacks(self.log, progress_verbosity())],
                        verbose=progress_verbosity())
         self.model.save(run.file(run.MODEL))

@@ -12,6 +12,7 @@ from rnn_pipeline.data.text_pipeline import fit_text, split_streams, unigram_per
 from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.callbacks import run_callbacks
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
 from rnn_pipeline.training.stopping import make_early_stopping
@@ -99,7 +100,7 @@ class LanguageModelWorkflow(Workflow):
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
         if self.coverage is not None:
             self.coverage.save(run.file(run.EMBEDDING_COVERAGE), self.config.embeddings.file)
-        callbacks = [keras.callbacks.TensorBoard(str(run.file(run.TENSORBOARD))),
+        callbacks = [*run_callbacks(run),
                      *freeze_callbacks(self.embedding_layer, self.config.embeddings, self.log),
                      *callbacks]
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,

@@ -15,6 +15,7 @@ from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
 from rnn_pipeline.models.seq2seq import Seq2SeqTranslator
 from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.callbacks import run_callbacks
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
 from rnn_pipeline.training import fit, make_optimizer, make_schedule
@@ -135,7 +136,7 @@ class TranslationWorkflow(Workflow):
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
         start = time.perf_counter()
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
-                   log=self.log)
+                   callbacks=run_callbacks(run), log=self.log)
         train_seconds = time.perf_counter() - start
         self.model.save(run.file(run.MODEL))
         final = self.score_split("test", run)

@@ -1,0 +1,221 @@
+"""Gradient statistics of every training step, and a stop at the first non-finite one.
+
+Every `Task` measures its gradients in its train step, before the optimizer clips them:
+
+* the global norm ``sqrt(sum_i ||g_i||^2)``: what ``global_clipnorm`` (and torch's
+  ``clip_grad_norm_``) compares with its threshold;
+* one norm per layer (all variables of the layer together);
+* whether the optimizer clips this step: with ``global_clipnorm`` when the global norm
+  exceeds it, with ``clipnorm`` (per variable) when any one variable's norm exceeds it;
+* whether the loss and every gradient are finite. A non-finite step is not applied, so
+  the weights stay those of the last good step.
+
+`GradientLog` writes the figures of every step to a CSV file and TensorBoard, resets the
+epoch means, and stops training at the first non-finite step.
+"""
+
+import csv
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class TrainingDiverged(RuntimeError):
+    """Training met a NaN or Inf loss or gradient and was stopped."""
+
+
+def layer_of(variable):
+    """The name of the layer that owns ``variable`` (the first part of its path)."""
+    return variable.path.split("/")[0]
+
+
+class GradientMonitor:
+    """Measures the gradients of each step inside the compiled train step.
+
+    Args:
+        model: the model; its layers with trainable variables are the rows of
+            ``layer_names`` (a layer frozen for a while reports norm 0).
+        optimizer: the Keras optimizer, for its ``clipnorm`` / ``global_clipnorm``.
+    """
+
+    def __init__(self, model, optimizer):
+        self.layer_names = list(dict.fromkeys(layer_of(v) for v in model.weights if v.trainable))
+        self.clipnorm = getattr(optimizer, "clipnorm", None)
+        self.global_clipnorm = getattr(optimizer, "global_clipnorm", None)
+        layers = len(self.layer_names)
+
+        def variable(value):
+            return tf.Variable(value, trainable=False)
+
+        # The last step, read by `GradientLog` after every batch.
+        self.loss = variable(0.0)
+        self.norm = variable(0.0)
+        self.layer_norms = variable(tf.zeros(layers))
+        self.clipped = variable(False)
+        self.finite = variable(True)
+        self.nonfinite_layers = variable(tf.zeros(layers, tf.bool))
+        # Sums over the finite steps of the epoch (reset by `reset`).
+        self.steps = variable(0.0)
+        self.norm_sum = variable(0.0)
+        self.clipped_sum = variable(0.0)
+        self.layer_norm_sums = variable(tf.zeros(layers))
+
+    def observe(self, loss, gradients, variables):
+        """Records one step (in graph).
+
+        Args:
+            loss: the scalar loss.
+            gradients: the gradients, one per variable (before clipping).
+            variables: the trainable variables.
+
+        Returns:
+            a boolean tensor: True when the loss and all gradients are finite.
+        """
+        index = {name: i for i, name in enumerate(self.layer_names)}
+        layer_ids = tf.constant([index[layer_of(v)] for v in variables], tf.int32)
+        dense = [tf.cast(tf.convert_to_tensor(g), tf.float32) for g in gradients]
+        squares = tf.stack([tf.reduce_sum(tf.square(g)) for g in dense])  # (variables,)
+        bad = tf.stack([tf.logical_not(tf.reduce_all(tf.math.is_finite(g))) for g in dense])
+        layers = len(self.layer_names)
+        layer_norms = tf.sqrt(tf.math.unsorted_segment_sum(squares, layer_ids, layers))
+        nonfinite_layers = tf.math.unsorted_segment_max(tf.cast(bad, tf.int32), layer_ids,
+                                                        layers) > 0
+        norm = tf.sqrt(tf.reduce_sum(squares))
+        if self.global_clipnorm:
+            clipped = norm > self.global_clipnorm
+        elif self.clipnorm:
+            clipped = tf.reduce_any(tf.sqrt(squares) > self.clipnorm)
+        else:
+            clipped = tf.constant(False)
+        loss = tf.cast(loss, tf.float32)
+        finite = tf.logical_and(tf.math.is_finite(loss), tf.logical_not(tf.reduce_any(bad)))
+        self.loss.assign(loss)
+        self.norm.assign(norm)
+        self.layer_norms.assign(layer_norms)
+        self.clipped.assign(clipped)
+        self.finite.assign(finite)
+        self.nonfinite_layers.assign(nonfinite_layers)
+        weight = tf.cast(finite, tf.float32)
+        self.steps.assign_add(weight)
+        self.norm_sum.assign_add(tf.where(finite, norm, 0.0))
+        self.clipped_sum.assign_add(weight * tf.cast(clipped, tf.float32))
+        self.layer_norm_sums.assign_add(tf.where(finite, layer_norms, 0.0))
+        return finite
+
+    def logs(self):
+        """Epoch means so far (in graph): ``grad_norm`` and ``clipped`` (share of steps)."""
+        steps = tf.maximum(self.steps, 1.0)
+        return {"grad_norm": self.norm_sum / steps, "clipped": self.clipped_sum / steps}
+
+    def epoch_summary(self):
+        """The epoch means as a flat dict (NumPy floats) for the metrics rows."""
+        steps = max(float(self.steps.numpy()), 1.0)
+        summary = {"grad_norm": float(self.norm_sum.numpy()) / steps,
+                   "clipped_share": float(self.clipped_sum.numpy()) / steps}
+        for name, total in zip(self.layer_names, self.layer_norm_sums.numpy()):
+            summary[f"grad_norm_{name}"] = float(total) / steps
+        return summary
+
+    def reset(self):
+        for variable in (self.steps, self.norm_sum, self.clipped_sum):
+            variable.assign(0.0)
+        self.layer_norm_sums.assign(tf.zeros(len(self.layer_names)))
+
+
+class GradientLog(keras.callbacks.Callback):
+    """Per-step gradient figures to CSV and TensorBoard; stops at a non-finite step.
+
+    Args:
+        csv_path: the per-step CSV file (step, epoch, batch, loss, grad_norm, clipped,
+            finite, one ``grad_norm_<layer>`` column per layer), or None.
+        tensorboard_dir: folder for per-step TensorBoard scalars, or None.
+        last_good_path: where the weights are saved when training stops on a non-finite
+            step (a ``.weights.h5`` file), or None.
+    """
+
+    def __init__(self, csv_path=None, tensorboard_dir=None, last_good_path=None):
+        super().__init__()
+        self.csv_path, self.tensorboard_dir = csv_path, tensorboard_dir
+        self.last_good_path = last_good_path
+        self.failure = None
+
+    @property
+    def monitor(self):
+        return self.model.gradient_monitor
+
+    def on_train_begin(self, logs=None):
+        self._step, self._file, self._writer = 0, None, None
+        names = self.monitor.layer_names
+        if self.csv_path is not None:
+            self._file = open(self.csv_path, "w", newline="", encoding="utf-8")
+            self._csv = csv.writer(self._file)
+            self._csv.writerow(["step", "epoch", "batch", "loss", "grad_norm", "clipped",
+                                "finite", *(f"grad_norm_{name}" for name in names)])
+        if self.tensorboard_dir is not None:
+            self._writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        self.monitor.reset()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        monitor = self.monitor
+        loss, norm = float(monitor.loss.numpy()), float(monitor.norm.numpy())
+        clipped, finite = bool(monitor.clipped.numpy()), bool(monitor.finite.numpy())
+        layer_norms = monitor.layer_norms.numpy()
+        if self._file is not None:
+            self._csv.writerow([self._step, self._epoch + 1, batch + 1, f"{loss:.6g}",
+                                f"{norm:.6g}", int(clipped), int(finite),
+                                *(f"{value:.6g}" for value in layer_norms)])
+        if self._writer is not None:
+            with self._writer.as_default(step=self._step):
+                tf.summary.scalar("gradients/global_norm", norm)
+                tf.summary.scalar("gradients/clipped", float(clipped))
+                for name, value in zip(monitor.layer_names, layer_norms):
+                    tf.summary.scalar(f"gradients/{name}", float(value))
+        if not finite:
+            self._stop(batch, loss, monitor)
+
+    def _stop(self, batch, loss, monitor):
+        """Stops training and names the step, the layers and the saved weights."""
+        self.model.stop_training = True
+        bad = [name for name, flag in zip(monitor.layer_names, monitor.nonfinite_layers.numpy())
+               if flag]
+        where = (f"the gradients of {', '.join(reversed(bad))} are not finite (nearest the "
+                 f"loss first)" if bad else "all gradients are finite")
+        saved = ""
+        if self.last_good_path is not None:
+            self.model.save_weights(self.last_good_path)
+            saved = (f"; the last good weights (after step {self._step - 1}) are saved as "
+                     f"{self.last_good_path}")
+        loss_text = "finite" if math.isfinite(loss) else f"{loss}"
+        self.failure = (f"Training stopped at step {self._step} (epoch {self._epoch + 1}, batch "
+                        f"{batch + 1}): the loss is {loss_text} and {where}. The step was not "
+                        f"applied{saved}. Lower train.learning_rate or set train.clipnorm / "
+                        f"train.global_clipnorm.")
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+        if self._writer is not None:
+            self._writer.close()
+        if self.failure is not None:
+            raise TrainingDiverged(self.failure)
+
+
+def epoch_gradient_summary(model):
+    """The epoch's gradient means of a `Task` (empty for a model without a monitor)."""
+    monitor = getattr(model, "gradient_monitor", None)
+    return monitor.epoch_summary() if monitor is not None else {}
+
+
+def read_gradient_log(path):
+    """A per-step CSV written by `GradientLog` as a dict of NumPy columns."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return {}
+    return {key: np.array([float(row[key]) for row in rows]) for key in rows[0]}

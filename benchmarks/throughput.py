@@ -6,8 +6,13 @@ V = 33,278 (WikiText-2). FLOPs per trained token are counted as
 6 * (4 * (E + H) * H * layers + H * V): multiply-adds of the four LSTM gates and of the
 output projection, x2 for multiply+add, x3 for forward + backward.
 
+With ``--monitor-overhead`` it instead compares, on the PTB shape, the task's train step
+(gradient norms, clipping flag, finite check) with Keras' plain ``Model.train_step``, in
+alternating rounds so that both see the same machine load.
+
 Usage:
     python benchmarks/throughput.py [--steps 30]
+    python benchmarks/throughput.py --monitor-overhead [--steps 30] [--rounds 3]
 """
 
 import argparse
@@ -16,6 +21,7 @@ import json
 import os
 import platform
 import time
+import types
 
 import numpy as np
 
@@ -43,15 +49,21 @@ def matmul_gflops(vocab, repeats=20):
     return 2 * BPTT * BATCH * H * vocab / seconds / 1e9
 
 
-def train_tokens_per_second(vocab, steps, jit_compile=False):
+def ptb_shaped_model(vocab, jit_compile=False, plain_train_step=False):
     model = build_causal_lm(ModelConfig(embedding_dim=E, units=H, num_layers=LAYERS,
                                         init_scale=0.1), vocab, BATCH)
     model.compile(optimizer=keras.optimizers.SGD(1.0, global_clipnorm=5.0),
                   jit_compile=jit_compile)
+    if plain_train_step:
+        model.train_step = types.MethodType(keras.Model.train_step, model)
+    return model
+
+
+def tokens_per_second(model, vocab, steps, warmup=2):
     rng = np.random.default_rng(0)
     batches = [rng.integers(0, vocab, (BATCH, BPTT)).astype(np.int32) for _ in range(4)]
     weights = np.ones((BATCH, BPTT), np.float32)
-    for x in batches[:2]:  # trace and warm up
+    for x in batches[:warmup]:  # trace and warm up
         model.train_on_batch(x, x, sample_weight=weights)
     start = time.perf_counter()
     for step in range(steps):
@@ -60,16 +72,38 @@ def train_tokens_per_second(vocab, steps, jit_compile=False):
     return steps * BATCH * BPTT / (time.perf_counter() - start)
 
 
+def monitor_overhead(steps, rounds, vocab=10_000):
+    """Tokens/s of the task's train step against Keras' plain one, alternating rounds."""
+    models = {"task train step (gradient monitor)": ptb_shaped_model(vocab),
+              "keras Model.train_step": ptb_shaped_model(vocab, plain_train_step=True)}
+    speeds = {name: [] for name in models}
+    for round_ in range(rounds):
+        for name, model in models.items():
+            speeds[name].append(tokens_per_second(model, vocab, steps, 2 if round_ == 0 else 0))
+    rows = [{"train_step": name, "median_tokens_per_second": round(float(np.median(v))),
+             "rounds": [round(x) for x in v]} for name, v in speeds.items()]
+    slowdown = 1 - rows[0]["median_tokens_per_second"] / rows[1]["median_tokens_per_second"]
+    return {"rows": rows, "monitor_slowdown": round(slowdown, 4)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--monitor-overhead", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.monitor_overhead:
+        print(json.dumps({"date": datetime.date.today().isoformat(),
+                          "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                          **monitor_overhead(args.steps, args.rounds)}, indent=2))
+        return
     rows = []
     for name, vocab in (("ptb", 10_000), ("wikitext2", 33_278)):
         flops_per_token = 6 * (4 * (E + H) * H * LAYERS + H * vocab)
         roofline = matmul_gflops(vocab)
         for jit in (False, True):
-            tokens = train_tokens_per_second(vocab, args.steps, jit_compile=jit)
+            tokens = tokens_per_second(ptb_shaped_model(vocab, jit_compile=jit), vocab,
+                                       args.steps)
             achieved = tokens * flops_per_token / 1e9
             rows.append({"shape": name, "vocab": vocab, "jit_compile": jit,
                          "tokens_per_second": round(tokens), "gflops": round(achieved, 1),

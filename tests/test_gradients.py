@@ -265,6 +265,21 @@ def test_diagnose_a_pipeline_and_a_run(tiny_corpus, tmp_path):
     assert (run / "gradients.csv").is_file()
 
 
+def test_fit_that_diverges_exits_1_naming_the_step_and_the_saved_weights(tiny_corpus, tmp_path):
+    pipeline = tmp_path / "diverging.toml"
+    pipeline.write_text(config_lib.dumps(tiny_config(
+        tiny_corpus, model={"cell": "simple_rnn", "activation": "relu"},
+        train={"optimizer": "sgd", "learning_rate": 1e30})))
+    run = tmp_path / "run"
+    result = _run("fit", pipeline, "--run-dir", run)
+    assert result.exit_code == 1
+    error = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and error[0].startswith("Error: Training stopped at step 2 (epoch 1, "
+                                                   "batch 2): the loss is nan")
+    assert str(run / "last_good.weights.h5") in error[0]
+    assert (run / "last_good.weights.h5").is_file() and not (run / "model.keras").exists()
+
+
 @pytest.mark.parametrize("options, message", [
     (["--cells", "lstm,rnn"], "Error: --cells must be one of: 'gru', 'lstm', 'simple_rnn'. "
                               "Received: --cells='rnn'\n"),

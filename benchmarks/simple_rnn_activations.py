@@ -8,8 +8,11 @@ there (exit 1) and is reported as diverged at that step. The figures per run: te
 perplexity, the share of clipped steps and the median global gradient norm before clipping
 (from the run's ``gradients.csv``).
 
+``--set KEY=VALUE`` (repeatable) changes the recipe for every run, e.g. the learning rate.
+
 Usage:
     python benchmarks/simple_rnn_activations.py --lines 10521   # a quarter of PTB's train
+    python benchmarks/simple_rnn_activations.py --lines 10521 --set train.learning_rate=1.0
 """
 
 import argparse
@@ -31,9 +34,11 @@ ACTIVATIONS = ["tanh", "relu", "sigmoid", "leaky_relu", "gelu", "swish"]
 NO_CLIPPING = ["tanh", "relu"]
 
 
-def fit(run, extra, lines):
+def fit(run, extra, lines, overrides=()):
     command = ["rnn-pipeline", "fit", "ptb_small", "--epochs", "1", "--run-dir", str(run),
                "--set", "model.cell=simple_rnn", *extra]
+    for override in overrides:
+        command += ["--set", override]
     if lines:
         command += ["--set", f"data.max_lines={lines}"]
     start = time.perf_counter()
@@ -65,6 +70,8 @@ def main():
     parser.add_argument("--activations", nargs="+", default=ACTIVATIONS)
     parser.add_argument("--no-clipping", nargs="*", default=NO_CLIPPING,
                         help="activations also run with global_clipnorm = none")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="extra --set KEY=VALUE for every run")
     args = parser.parse_args()
     runs = [(a, "on", ["--set", f"model.activation={a}"]) for a in args.activations]
     runs += [(a, "off", ["--set", f"model.activation={a}", "--set",
@@ -73,12 +80,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for i, (activation, clipping, extra) in enumerate(runs):
             row = {"activation": activation, "clipping": clipping,
-                   **fit(Path(tmp) / f"run-{i}", extra, args.lines)}
+                   **fit(Path(tmp) / f"run-{i}", extra, args.lines, args.overrides)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(json.dumps({"date": datetime.date.today().isoformat(),
                       "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                      "lines": args.lines or "full", "rows": rows}, indent=2))
+                      "lines": args.lines or "full", "overrides": args.overrides,
+                      "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def rescore(run):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pipeline")
-    parser.add_argument("--attention", nargs="+", default=["none", "additive"])
+    parser.add_argument("--attention", nargs="*", default=["none", "additive"])
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="extra --set KEY=VALUE for every run")
     parser.add_argument("--out", default="benchmarks/results",

@@ -147,3 +147,15 @@ def test_real_tatoeba_jpn_eng(data_mirror):
     assert pairs[0] == ("Go.", "行け。")
     assert "Attribution: www.manythings.org/anki and tatoeba.org" in \
         fetch_file(spec.files["about"], progress=False).read_text(encoding="utf-8")
+
+
+def test_bleu_matches_space_joined_tokens_to_a_normally_written_reference():
+    from rnn_pipeline.runs.translation_report import score
+
+    # A word-level translation comes out as tokens joined by spaces; the reference is
+    # written normally, with "¿" attached. Identical words must score 100.
+    result = score(["¿ Puedes hablar francés ?", "Ella está aquí ."],
+                   ["¿Puedes hablar francés?", "Ella está aquí."], "es")
+    assert result["bleu"] == pytest.approx(100.0) and "tok:intl" in result["bleu_signature"]
+    japanese = score(["彼は忙しかった。"], ["彼は忙しかった。"], "ja")
+    assert japanese["bleu"] == pytest.approx(100.0) and "tok:char" in japanese["bleu_signature"]

@@ -12,8 +12,11 @@ _UNSEGMENTED = ("ja", "zh", "ko", "th")
 
 def bleu_tokenize(target_language):
     """sacrebleu's tokenizer for a target: "char" for unsegmented scripts (Japanese:
-    no MeCab needed, every character is a token), else the standard "13a"."""
-    return "char" if target_language in _UNSEGMENTED else "13a"
+    no MeCab needed, every character is a token), else "intl", which splits off every
+    Unicode punctuation mark. Word-level translations come out as tokens joined by spaces
+    ("¿ Puedes hablar francés ?"); "13a" splits only ASCII punctuation, so the reference's
+    "¿Puedes" would never match the hypothesis' "¿ Puedes"."""
+    return "char" if target_language in _UNSEGMENTED else "intl"
 
 
 def score(hypotheses, references, target_language):

@@ -67,7 +67,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=0,
                         help="data.max_lines (0: the full training split)")
-    parser.add_argument("--activations", nargs="+", default=ACTIVATIONS)
+    parser.add_argument("--activations", nargs="*", default=ACTIVATIONS)
     parser.add_argument("--no-clipping", nargs="*", default=NO_CLIPPING,
                         help="activations also run with global_clipnorm = none")
     parser.add_argument("--set", dest="overrides", action="append", default=[],

@@ -282,7 +282,7 @@ def diagnose(target, cells, steps, batch, train_steps, out, overrides):
             out = out or Path("diagnostics") / config.name
         default_cells = config.model.cell if run else "simple_rnn,lstm,gru"
         names = [c.strip() for c in (cells or default_cells).split(",") if c.strip()]
-        workflow_class(config.task)  # imports TensorFlow quietly
+        import_tensorflow_quietly()
         from rnn_pipeline.workflows.diagnose import check_cells, diagnose as run_diagnosis
 
         files = run_diagnosis(config, out, check_cells(names), steps=steps, batch=batch,

@@ -33,8 +33,7 @@ def adding_batch(seed, batch_size, length):
     return tf.stack([values, markers], axis=-1), targets
 
 
-def adding_dataset(length, batch_size, seed, batches=None):
-    """Endless (or ``batches`` long) tf.data of fresh adding-problem batches."""
-    steps = tf.data.Dataset.range(batches) if batches else tf.data.Dataset.range(2 ** 62)
-    return steps.map(lambda i: adding_batch(tf.stack([tf.constant(seed, tf.int64), i]),
+def adding_dataset(length, batch_size, seed):
+    """Endless tf.data of fresh adding-problem batches (batch i is seeded by (seed, i))."""
+    return tf.data.Dataset.counter().map(lambda i: adding_batch(tf.stack([tf.constant(seed, tf.int64), i]),
                                             batch_size, length))

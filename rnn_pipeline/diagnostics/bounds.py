@@ -50,10 +50,7 @@ def simple_rnn_bounds(backbone):
         if not isinstance(cell, keras.layers.SimpleRNNCell):
             continue
         w_h = keras.ops.convert_to_numpy(cell.recurrent_kernel)  # (units, units)
-        activation = keras.activations.serialize(cell.activation)
-        activation = activation if isinstance(activation, str) else activation.get(
-            "config", activation)
-        bounds.append(RecurrenceBound(layer.name, str(activation),
+        bounds.append(RecurrenceBound(layer.name, cell.activation.__name__,
                                       float(np.linalg.norm(w_h, 2)),
                                       activation_derivative_bound(cell.activation)))
     return bounds

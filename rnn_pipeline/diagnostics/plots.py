@@ -24,8 +24,7 @@ def plot_through_time(curves, path, title):
         label = f"{cell}, {state}"
         if np.any(norms == 0):  # underflowed below float32's range: not drawn
             label += f" (0 from distance {distance[norms == 0].min()})"
-        with np.errstate(divide="ignore"):
-            log_norms = np.where(norms > 0, np.log10(np.where(norms > 0, norms, 1.0)), np.nan)
+        log_norms = np.log10(np.where(norms > 0, norms, np.nan))
         ax.plot(distance, log_norms, "-" if state == "trained" else "--",
                 color=CELL_COLORS.get(cell), label=label)
     ax.set(xlabel="distance T - t (steps back from the loss)",

@@ -111,9 +111,9 @@ class GradientMonitor:
 
     def epoch_summary(self):
         """The epoch means as a flat dict (NumPy floats) for the metrics rows."""
+        logs = self.logs()
         steps = max(float(self.steps.numpy()), 1.0)
-        summary = {"grad_norm": float(self.norm_sum.numpy()) / steps,
-                   "clipped_share": float(self.clipped_sum.numpy()) / steps}
+        summary = {"grad_norm": float(logs["grad_norm"]), "clipped_share": float(logs["clipped"])}
         for name, total in zip(self.layer_names, self.layer_norm_sums.numpy()):
             summary[f"grad_norm_{name}"] = float(total) / steps
         return summary

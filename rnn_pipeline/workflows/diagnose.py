@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from rnn_pipeline.data.corpora import load_corpus
-from rnn_pipeline.data.lm_dataset import lm_windows
 from rnn_pipeline.data.text_pipeline import split_streams
 from rnn_pipeline.diagnostics.bounds import simple_rnn_bounds
 from rnn_pipeline.diagnostics.plots import plot_clipping, plot_through_time
@@ -58,14 +57,14 @@ def sample_windows(stream, steps, batch):
 class GradientDiagnosis:
     """Args:
         config: the pipeline (or the run's) `PipelineConfig`; ``task`` must be causal_lm.
-        stream: the training split as token ids.
+        train_data: tf.data training windows (`LanguageModelWorkflow.windows`).
         vocabulary_size: number of token ids.
         trained: {cell: trained `CausalLM`} already available (a run's model).
         log: callable for progress lines.
     """
 
-    def __init__(self, config, stream, vocabulary_size, trained=None, log=say):
-        self.config, self.stream, self.vocabulary_size = config, stream, vocabulary_size
+    def __init__(self, config, train_data, vocabulary_size, trained=None, log=say):
+        self.config, self.train_data, self.vocabulary_size = config, train_data, vocabulary_size
         self.trained = dict(trained or {})
         self.log = log
 
@@ -75,10 +74,8 @@ class GradientDiagnosis:
         return CausalLM(backbone, tie_weights=model_config.tie_weights, name="causal_lm")
 
     def _train(self, model, train_steps):
-        train = self.config.train
-        model.compile(optimizer=make_optimizer(train))
-        data, _ = lm_windows(self.stream, train.batch_size, train.bptt, eos_id=0)
-        model.fit(data.repeat(), steps_per_epoch=train_steps, epochs=1, verbose=0)
+        model.compile(optimizer=make_optimizer(self.config.train))
+        model.fit(self.train_data.repeat(), steps_per_epoch=train_steps, epochs=1, verbose=0)
         return model
 
     def run(self, cells, windows, train_steps):
@@ -169,7 +166,8 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
         workflow = LanguageModelWorkflow(config, log=log).validate().prepare()
         stream, trained = workflow.streams["train"], {}
     windows = sample_windows(stream, steps, batch)  # may refuse --steps: before any writing
-    diagnosis = GradientDiagnosis(config, stream, len(workflow.vocabulary), trained, log)
+    diagnosis = GradientDiagnosis(config, workflow.windows(stream), len(workflow.vocabulary),
+                                  trained, log)
     curves, lines = diagnosis.run(cells, windows, train_steps)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,12 +179,19 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
     for line in lines:
         log(line)
     if run is not None:
-        files += clipping_plot(run, out / CLIPPING_PNG, log)
+        files += clipping_plot(run, config.train, out / CLIPPING_PNG, log)
     return files
 
 
-def clipping_plot(run, path, log=say):
-    """Draws the run's per-step gradient log (if it has one) and prints its summary line."""
+def clipping_plot(run, train, path, log=say):
+    """Draws the run's per-step gradient log (if it has one) and prints its summary line.
+
+    Args:
+        run: the run folder.
+        train: its `TrainConfig` (which clipping, which threshold).
+        path: PNG file to write.
+        log: callable for the summary line.
+    """
     folder = RunFolder(run)
     gradient_log = folder.file(folder.GRADIENTS_CSV)
     if not gradient_log.is_file():
@@ -194,7 +199,6 @@ def clipping_plot(run, path, log=say):
             f"clipping plot")
         return []
     columns = read_gradient_log(gradient_log)
-    train = folder.load_config().train
     kind = ("global_clipnorm" if train.global_clipnorm else
             "clipnorm" if train.clipnorm else None)
     threshold = train.global_clipnorm or train.clipnorm

@@ -61,7 +61,7 @@ class LanguageModelWorkflow(Workflow):
         self.log(f"Data: {', '.join(f'{k} {len(v):,}' for k, v in self.streams.items())} tokens, "
                  f"vocabulary {len(self.vocabulary):,} ({cfg.text.tokenizer}), "
                  f"prepared in {time.perf_counter() - start:.1f}s")
-        self.datasets = {name: self._windows(stream) for name, stream in self.streams.items()}
+        self.datasets = {name: self.windows(stream) for name, stream in self.streams.items()}
         with tf.distribute.get_strategy().scope():
             self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
                                          seed=cfg.train.seed, preprocessor=self.preprocessor)
@@ -78,7 +78,9 @@ class LanguageModelWorkflow(Workflow):
     def embedding_layer(self):
         return self.model.backbone.token_embedding
 
-    def _windows(self, stream):
+    def windows(self, stream):
+        """The training windows (tf.data) of a token stream, with this pipeline's batch,
+        bptt and ``<eos>``."""
         train = self.config.train
         dataset, _ = lm_windows(stream, train.batch_size, train.bptt, self.vocabulary.eos_id)
         return dataset.prefetch(tf.data.AUTOTUNE)
@@ -138,7 +140,7 @@ class LanguageModelWorkflow(Workflow):
         corpus = load_corpus(self.config.data)
         corpus.split(split)  # validates the name
         stream = split_streams(corpus, self.preprocessor, self.vocabulary, (split,))[split]
-        result = evaluate(self.model, self._windows(stream))
+        result = evaluate(self.model, self.windows(stream))
         result["tokens"] = int(len(stream))
         return result
 

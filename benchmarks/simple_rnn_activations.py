@@ -72,15 +72,19 @@ def main():
                         help="activations also run with global_clipnorm = none")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="extra --set KEY=VALUE for every run")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the run folders under this directory")
     args = parser.parse_args()
     runs = [(a, "on", ["--set", f"model.activation={a}"]) for a in args.activations]
     runs += [(a, "off", ["--set", f"model.activation={a}", "--set",
                          "train.global_clipnorm=none"]) for a in args.no_clipping]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
         for i, (activation, clipping, extra) in enumerate(runs):
+            run = root / f"{activation}-clip-{clipping}"
             row = {"activation": activation, "clipping": clipping,
-                   **fit(Path(tmp) / f"run-{i}", extra, args.lines, args.overrides)}
+                   **fit(run, extra, args.lines, args.overrides)}
             rows.append(row)
             print(json.dumps(row), flush=True)
     print(json.dumps({"date": datetime.date.today().isoformat(),

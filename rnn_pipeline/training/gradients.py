@@ -31,6 +31,20 @@ def layer_of(variable):
     return variable.path.split("/")[0]
 
 
+def summed_values(gradient):
+    """The gradient's nonzero entries as float32, without densifying a sparse gradient.
+
+    An embedding's gradient is ``tf.IndexedSlices`` whose rows may repeat (a word seen
+    twice in the batch); rows of the same index are summed, so the norm is that of the
+    dense gradient without building the (vocabulary, dim) tensor.
+    """
+    if isinstance(gradient, tf.IndexedSlices):
+        rows, position = tf.unique(gradient.indices)
+        values = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
+        return tf.cast(values, tf.float32)  # (distinct rows, dim)
+    return tf.cast(gradient, tf.float32)
+
+
 class GradientMonitor:
     """Measures the gradients of each step inside the compiled train step.
 
@@ -75,9 +89,9 @@ class GradientMonitor:
         """
         index = {name: i for i, name in enumerate(self.layer_names)}
         layer_ids = tf.constant([index[layer_of(v)] for v in variables], tf.int32)
-        dense = [tf.cast(tf.convert_to_tensor(g), tf.float32) for g in gradients]
-        squares = tf.stack([tf.reduce_sum(tf.square(g)) for g in dense])  # (variables,)
-        bad = tf.stack([tf.logical_not(tf.reduce_all(tf.math.is_finite(g))) for g in dense])
+        values = [summed_values(g) for g in gradients]
+        squares = tf.stack([tf.reduce_sum(tf.square(v)) for v in values])  # (variables,)
+        bad = tf.stack([tf.logical_not(tf.reduce_all(tf.math.is_finite(v))) for v in values])
         layers = len(self.layer_names)
         layer_norms = tf.sqrt(tf.math.unsorted_segment_sum(squares, layer_ids, layers))
         nonfinite_layers = tf.math.unsorted_segment_max(tf.cast(bad, tf.int32), layer_ids,

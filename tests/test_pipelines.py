@@ -1,4 +1,5 @@
-"""A 1-epoch smoke run of every bundled pipeline on a slice of its real data."""
+"""Every bundled pipeline validates; a 1-epoch smoke run of each on a slice of its real data
+(one per task in the default suite, the others with ``-m slow``)."""
 
 import math
 
@@ -16,7 +17,20 @@ def test_bundled_pipelines():
                                "wikitext2"]
 
 
+# One pipeline per task kind (LM, forecast) runs by default; the translation workflow's
+# fast run is tests/test_translation_workflow.py.
+FAST = {"default", "ptb_small", "melbourne_temperatures"}
+
+
 @pytest.mark.parametrize("name", bundled_names())
+def test_every_bundled_pipeline_validates(name):
+    config = config_lib.load(resolve_pipeline(name))
+    workflow = get_workflow(config.task)(config, log=lambda line: None)
+    assert workflow.validate() is workflow
+
+
+@pytest.mark.parametrize("name", [name if name in FAST else pytest.param(
+    name, marks=pytest.mark.slow) for name in bundled_names()])
 def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
     config = config_lib.load(resolve_pipeline(name))
     if config.task == "forecast":  # every row is needed by the split: fewer train windows

@@ -153,6 +153,21 @@ def test_monitor_flags_non_finite_layers():
     assert float(monitor.steps.numpy()) == 0.0  # the epoch means skip it
 
 
+def test_a_finite_gradient_whose_norm_overflows_float32_is_not_applied():
+    # Every entry is finite, but 1e20^2 overflows float32: Keras' global clipping would
+    # divide by an infinite norm and turn the weights into NaN.
+    lm = _tiny_lm(keras.optimizers.SGD(0.1, global_clipnorm=1.0))
+    monitor = GradientMonitor(lm, lm.optimizer)
+    grads = _constant_gradients(lm, {"gru_0": [1e20]})
+    assert not bool(monitor.observe(tf.constant(1.0), grads, lm.trainable_variables))
+    np.testing.assert_array_equal(monitor.nonfinite_layers.numpy(), [False, True, False])
+    # Two variables of norm 1.5e19 each: each square is finite, their sum is not.
+    grads = _constant_gradients(lm, {"token_embedding": [1.5e19], "gru_0": [1.5e19]})
+    assert not bool(monitor.observe(tf.constant(1.0), grads, lm.trainable_variables))
+    assert not monitor.nonfinite_layers.numpy().any()
+    assert float(monitor.norm.numpy()) == np.inf
+
+
 def test_monitor_takes_a_sparse_gradient_with_repeated_rows_without_densifying():
     lm = _tiny_lm("sgd")
     monitor = GradientMonitor(lm, lm.optimizer)
@@ -231,7 +246,7 @@ def test_an_injected_nan_stops_training_names_the_step_and_keeps_the_weights(tmp
     message = str(caught.value)
     assert message.startswith("Training stopped at step 3 (epoch 1, batch 3): the loss is nan "
                               "and the gradients of lm_head, gru_0, token_embedding are not "
-                              "finite")
+                              "finite or their norm overflows float32")
     assert f"after step 2) are saved as {last_good}" in message
     for before, after in zip(seen[1], seen[2]):  # step 3 was not applied
         np.testing.assert_array_equal(before, after)

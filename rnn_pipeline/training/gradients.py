@@ -7,8 +7,10 @@ Every `Task` measures its gradients in its train step, before the optimizer clip
 * one norm per layer (all variables of the layer together);
 * whether the optimizer clips this step: with ``global_clipnorm`` when the global norm
   exceeds it, with ``clipnorm`` (per variable) when any one variable's norm exceeds it;
-* whether the loss and every gradient are finite. A non-finite step is not applied, so
-  the weights stay those of the last good step.
+* whether the loss, every gradient and the norms are finite. A non-finite step is not
+  applied, so the weights stay those of the last good step. Finite gradients whose norm
+  overflows float32 count as non-finite: clipping divides by that norm, and Keras'
+  global clipping then turns every weight into NaN.
 
 `GradientLog` writes the figures of every step to a CSV file and TensorBoard, resets the
 epoch means, and stops training at the first non-finite step.
@@ -85,13 +87,14 @@ class GradientMonitor:
             variables: the trainable variables.
 
         Returns:
-            a boolean tensor: True when the loss and all gradients are finite.
+            a boolean tensor: True when the loss, all gradients and their norms are finite.
         """
         index = {name: i for i, name in enumerate(self.layer_names)}
         layer_ids = tf.constant([index[layer_of(v)] for v in variables], tf.int32)
         values = [summed_values(g) for g in gradients]
         squares = tf.stack([tf.reduce_sum(tf.square(v)) for v in values])  # (variables,)
-        bad = tf.stack([tf.logical_not(tf.reduce_all(tf.math.is_finite(v))) for v in values])
+        elements_finite = tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in values])
+        bad = tf.logical_not(tf.logical_and(elements_finite, tf.math.is_finite(squares)))
         layers = len(self.layer_names)
         layer_norms = tf.sqrt(tf.math.unsorted_segment_sum(squares, layer_ids, layers))
         nonfinite_layers = tf.math.unsorted_segment_max(tf.cast(bad, tf.int32), layer_ids,
@@ -104,7 +107,8 @@ class GradientMonitor:
         else:
             clipped = tf.constant(False)
         loss = tf.cast(loss, tf.float32)
-        finite = tf.logical_and(tf.math.is_finite(loss), tf.logical_not(tf.reduce_any(bad)))
+        finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(norm))
+        finite = tf.logical_and(finite, tf.logical_not(tf.reduce_any(bad)))
         self.loss.assign(loss)
         self.norm.assign(norm)
         self.layer_norms.assign(layer_norms)
@@ -191,15 +195,20 @@ class GradientLog(keras.callbacks.Callback):
                 for name, value in zip(monitor.layer_names, layer_norms):
                     tf.summary.scalar(f"gradients/{name}", float(value))
         if not finite:
-            self._stop(batch, loss, monitor)
+            self._stop(batch, loss, norm, monitor)
 
-    def _stop(self, batch, loss, monitor):
+    def _stop(self, batch, loss, norm, monitor):
         """Stops training and names the step, the layers and the saved weights."""
         self.model.stop_training = True
         bad = [name for name, flag in zip(monitor.layer_names, monitor.nonfinite_layers.numpy())
                if flag]
-        where = (f"the gradients of {', '.join(reversed(bad))} are not finite (nearest the "
-                 f"loss first)" if bad else "all gradients are finite")
+        if bad:
+            where = (f"the gradients of {', '.join(reversed(bad))} are not finite or their "
+                     f"norm overflows float32 (nearest the loss first)")
+        elif not math.isfinite(norm):
+            where = "the global gradient norm overflows float32"
+        else:
+            where = "all gradients are finite"
         saved = ""
         if self.last_good_path is not None:
             self.model.save_weights(self.last_good_path)

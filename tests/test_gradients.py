@@ -14,6 +14,7 @@ from rnn_pipeline import config as config_lib
 from rnn_pipeline.cli.main import cli
 from rnn_pipeline.config.schema import ModelConfig, TrainConfig
 from rnn_pipeline.diagnostics.bounds import activation_derivative_bound, simple_rnn_bounds
+from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient_norms
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.models import build_causal_lm
@@ -21,6 +22,7 @@ from rnn_pipeline.models.backbone import RNNBackbone
 from rnn_pipeline.training import trainer
 from rnn_pipeline.training.gradients import (GradientLog, GradientMonitor, TrainingDiverged,
                                              read_gradient_log)
+from rnn_pipeline.workflows.language_model import nonfinite_warning
 
 VOCAB = 3
 
@@ -103,6 +105,44 @@ def test_recurrent_initializers():
         RNNBackbone(7, cell="gru", units=4, recurrent_initializer="eye")
     with pytest.raises(PipelineError, match="cannot be combined with model.init_scale"):
         RNNBackbone(7, cell="gru", units=4, recurrent_initializer="identity", init_scale=0.1)
+
+
+# --- the forward state --------------------------------------------------------------
+
+def _state_windows(windows, bptt=5):
+    ids = np.zeros([windows, 2, bptt], np.int32)  # the input weights are 0: ids do not matter
+    return tf.data.Dataset.from_tensor_slices((ids, ids))
+
+
+def test_forward_state_grows_as_a_hand_computation_and_its_overflow_is_found():
+    # relu, W_h = 0.5 I, bias 1: h_t = 0.5 h_{t-1} + 1 = 2 (1 - 0.5^t); after 2 windows of 5
+    # steps h_10 = 2 (1 - 2^-10).
+    lm = _simple_rnn_lm(0.5 * np.eye(2), activation="relu")
+    lm.backbone.rnn_layers[0].cell.bias.assign(np.ones(2))
+    state = forward_state_peaks(lm, _state_windows(2))
+    assert (state.windows, state.overflow) == (2, None)
+    assert state.peaks == [pytest.approx(2 * (1 - 2 ** -10))]
+    assert state.line("valid") == ("forward state: reading the valid split from a zero state "
+                                   f"(2 windows), the largest |state| is 2 ({state.layers[0]})")
+    # W_h = 2 I: h_t = 2^t - 1 overflows float32 at t = 128, in window 26 (steps 126-130).
+    lm.backbone.rnn_layers[0].cell.recurrent_kernel.assign(2 * np.eye(2))
+    state = forward_state_peaks(lm, _state_windows(40))
+    assert (state.windows, state.overflow, state.overflowing) == (26, 25, state.layers)
+    assert state.peaks == [pytest.approx(2.0 ** 125 - 1, rel=1e-6)]  # h_125, end of window 25
+    assert "overflows float32 in window 26 (largest finite |state| before: 4.25e+37)" in \
+        state.line("valid")
+    assert all(not np.any(keras.ops.convert_to_numpy(s)) for s in
+               lm.backbone.rnn_layers[0].states)  # reset afterwards
+
+
+def test_a_non_finite_perplexity_after_training_is_a_warning_naming_diagnose():
+    final = {"train_perplexity": 5.0, "valid_perplexity": float("nan"),
+             "test_perplexity": float("inf")}
+    assert nonfinite_warning(final, "runs/x") == (
+        "Warning: the valid, test perplexity is not finite although every training step was "
+        "finite. `rnn-pipeline diagnose runs/x` shows whether the carried state overflows.")
+    assert nonfinite_warning({**final, "valid_perplexity": 3.0, "test_perplexity": 4.0},
+                             "runs/x") is None
 
 
 # --- the per-step monitor --------------------------------------------------------------
@@ -296,6 +336,7 @@ def test_diagnose_a_pipeline_and_a_run(tiny_corpus, tmp_path):
     assert "clipping: " in result.output and "global_clipnorm 0.5" in result.output
     assert (run / "diagnostics" / "clipping.png").is_file()
     assert (run / "gradients.csv").is_file()
+    assert "forward state: reading the valid split from a zero state (" in result.output
 
 
 def test_fit_that_diverges_exits_1_naming_the_step_and_the_saved_weights(tiny_corpus, tmp_path):

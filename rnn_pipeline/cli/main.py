@@ -265,7 +265,8 @@ def neighbors(source, word, k):
               help="Override a pipeline value (PIPELINE only), e.g. --set model.units=64.")
 def diagnose(target, cells, steps, batch, train_steps, out, overrides):
     """Vanishing and exploding gradients: ||dL_T/ds_t|| through time for each cell, fresh and
-    trained, on the pipeline's text; for a RUN also its clipping statistics."""
+    trained, on the pipeline's text; for a RUN also its clipping statistics and how large
+    its carried state grows on the validation split."""
     from pathlib import Path
 
     with user_errors():

@@ -1,4 +1,5 @@
-"""``rnn-pipeline diagnose``: gradient norms through time per cell, and a run's clipping.
+"""``rnn-pipeline diagnose``: gradient norms through time per cell; for a run also its
+clipping and how large its carried state grows on the validation split.
 
 Every cell is measured on the same windows of the pipeline's training text, freshly
 initialised and after training: a RUN's own cell uses the run's trained weights; every
@@ -14,6 +15,7 @@ import numpy as np
 from rnn_pipeline.data.corpora import load_corpus
 from rnn_pipeline.data.text_pipeline import split_streams
 from rnn_pipeline.diagnostics.bounds import simple_rnn_bounds
+from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.plots import plot_clipping, plot_through_time
 from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient_norms
 from rnn_pipeline.errors import pipeline_error
@@ -28,6 +30,7 @@ from rnn_pipeline.workflows.base import say
 THROUGH_TIME_CSV = "gradients_through_time.csv"
 THROUGH_TIME_PNG = "gradients_through_time.png"
 CLIPPING_PNG = "clipping.png"
+STATE_WINDOWS = 500  # validation windows read for the forward-state line
 
 
 def check_cells(names):
@@ -145,8 +148,9 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
         steps: T, the window length.
         batch: windows averaged over.
         train_steps: training steps of every cell without trained weights.
-        run: a run folder: its trained model stands for its cell, and its per-step
-            gradient log is drawn as ``clipping.png``.
+        run: a run folder: its trained model stands for its cell, its per-step
+            gradient log is drawn as ``clipping.png``, and its carried state is followed
+            through the validation split.
         log: callable for progress and result lines.
 
     Returns:
@@ -180,6 +184,10 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
         log(line)
     if run is not None:
         files += clipping_plot(run, config.train, out / CLIPPING_PNG, log)
+        valid = split_streams(load_corpus(config.data), workflow.preprocessor,
+                              workflow.vocabulary, ("valid",))["valid"]
+        log(forward_state_peaks(workflow.model, workflow.windows(valid),
+                                STATE_WINDOWS).line("valid"))
     return files
 
 

@@ -109,6 +109,9 @@ class LanguageModelWorkflow(Workflow):
                    callbacks=callbacks, log=self.log)
         self.model.save(run.file(run.MODEL))
         final = self.evaluate_all()
+        warning = nonfinite_warning(final, run.path)
+        if warning:
+            self.log(warning)
         run.save_metrics(rows, final)
         plot_curves(rows, final, run.file(run.CURVES), title=f"{self.config.name}: "
                     f"{self.config.model.num_layers}x{self.config.model.units} "
@@ -167,3 +170,13 @@ class LanguageModelWorkflow(Workflow):
                          f"{math.log2(uni / ppl):+.2f} bits/token better) over "
                          f"{final[f'{split}_tokens']:,} tokens")
         return lines
+
+
+def nonfinite_warning(final, run_path):
+    """A warning line when a split's perplexity is NaN or Inf (else None)."""
+    bad = [split for split in SPLITS if not math.isfinite(final[f"{split}_perplexity"])]
+    if not bad:
+        return None
+    return (f"Warning: the {', '.join(bad)} perplexity is not finite although every training "
+            f"step was finite. `rnn-pipeline diagnose {run_path}` shows whether the carried "
+            f"state overflows.")

@@ -163,12 +163,13 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
                              "models", config.task)
     if run is not None:
         workflow = LanguageModelWorkflow.from_run(run, log=log)
-        stream = split_streams(load_corpus(config.data), workflow.preprocessor,
-                               workflow.vocabulary, ("train",))["train"]
+        streams = split_streams(load_corpus(config.data), workflow.preprocessor,
+                                workflow.vocabulary, ("train", "valid"))
         trained = {config.model.cell: workflow.model}
     else:
         workflow = LanguageModelWorkflow(config, log=log).validate().prepare()
-        stream, trained = workflow.streams["train"], {}
+        streams, trained = workflow.streams, {}
+    stream = streams["train"]
     windows = sample_windows(stream, steps, batch)  # may refuse --steps: before any writing
     diagnosis = GradientDiagnosis(config, workflow.windows(stream), len(workflow.vocabulary),
                                   trained, log)
@@ -184,9 +185,7 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
         log(line)
     if run is not None:
         files += clipping_plot(run, config.train, out / CLIPPING_PNG, log)
-        valid = split_streams(load_corpus(config.data), workflow.preprocessor,
-                              workflow.vocabulary, ("valid",))["valid"]
-        log(forward_state_peaks(workflow.model, workflow.windows(valid),
+        log(forward_state_peaks(workflow.model, workflow.windows(streams["valid"]),
                                 STATE_WINDOWS).line("valid"))
     return files
 

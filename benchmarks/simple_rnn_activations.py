@@ -81,7 +81,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
-        for i, (activation, clipping, extra) in enumerate(runs):
+        for activation, clipping, extra in runs:
             run = root / f"{activation}-clip-{clipping}"
             row = {"activation": activation, "clipping": clipping,
                    **fit(run, extra, args.lines, args.overrides)}

@@ -13,8 +13,6 @@ import argparse
 import dataclasses
 import json
 
-from rnn_pipeline.data.corpora import load_corpus
-from rnn_pipeline.data.text_pipeline import split_streams
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
 
@@ -26,8 +24,7 @@ def main():
     parser.add_argument("--max-windows", type=int, default=None)
     args = parser.parse_args()
     workflow = LanguageModelWorkflow.from_run(args.run)
-    stream = split_streams(load_corpus(workflow.config.data), workflow.preprocessor,
-                           workflow.vocabulary, (args.split,))[args.split]
+    stream = workflow.run_streams((args.split,))[args.split]
     state = forward_state_peaks(workflow.model, workflow.windows(stream), args.max_windows)
     print(state.line(args.split))
     print(json.dumps({"run": args.run, "split": args.split, **dataclasses.asdict(state)},

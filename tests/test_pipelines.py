@@ -17,8 +17,8 @@ def test_bundled_pipelines():
                                "wikitext2"]
 
 
-# One pipeline per task kind (LM, forecast) runs by default; the translation workflow's
-# fast run is tests/test_translation_workflow.py.
+# By default: the README's default, the PTB recipe and one forecast; the translation
+# workflow's fast run is tests/test_translation_workflow.py.
 FAST = {"default", "ptb_small", "melbourne_temperatures"}
 
 

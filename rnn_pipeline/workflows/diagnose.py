@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_pipeline.data.corpora import load_corpus
-from rnn_pipeline.data.text_pipeline import split_streams
 from rnn_pipeline.diagnostics.bounds import simple_rnn_bounds
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.plots import plot_clipping, plot_through_time
@@ -163,8 +161,7 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
                              "models", config.task)
     if run is not None:
         workflow = LanguageModelWorkflow.from_run(run, log=log)
-        streams = split_streams(load_corpus(config.data), workflow.preprocessor,
-                                workflow.vocabulary, ("train", "valid"))
+        streams = workflow.run_streams(("train", "valid"))
         trained = {config.model.cell: workflow.model}
     else:
         workflow = LanguageModelWorkflow(config, log=log).validate().prepare()

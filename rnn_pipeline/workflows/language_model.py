@@ -138,11 +138,20 @@ class LanguageModelWorkflow(Workflow):
         workflow.preprocessor = workflow.model.preprocessor
         return workflow
 
+    def run_streams(self, splits):
+        """Token streams {split: ids} of a loaded run's corpus, with its own preprocessor.
+
+        Args:
+            splits: split names; an unknown one raises the corpus' error.
+        """
+        corpus = load_corpus(self.config.data)
+        for split in splits:
+            corpus.split(split)  # validates the name
+        return split_streams(corpus, self.preprocessor, self.vocabulary, tuple(splits))
+
     def evaluate_split(self, split):
         """Perplexity of the loaded model on one split, from a zero state."""
-        corpus = load_corpus(self.config.data)
-        corpus.split(split)  # validates the name
-        stream = split_streams(corpus, self.preprocessor, self.vocabulary, (split,))[split]
+        stream = self.run_streams((split,))[split]
         result = evaluate(self.model, self.windows(stream))
         result["tokens"] = int(len(stream))
         return result

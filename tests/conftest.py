@@ -8,9 +8,13 @@ import pytest
 import rnn_pipeline  # noqa: F401  (forces the TensorFlow backend before keras is used)
 from rnn_pipeline.config import PipelineConfig
 from rnn_pipeline.config.loader import from_dict
+from rnn_pipeline.datasets.fetch import MIRROR_ENV
+from tests_support import REQUIRE_DATA_ENV, dataset_paths, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
-os.environ.setdefault("RNN_PIPELINE_DATA_MIRROR", str(REPO.parent / "shared" / "data"))
+_SHARED = REPO.parent / "shared" / "data"
+if _SHARED.is_dir():  # a checkout beside shared/ (CI, development) uses it as the mirror
+    os.environ.setdefault(MIRROR_ENV, str(_SHARED))
 
 TINY_TEXT = [
     "the cat sat on the mat",
@@ -26,10 +30,20 @@ TINY_TEXT = [
 
 @pytest.fixture(scope="session")
 def data_mirror():
-    path = Path(os.environ["RNN_PIPELINE_DATA_MIRROR"])
-    if not path.is_dir():
-        pytest.fail(f"RNN_PIPELINE_DATA_MIRROR={path} is not a folder (see README)")
-    return path
+    """The mirror folder itself, for tests of the mirror or of files only it holds (the
+    UTF-8 copies, SHA256SUMS). Skips without one; fails under RNN_PIPELINE_REQUIRE_DATA=1."""
+    value = os.environ.get(MIRROR_ENV)
+    if not value or not Path(value).is_dir():
+        unavailable(f"needs the data mirror: set {MIRROR_ENV} to a folder laid out like "
+                    f"shared/data (now: {value or 'unset'})")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    """``dataset(name)``: local paths {role: Path} of a registry dataset, resolved as a
+    user's run resolves them (cache, mirror, download); skips when it cannot be had."""
+    return dataset_paths
 
 
 @pytest.fixture

@@ -87,6 +87,28 @@ def test_unreachable_file_explains_the_mirror(http_root, empty_cache):
         fetch_file(file, progress=False)
 
 
+def test_a_dataset_that_cannot_be_had_skips_the_test_and_fails_it_under_require_data(
+        empty_cache, monkeypatch):
+    import urllib.error
+
+    from tests_support import REQUIRE_DATA_ENV, dataset_paths
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr("rnn_pipeline.datasets.fetch.urllib.request.urlopen", offline)
+    monkeypatch.delenv(REQUIRE_DATA_ENV, raising=False)
+    reason = (r"^needs dataset 'airline_passengers': not in the cache, not in a "
+              r"RNN_PIPELINE_DATA_MIRROR folder, and the download failed \(offline\?\)")
+    with pytest.raises(pytest.skip.Exception, match=reason):
+        dataset_paths("airline_passengers")
+    monkeypatch.setenv(REQUIRE_DATA_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match=reason + r" \(RNN_PIPELINE_REQUIRE_DATA=1 "
+                                                             r"turns this skip into a failure\)"):
+        dataset_paths("airline_passengers")
+    assert not empty_cache.exists() or not any(empty_cache.rglob("*.csv"))  # nothing half-written
+
+
 def test_mirror_is_used_offline_and_checked(tmp_path, empty_cache, monkeypatch, data_mirror):
     monkeypatch.setenv("RNN_PIPELINE_DATA_MIRROR", str(data_mirror))
     file = DATASETS.get("ptb").files["valid"]
@@ -110,13 +132,15 @@ def test_catalog_checksums_match_the_shared_data(data_mirror):
             assert file.url.startswith("https://"), file.url
 
 
-def test_ptb_splits_and_size(data_mirror):
+def test_ptb_splits_and_size(dataset):
+    dataset("ptb")
     corpus = load_corpus(DataConfig(corpus="ptb"))
     assert (len(corpus.train), len(corpus.valid), len(corpus.test)) == (42068, 3370, 3761)
     assert sum(len(line.split()) for line in corpus.test) == 78669
 
 
-def test_aozora_is_read_from_shift_jis_and_stripped(data_mirror):
+def test_aozora_is_read_from_shift_jis_and_stripped(dataset):
+    dataset("aozora")
     corpus = load_corpus(DataConfig(corpus="aozora", max_lines=200))
     text = "".join(corpus.train + corpus.valid + corpus.test)
     assert "吾輩" in text

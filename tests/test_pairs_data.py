@@ -5,7 +5,7 @@ import re
 import pytest
 
 from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
-from rnn_pipeline.datasets import DATASETS, fetch_file
+from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.errors import PipelineError
 
 
@@ -139,14 +139,15 @@ def test_filter_by_length_counts_dropped():
             filter_by_length(pairs, **kwargs)
 
 
-def test_real_tatoeba_jpn_eng(data_mirror):
+def test_real_tatoeba_jpn_eng(dataset):
     spec = DATASETS.get("tatoeba_jpn_eng")
     assert spec.kind == "pairs" and set(spec.files) == {"pairs", "about"}
-    pairs = read_pairs(fetch_file(spec.files["pairs"], progress=False), spec.encoding)
+    paths = dataset("tatoeba_jpn_eng")
+    pairs = read_pairs(paths["pairs"], spec.encoding)
     assert len(pairs) == 87609
     assert pairs[0] == ("Go.", "行け。")
     assert "Attribution: www.manythings.org/anki and tatoeba.org" in \
-        fetch_file(spec.files["about"], progress=False).read_text(encoding="utf-8")
+        paths["about"].read_text(encoding="utf-8")
 
 
 def test_bleu_matches_space_joined_tokens_to_a_normally_written_reference():

@@ -7,6 +7,7 @@ import pytest
 
 from rnn_pipeline import config as config_lib
 from rnn_pipeline.config.bundled import bundled_names, resolve_pipeline
+from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.workflows import get_workflow
 
 
@@ -31,8 +32,11 @@ def test_every_bundled_pipeline_validates(name):
 
 @pytest.mark.parametrize("name", [name if name in FAST else pytest.param(
     name, marks=pytest.mark.slow) for name in bundled_names()])
-def test_one_epoch_on_a_slice(name, tmp_path, data_mirror):
+def test_one_epoch_on_a_slice(name, tmp_path, dataset):
     config = config_lib.load(resolve_pipeline(name))
+    for needed in (config.data.corpus, config.series.dataset, config.pairs.dataset):
+        if needed in DATASETS.names():
+            dataset(needed)
     if config.task == "forecast":  # every row is needed by the split: fewer train windows
         config = config_lib.apply_overrides(config, ["train.epochs=1", "series.stride=25",
                                                      "model.units=16"])

@@ -58,8 +58,8 @@ def test_fill_policies_fill_and_count(tmp_path, fill, expected):
     assert series.filled == 1 and series.values[3, 0] == expected
 
 
-def test_a_fill_policy_fills_gaps_on_the_real_melbourne_series(data_mirror):
-    path = data_mirror / "timeseries" / "daily-min-temperatures.csv"
+def test_a_fill_policy_fills_gaps_on_the_real_melbourne_series(dataset):
+    path = dataset("melbourne_temperatures")["data"]
     with pytest.raises(PipelineError, match=r"daily-min-temperatures.csv:1462 the series must "
                                             r"be regular at frequency 'D' \(expected "
                                             r"1984-12-31 00:00:00 after 1984-12-30"):
@@ -68,8 +68,8 @@ def test_a_fill_policy_fills_gaps_on_the_real_melbourne_series(data_mirror):
     assert len(series.values) == 3652 and series.filled == 2  # 1984-12-31 and 1988-12-31
 
 
-def test_ett_protocol_on_the_real_etth1(data_mirror):
-    series = read_series(data_mirror / "timeseries" / "ETTh1.csv", "date",
+def test_ett_protocol_on_the_real_etth1(dataset):
+    series = read_series(dataset("etth1")["data"], "date",
                          ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"])
     assert series.frequency == "h" and series.values.shape == (17420, 7)
     ranges = split_ranges(len(series.values), series.frequency, 336, 96, split="ett")

@@ -13,7 +13,7 @@ from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.tokenizers import make_tokenizer
 
-AOZORA = "aozora/{}/1567_ruby_4948.txt"
+AOZORA = "aozora/{}/1567_ruby_4948.txt"  # 走れメロス, the shortest novel
 
 
 def _strings(ragged):
@@ -22,15 +22,15 @@ def _strings(ragged):
 
 # --- readers ---------------------------------------------------------------
 
-def test_shift_jis_file_reads_like_its_utf8_copy(data_mirror):
-    sjis = read_lines(data_mirror / AOZORA.format("sjis"), encoding="shift_jis")
+def test_shift_jis_file_reads_like_its_utf8_copy(dataset, data_mirror):
+    sjis = read_lines(dataset("aozora")["1567_ruby_4948"], encoding="shift_jis")
     utf8 = read_lines(data_mirror / AOZORA.format("utf8"), encoding="utf-8")
     assert sjis == utf8 and len(sjis) > 50
     assert any("\u3042" <= ch <= "\u9fff" for ch in sjis[0])  # real Japanese text
 
 
-def test_undecodable_bytes_name_the_file_and_offset(data_mirror):
-    path = data_mirror / AOZORA.format("sjis")
+def test_undecodable_bytes_name_the_file_and_offset(dataset):
+    path = dataset("aozora")["1567_ruby_4948"]
     first_bad = next(i for i, b in enumerate(path.read_bytes()) if b >= 0x80)
     with pytest.raises(PipelineError) as info:
         read_lines(path, encoding="utf-8")
@@ -103,8 +103,8 @@ def test_rule_based_tokenizers(name, expected):
     assert _strings(tokens) == expected
 
 
-def test_sentencepiece_segments_japanese_in_the_graph(data_mirror):
-    lines = read_lines(data_mirror / AOZORA.format("utf8"))
+def test_sentencepiece_segments_japanese_in_the_graph(dataset):
+    lines = read_lines(dataset("aozora")["1567_ruby_4948"], encoding="shift_jis")
     tokenizer = make_tokenizer("sentencepiece")
     tokenizer.train(lines, TextConfig(sentencepiece_vocab_size=1500), seed=0)
     sentence = lines[20]

@@ -1,13 +1,18 @@
 """Helpers shared by tests: independent reference computations."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 from rnn_pipeline.config import ModelConfig
+from rnn_pipeline.datasets import DATASETS, fetch_file
+from rnn_pipeline.datasets.fetch import MIRROR_ENV
+from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
 
@@ -20,6 +25,29 @@ PAIRS = [(f"{a} {b} {c}", f"{c.upper()} {a.upper()} {b.upper()}") for a, b, c in
     ("black", "wolf", "howls"), ("brown", "owl", "watches"), ("grey", "seal", "dives"),
     ("pink", "pig", "digs"), ("tall", "deer", "runs"), ("slow", "snail", "crawls"),
     ("quick", "fox", "jumps"), ("lazy", "cat", "sleeps")]]
+
+REQUIRE_DATA_ENV = "RNN_PIPELINE_REQUIRE_DATA"
+
+
+def unavailable(reason):
+    """Skips the calling test for missing real data; with ``RNN_PIPELINE_REQUIRE_DATA=1``
+    (CI) fails it instead, so that no data test is ever skipped silently there."""
+    if os.environ.get(REQUIRE_DATA_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_DATA_ENV}=1 turns this skip into a failure)",
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+def dataset_paths(name):
+    """Local paths {role: Path} of registry dataset ``name``, resolved as a user's run
+    resolves them (cache, then mirror, then download); `unavailable` when that fails."""
+    try:
+        return {role: fetch_file(file, progress=False)
+                for role, file in DATASETS.get(name).files.items()}
+    except PipelineError:
+        unavailable(f"needs dataset {name!r}: not in the cache, not in a {MIRROR_ENV} "
+                    f"folder, and the download failed (offline?)")
+
 
 TINY_VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
 

@@ -46,15 +46,54 @@ def dataset():
     return dataset_paths
 
 
-@pytest.fixture
-def tiny_corpus(tmp_path):
-    """train/valid/test files of a tiny mixed English/Japanese corpus."""
+# A tiny language-model pipeline over the files of `write_tiny_corpus`.
+TINY_PIPELINE = """
+name = "tiny"
+[data]
+corpus = "files"
+train = ["{train}"]
+valid = ["{valid}"]
+test = ["{test}"]
+[model]
+embedding_dim = 4
+units = 4
+num_layers = 1
+[train]
+epochs = 1
+batch_size = 2
+bptt = 4
+"""
+
+
+def write_tiny_corpus(folder):
+    """train/valid/test files of a tiny mixed English/Japanese corpus in ``folder``."""
     files = {}
     for split, repeat in (("train", 3), ("valid", 1), ("test", 1)):
-        path = tmp_path / f"{split}.txt"
+        path = folder / f"{split}.txt"
         path.write_text("\n".join(TINY_TEXT * repeat) + "\n", encoding="utf-8")
-        files[split] = str(path)
+        files[split] = path.as_posix()
     return files
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    return write_tiny_corpus(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def fitted_lm_run(tmp_path_factory):
+    """A run folder of `TINY_PIPELINE`, fitted once through the CLI; tests only read it
+    (copy it to change it)."""
+    from click.testing import CliRunner
+
+    from rnn_pipeline.cli.main import cli
+
+    folder = tmp_path_factory.mktemp("fitted_lm")
+    pipeline = folder / "tiny.toml"
+    pipeline.write_text(TINY_PIPELINE.format(**write_tiny_corpus(folder)))
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(folder / "run")])
+    assert result.exit_code == 0, result.output
+    return folder / "run"
 
 
 def tiny_config(files, **sections):

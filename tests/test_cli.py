@@ -3,30 +3,14 @@
 import pytest
 from click.testing import CliRunner
 
+from conftest import TINY_PIPELINE
 from rnn_pipeline.cli.main import cli
-
-PIPELINE = """
-name = "tiny"
-[data]
-corpus = "files"
-train = ["{train}"]
-valid = ["{valid}"]
-test = ["{test}"]
-[model]
-embedding_dim = 4
-units = 4
-num_layers = 1
-[train]
-epochs = 1
-batch_size = 2
-bptt = 4
-"""
-
+from rnn_pipeline.generation.samplers import SAMPLERS
 
 @pytest.fixture
 def pipeline_file(tiny_corpus, tmp_path):
     path = tmp_path / "tiny.toml"
-    path.write_text(PIPELINE.format(**tiny_corpus))
+    path.write_text(TINY_PIPELINE.format(**tiny_corpus))
     return path
 
 
@@ -143,3 +127,29 @@ def test_generate_batched_prompts_with_seed(pipeline_file, tmp_path):
     assert first.output == second.output
     oov = _run("generate", run_dir, "--prompt", "the zebra", "--max-tokens", 2)
     assert "Warning: Out-of-vocabulary prompt words become <unk>: 'zebra'" in oov.output
+
+
+def _texts(output):
+    """The generated texts of `rnn-pipeline generate` with several prompts."""
+    blocks = output.split("--- ")[1:]
+    return [block.split(" ---\n", 1)[1].rstrip("\n") for block in blocks]
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS.names())
+def test_every_sampler_generates_from_a_fitted_run(fitted_lm_run, sampler):
+    args = ["generate", fitted_lm_run, "--prompt", "the cat", "--prompt", "a", "--max-tokens", 4,
+            "--sampler", sampler, "--top-k", 3, "--num-beams", 3, "--seed", 2]
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    texts = _texts(result.output)
+    assert [t.split()[:len(p.split())] for t, p in zip(texts, ["the cat", "a"])] == \
+        [["the", "cat"], ["a"]]
+    assert [len(t.split()) for t in texts] == [2 + 4, 1 + 4]  # no --stop-at-eos: 4 tokens each
+    assert _run(*args).output == result.output  # the same seed gives the same text
+
+
+def test_beam_with_one_beam_is_greedy_through_the_cli(fitted_lm_run):
+    args = ["generate", fitted_lm_run, "--prompt", "the", "--prompt", "a dog", "--max-tokens", 6]
+    beam = _run(*args, "--sampler", "beam", "--num-beams", 1)
+    assert beam.exit_code == 0, beam.output
+    assert beam.output == _run(*args, "--sampler", "greedy").output

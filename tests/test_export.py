@@ -192,3 +192,22 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     assert again.output.strip().splitlines()[-1].startswith("Error: --version already exists")
     bad = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "a/b"])
     assert bad.exit_code == 2 and "Error: --name must be letters, digits" in bad.output
+
+
+def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run, tmp_path):
+    runner = CliRunner()
+    base = tmp_path / "saved_models"
+    result = runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
+    assert result.exit_code == 0, result.output
+    # The export's samplers, one per row: temperature 0 is greedy, top_k 0 the whole vocabulary.
+    rows = {"greedy": (0.0, 0), "random": (1.0, 0), "top_k": (1.0, 3)}
+    request = {"prompt": ["the cat"] * 3, "max_tokens": [5] * 3,
+               "temperature": [t for t, _ in rows.values()],
+               "top_k": [k for _, k in rows.values()], "seed": [4] * 3}
+    out = fresh_process(base / "tiny" / "1", {"serving_default": request}, tmp_path)
+    for sampler, text in zip(rows, out["serving_default"]["text"]):
+        expected = runner.invoke(cli, ["generate", str(fitted_lm_run), "--prompt", "the cat",
+                                       "--max-tokens", "5", "--sampler", sampler,
+                                       "--top-k", "3", "--seed", "4"])
+        assert expected.exit_code == 0, expected.output
+        assert text == expected.output.rstrip("\n"), sampler

@@ -48,9 +48,13 @@ def beam_search(stepper, logits, state, max_tokens, num_beams, eos_id, stop_at_e
         logits, state = stepper.step(tf.reshape(token, [-1]), state)
         return t + 1, logits, state, scores, sequences, done
 
+    loop_vars = (tf.constant(0), logits, state, scores, sequences, done)
+    # The batch is static when the prompts are (one traced call), but the reshapes in the
+    # body lose it: every loop variable keeps its rank only.
+    invariants = tf.nest.map_structure(lambda v: tf.TensorShape([None] * v.shape.rank),
+                                       loop_vars)
     _, _, _, scores, sequences, _ = tf.while_loop(
-        lambda t, *_: t < max_tokens, body,
-        (tf.constant(0), logits, state, scores, sequences, done))
+        lambda t, *_: t < max_tokens, body, loop_vars, shape_invariants=invariants)
     if length_penalty:
         is_eos = tf.equal(sequences, eos_id)  # (batch, beams, max_tokens)
         first = tf.argmax(tf.cast(is_eos, tf.int32), axis=2, output_type=tf.int32)

@@ -1,10 +1,7 @@
 """PNG plots of the gradient diagnostics."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 CELL_COLORS = {"simple_rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
 
@@ -17,7 +14,8 @@ def plot_through_time(curves, path, title):
         path: PNG file to write.
         title: figure title.
     """
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for (cell, state), norms in curves.items():
         norms = np.asarray(norms, dtype=float)
         distance = np.arange(len(norms))[::-1]  # t = 1..T -> T-1..0
@@ -33,7 +31,6 @@ def plot_through_time(curves, path, title):
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_clipping(log, path, title, threshold=None, kind=None):
@@ -46,8 +43,8 @@ def plot_clipping(log, path, title, threshold=None, kind=None):
         threshold: the ``global_clipnorm`` drawn as a line (None: no line).
         kind: "clipnorm" or "global_clipnorm" (for the legend), or None without clipping.
     """
-    fig, (ax_norm, ax_share) = plt.subplots(1, 2, figsize=(11, 4),
-                                            gridspec_kw={"width_ratios": [3, 1]})
+    fig = Figure(figsize=(11, 4))
+    ax_norm, ax_share = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     clipped = log["clipped"] > 0
     ax_norm.plot(log["step"], log["grad_norm"], lw=0.6, color="tab:blue",
                  label="global norm before clipping")
@@ -66,4 +63,3 @@ def plot_clipping(log, path, title, threshold=None, kind=None):
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -1,10 +1,7 @@
 """PNG plots of a forecasting run: forecasts against actuals, and error by horizon step."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def plot_forecasts(history, actual, forecasts, target, path, windows=4):
@@ -22,7 +19,8 @@ def plot_forecasts(history, actual, forecasts, target, path, windows=4):
     picks = np.linspace(0, len(actual) - 1, windows).astype(int)
     horizon = actual.shape[1]
     shown = min(history.shape[1], 2 * horizon)
-    fig, axes = plt.subplots(windows, 1, figsize=(10, 2.6 * windows), squeeze=False)
+    fig = Figure(figsize=(10, 2.6 * windows))
+    axes = fig.subplots(windows, 1, squeeze=False)
     for ax, i in zip(axes[:, 0], picks):
         past = np.arange(-shown, 0)
         future = np.arange(horizon)
@@ -36,7 +34,6 @@ def plot_forecasts(history, actual, forecasts, target, path, windows=4):
     axes[-1, 0].set_xlabel("steps from the forecast origin")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def plot_error_by_step(errors, path, title):
@@ -47,7 +44,8 @@ def plot_error_by_step(errors, path, title):
         path: PNG file.
         title: figure title.
     """
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     for name, values in errors.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
     ax.set(xlabel="horizon step", ylabel="MSE (scaled)", title=title)
@@ -55,4 +53,3 @@ def plot_error_by_step(errors, path, title):
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

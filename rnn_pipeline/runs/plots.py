@@ -1,9 +1,6 @@
 """PNG plots of a run's curves."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def plot_curves(rows, final, path, title):
@@ -16,7 +13,8 @@ def plot_curves(rows, final, path, title):
         title: figure title.
     """
     epochs = [r["epoch"] for r in rows]
-    fig, (ax_loss, ax_ppl) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_ppl = fig.subplots(1, 2)
     for split, style in (("train", "o-"), ("valid", "s-")):
         if rows and f"{split}_loss" in rows[0]:
             ax_loss.plot(epochs, [r[f"{split}_loss"] for r in rows], style, label=split)
@@ -35,4 +33,3 @@ def plot_curves(rows, final, path, title):
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

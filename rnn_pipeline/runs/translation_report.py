@@ -1,10 +1,7 @@
 """Scoring translations with sacrebleu (BLEU, chrF), by source length, and its plot."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import sacrebleu  # noqa: E402
+from matplotlib.figure import Figure
+import sacrebleu
 
 LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20), (21, 1000))
 _UNSEGMENTED = ("ja", "zh", "ko", "th")
@@ -56,7 +53,8 @@ def plot_by_length(curves, path, metric="bleu", title=""):
         curves: {label: rows of `score_by_length`}.
         path: PNG file.
     """
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     for label, rows in curves.items():
         ax.plot([r["source_words"] for r in rows], [r[metric] for r in rows], marker="o",
                 label=label)
@@ -66,4 +64,3 @@ def plot_by_length(curves, path, metric="bleu", title=""):
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

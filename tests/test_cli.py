@@ -113,6 +113,17 @@ def test_installed_command_prints_only_the_error_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_installed_export_command_prints_no_tensorflow_start_up_lines(fitted_lm_run, tmp_path):
+    import shutil
+    import subprocess
+
+    result = subprocess.run([shutil.which("rnn-pipeline"), "export", str(fitted_lm_run), "--base",
+                             str(tmp_path / "saved_models")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[0].endswith(f"{tmp_path / 'saved_models' / 'tiny' / '1'}")
+
+
 def test_generate_batched_prompts_with_seed(pipeline_file, tmp_path):
     run_dir = tmp_path / "run"
     assert _run("fit", pipeline_file, "--run-dir", run_dir).exit_code == 0

@@ -9,7 +9,7 @@ import rnn_pipeline  # noqa: F401  (forces the TensorFlow backend before keras i
 from rnn_pipeline.config import PipelineConfig
 from rnn_pipeline.config.loader import from_dict
 from rnn_pipeline.datasets.fetch import MIRROR_ENV
-from tests_support import REQUIRE_DATA_ENV, dataset_paths, unavailable
+from tests_support import dataset_paths, unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 _SHARED = REPO.parent / "shared" / "data"

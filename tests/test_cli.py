@@ -164,3 +164,60 @@ def test_beam_with_one_beam_is_greedy_through_the_cli(fitted_lm_run):
     beam = _run(*args, "--sampler", "beam", "--num-beams", 1)
     assert beam.exit_code == 0, beam.output
     assert beam.output == _run(*args, "--sampler", "greedy").output
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("missing", "RUN must hold a trained model.keras, but it is missing: the run did not "
+                "finish (train it again with rnn-pipeline fit). Received: RUN="),
+    ("truncated", "RUN must hold a readable model.keras, but {model} is truncated or damaged "
+                  "(train it again with rnn-pipeline fit). Received: RUN="),
+])
+def test_a_run_without_a_whole_model_is_one_line_for_every_command(fitted_lm_run, tmp_path,
+                                                                   damage, expected):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    model = run / "model.keras"
+    if damage == "missing":
+        model.unlink()
+    else:
+        model.write_bytes(model.read_bytes()[:model.stat().st_size // 2])
+    for command in (["evaluate", run], ["generate", run, "--prompt", "the"],
+                    ["export", run, "--base", tmp_path / "saved_models"]):
+        result = _run(*command)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [
+            f"Error: {expected.format(model=model)}'{run}'"], command
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_a_run_config_that_is_not_utf8_is_one_line(fitted_lm_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    config = run / "config.toml"
+    config.write_bytes(config.read_bytes() + "# 猫\n".encode("shift_jis"))
+    result = _run("evaluate", run)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {config} must be UTF-8 text (TOML files are "
+                                    f"UTF-8); byte offset ")
+
+
+@pytest.mark.parametrize("option, value", [("--temperature", "nan"), ("--temperature", "inf"),
+                                           ("--top-p", "nan")])
+def test_non_finite_generation_options_are_refused(fitted_lm_run, option, value):
+    result = _run("generate", fitted_lm_run, option, value)
+    assert result.exit_code == 2
+    assert f"Error: Invalid value for '{option}': {value} is not a finite number." in \
+        result.output
+
+
+def test_an_empty_pipeline_file_is_refused(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    result = _run("fit", empty, "--run-dir", tmp_path / "run")
+    _assert_one_line_error(result, f"{empty} has no settings: an empty pipeline would train "
+                                   f"the schema's defaults, not the bundled 'default' pipeline.",
+                           tmp_path)

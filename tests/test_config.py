@@ -1,4 +1,5 @@
 import dataclasses
+import re
 import typing
 
 import pytest
@@ -23,6 +24,48 @@ def test_round_trip_keeps_none_and_changed_values():
     assert again == config
     assert again.train.clipnorm == 0.5 and again.train.global_clipnorm is None
     assert again.data.train == ["a.txt", "b*.txt"]
+
+
+def test_strings_with_any_character_round_trip():
+    import tomllib
+
+    odd = ["two\nlines", "tab\there", 'quote " and back\\slash', "bell\a del\x7f nul\x00",
+           "cr\r\nlf", "日本語 ünïcödé \u2028", ""]
+    config = dataclasses.replace(PipelineConfig(), name=odd[0],
+                                 data=schema.DataConfig(train=odd, encoding="x\ty"))
+    text = config_lib.dumps(config)
+    tomllib.loads(text)  # valid TOML
+    again = config_lib.loads(text)
+    assert again == config and again.data.train == odd and again.name == "two\nlines"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[train]\nlearning_rate = nan", "train.learning_rate must be a finite number (not nan or "
+                                      "inf). Received: train.learning_rate=nan"),
+    ("[train]\nlearning_rate = inf", "Received: train.learning_rate=inf"),
+    ("[model]\ndropout = -inf", "model.dropout must be a finite number"),
+    ("[train]\nepochs = 0", "train.epochs must be at least 1. Received: train.epochs=0"),
+])
+def test_non_finite_numbers_and_zero_epochs_are_refused_at_load(text, expected):
+    with pytest.raises(PipelineError, match=r"^p.toml: .*" + re.escape(expected)):
+        config_lib.loads(text, source="p.toml")
+    key, value = text.split("\n")[1].split(" = ")
+    section = text.split("]")[0][1:]
+    with pytest.raises(PipelineError, match=r"^--set: .*" + re.escape(expected)):
+        config_lib.apply_overrides(PipelineConfig(), [f"{section}.{key}={value}"])
+
+
+def test_an_empty_or_non_utf8_pipeline_file_is_one_error(tmp_path):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("# only a comment\n")
+    with pytest.raises(PipelineError, match=r"^\S*empty.toml has no settings: an empty pipeline "
+                                            r"would train the schema's defaults"):
+        config_lib.load(empty)
+    sjis = tmp_path / "sjis.toml"
+    sjis.write_bytes('name = "猫"\n'.encode("shift_jis"))
+    with pytest.raises(PipelineError, match=r"^\S*sjis.toml must be UTF-8 text \(TOML files are "
+                                            r"UTF-8\); byte offset 8 is not"):
+        config_lib.load(sjis)
 
 
 def test_every_optional_field_defaults_to_none():

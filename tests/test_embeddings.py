@@ -244,6 +244,23 @@ def test_embed_writes_word2vec_text_that_feeds_back_in(tiny_corpus, tmp_path, mo
     assert len([line for line in shown.output.splitlines() if line.startswith("  ")]) == 4
 
 
+def test_embed_without_gensim_names_the_extra(tiny_corpus, tmp_path, monkeypatch):
+    import sys
+
+    import rnn_pipeline.config as config_lib
+
+    monkeypatch.setitem(sys.modules, "gensim", None)  # import gensim raises ImportError
+    pipeline = tmp_path / "tiny.toml"
+    pipeline.write_text(config_lib.dumps(tiny_config(tiny_corpus)))
+    out = tmp_path / "v.txt"
+    result = CliRunner().invoke(cli, ["embed", str(pipeline), "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: rnn-pipeline embed needs gensim, an optional dependency: pip install "
+        "'rnn-pipeline[word2vec]'. Received: gensim not installed"]
+    assert not out.exists()
+
+
 def test_a_missing_vectors_file_is_one_error_line_and_writes_nothing(tiny_corpus, tmp_path):
     import rnn_pipeline.config as config_lib
 

@@ -211,3 +211,42 @@ def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_r
                                        "--top-k", "3", "--seed", "4"])
         assert expected.exit_code == 0, expected.output
         assert text == expected.output.rstrip("\n"), sampler
+
+
+def test_export_mistakes_are_one_line_and_leave_nothing_behind(fitted_lm_run, tmp_path):
+    runner = CliRunner()
+    base = tmp_path / "new" / "saved_models"
+
+    def export(*args):
+        return runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base), *args])
+
+    too_many = export("--top-words", "100000")
+    assert too_many.exit_code == 2, too_many.output
+    vocabulary = len((fitted_lm_run / "vocab.txt").read_text().splitlines())
+    assert too_many.output.strip().splitlines() == [
+        f"Error: top_words must be in [1, {vocabulary}]. Received: top_words=100000"]
+    assert not (tmp_path / "new").exists()  # not even the folders the export would create
+    empty_name = export("--name", "")
+    assert empty_name.exit_code == 2
+    assert empty_name.output.startswith("Error: --name must be letters, digits")
+    base.mkdir(parents=True)
+    (base / "models.config").write_text("this is { not a proto")
+    garbage = export()
+    assert garbage.exit_code == 2
+    assert garbage.output.startswith(f"Error: {base / 'models.config'} must be a "
+                                     f"ModelServerConfig text proto to be updated.")
+    assert sorted(p.name for p in base.iterdir()) == ["models.config"]
+
+
+def test_version_folders_get_the_umask_mode_not_mkdtemps_private_one(fitted_lm_run, tmp_path):
+    import os
+    import stat
+
+    base = tmp_path / "saved_models"
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((base / "tiny" / "1").stat().st_mode) == 0o755

@@ -153,3 +153,50 @@ def test_evaluate_command_prints_the_table_of_a_split(fitted):
     lines = done.output.strip().splitlines()
     assert lines[0] == "test: 18 windows" and "MASE" in lines[1]
     assert lines[2].startswith("gru direct") and f"{table[0]['mse']:8.4f}" in lines[2]
+
+
+@pytest.mark.parametrize("step, season", [("h", 24), ("15min", 96), ("D", 7), ("MS", 12)])
+def test_an_inferred_frequency_gets_its_season(tmp_path, step, season):
+    import pandas as pd
+
+    from rnn_pipeline.config import PipelineConfig
+    from rnn_pipeline.config.loader import from_dict
+    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+
+    times = pd.date_range("2024-01-01", periods=200, freq=step)
+    csv = tmp_path / "s.csv"
+    csv.write_text("time,y\n" + "".join(f"{t},{i % 5}\n" for i, t in enumerate(times)))
+    config = from_dict(PipelineConfig, {"task": "forecast", "series": {
+        "csv": str(csv), "time_column": "time", "targets": ["y"], "lookback": 8, "horizon": 2}})
+    workflow = ForecastWorkflow(config, log=lambda line: None).validate()
+    workflow._load_data()
+    assert (workflow.series_config.frequency, workflow.season) == (step, season)
+
+
+def test_a_constant_target_reports_mase_as_undefined(tmp_path):
+    csv = tmp_path / "flat.csv"
+    csv.write_text("Month,Passengers\n" + "".join(
+        f"{1949 + t // 12}-{t % 12 + 1:02d},100\n" for t in range(144)))
+    pipeline = tmp_path / "flat.toml"
+    pipeline.write_text(PIPELINE.format(csv=csv.as_posix(), extra="", target="Passengers"))
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "Warning: MASE is undefined for 'Passengers': seasonal naive (season 12) forecasts " \
+           "the training rows exactly" in result.output
+    table = json.loads((tmp_path / "run" / "forecast_metrics.json").read_text())
+    assert [row["mase"] for row in table] == [None] * len(table)
+    assert all(line.endswith(" undefined") for line in result.output.splitlines()
+               if line.startswith(("gru direct", "repeat", "linear")))
+
+
+def test_forecast_out_into_a_missing_folder_is_one_line(fitted, tmp_path):
+    result, run = fitted
+    recent = tmp_path / "recent.csv"
+    recent.write_text("\n".join(monthly_rows()[:31]) + "\n")
+    out = tmp_path / "missing" / "f.csv"
+    done = CliRunner().invoke(cli, ["forecast", str(run), "--input", str(recent), "--out",
+                                    str(out)])
+    assert done.exit_code == 2
+    assert done.output.strip().splitlines() == [
+        f"Error: --out must be a file in an existing folder. Received: --out='{out}'"]
+    assert not (tmp_path / "missing").exists()

@@ -114,10 +114,21 @@ def test_sampler_options_are_checked():
     with pytest.raises(PipelineError, match=r"^sampler must be one of: 'beam', 'greedy', "
                                             r"'random', 'top_k', 'top_p'"):
         make_sampler("nucleus")
-    with pytest.raises(PipelineError, match=r"^temperature must be positive"):
-        make_sampler("random", temperature=0.0)
+    for temperature in (0.0, float("nan"), float("inf")):
+        with pytest.raises(PipelineError, match=r"^temperature must be a positive finite "
+                                                r"number\. Received: temperature="):
+            make_sampler("random", temperature=temperature)
     with pytest.raises(PipelineError, match=r"^top_p must be in \(0, 1\]"):
         make_sampler("top_p", p=1.5)
+
+
+@pytest.mark.parametrize("sampler", ["random", "top_k", "top_p"])
+def test_a_tiny_temperature_samples_greedily(sampler):
+    model = tiny_lm()
+    prompts = ["the cat", "a", ""]
+    greedy = _ids(model, prompts, 6, make_sampler("greedy"))
+    for seed in (0, 1):  # 1e-45 is float32's smallest subnormal: logits / T overflow
+        assert _ids(model, prompts, 6, make_sampler(sampler, temperature=1e-45), seed) == greedy
 
 
 def test_top_p_keeps_the_nucleus():

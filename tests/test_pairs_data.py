@@ -102,6 +102,19 @@ def test_split_is_deterministic_and_keeps_sources_apart():
                 assert runs == [runs[0], runs[0] + 1, runs[0] + 2]
 
 
+def test_sources_equal_up_to_case_and_punctuation_share_a_split():
+    variants = ["Go.", "go!", "GO", " Go ?", "Ｇｏ．"]  # the last one is full-width (NFKC)
+    pairs = [(v, f"target {i}") for i, v in enumerate(variants)] + \
+        [(f"other sentence {i}", f"t {i}") for i in range(40)]
+    for seed in range(5):
+        split = split_by_source(pairs, 0.2, 0.2, seed=seed)
+        homes = {name for name, chunk in split.items() for source, _ in chunk
+                 if source in variants}
+        assert len(homes) == 1, (seed, homes)
+        (home,) = homes
+        assert [s for s, _ in split[home] if s in variants] == variants  # adjacent, in order
+
+
 def test_split_fractions_are_of_distinct_sources():
     pairs = [(f"source {i}", f"target {i}.{j}") for i in range(100) for j in range(i % 3 + 1)]
     split = split_by_source(pairs, 0.1, 0.25, seed=7)
@@ -150,13 +163,34 @@ def test_real_tatoeba_jpn_eng(dataset):
         paths["about"].read_text(encoding="utf-8")
 
 
-def test_bleu_matches_space_joined_tokens_to_a_normally_written_reference():
+def test_detokenized_translations_match_normally_written_references_under_13a():
+    import tensorflow as tf
+
+    from rnn_pipeline.generation.detokenize import detokenizer_for
     from rnn_pipeline.runs.translation_report import score
 
-    # A word-level translation comes out as tokens joined by spaces; the reference is
-    # written normally, with "¿" attached. Identical words must score 100.
-    result = score(["¿ Puedes hablar francés ?", "Ella está aquí ."],
-                   ["¿Puedes hablar francés?", "Ella está aquí."], "es")
-    assert result["bleu"] == pytest.approx(100.0) and "tok:intl" in result["bleu_signature"]
-    japanese = score(["彼は忙しかった。"], ["彼は忙しかった。"], "ja")
-    assert japanese["bleu"] == pytest.approx(100.0) and "tok:char" in japanese["bleu_signature"]
+    # A word-level model writes tokens joined by spaces; Spanish attaches "¿", "," and ".".
+    spaced = ["¿ Puedes hablar francés ?", "Por favor , no lo sé .", "¡ Hola ! « Sí » ..."]
+    references = ["¿Puedes hablar francés?", "Por favor, no lo sé.", "¡Hola! «Sí»..."]
+    hypotheses = [t.decode() for t in detokenizer_for("es")(tf.constant(spaced)).numpy()]
+    assert hypotheses == references
+    result = score(hypotheses, references, "es")
+    assert result["bleu"] == pytest.approx(100.0) and "tok:13a" in result["bleu_signature"]
+    assert "nrefs:1" in result["chrf_signature"]
+    japanese = [t.decode() for t in detokenizer_for("ja")(
+        tf.constant(["彼 は 忙しかった 。", "トム は Mary に 会った 。"])).numpy()]
+    assert japanese == ["彼は忙しかった。", "トムはMaryに会った。"]
+    result = score(japanese[:1], ["彼は忙しかった。"], "ja")
+    assert result["bleu"] == pytest.approx(100.0) and "tok:char" in result["bleu_signature"]
+
+
+def test_references_get_the_target_sides_normalization():
+    from rnn_pipeline.config import PipelineConfig
+    from rnn_pipeline.config.loader import from_dict
+    from rnn_pipeline.workflows.translation import TranslationWorkflow
+
+    config = from_dict(PipelineConfig, {"task": "translation", "pairs": {"file": "x.tsv"},
+                                        "target_text": {"normalization": "nfkc",
+                                                        "lowercase": True}})
+    # full-width Latin, half-width katakana and a circled digit: NFKC's targets
+    assert TranslationWorkflow(config).references(["ＡＢＣ ｶﾀｶﾅ①"]) == ["abc カタカナ1"]

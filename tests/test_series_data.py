@@ -42,6 +42,12 @@ def test_reads_targets_then_covariates_and_infers_the_frequency(tmp_path):
     (GOOD[:3] + GOOD[4:], {"frequency": "h"},
      r"s.csv:5 the series must be regular at frequency 'h' \(expected 2024-01-01 03:00:00 "
      r"after 2024-01-01 02:00:00: a gap"),
+    (GOOD[:2] + ["2024-01-01 02:00,inf,12,x"] + GOOD[3:], {},
+     r"s.csv:4 column 'load' must hold finite numbers within float32's range\. "
+     r"Received: .*='inf'"),
+    (GOOD[:2] + ["2024-01-01 02:00,2,-1e39,x"] + GOOD[3:], {"targets": ["temp"]},
+     r"s.csv:4 column 'temp' must hold finite numbers within float32's range\. "
+     r"Received: .*='-1e\+39'"),
     (GOOD[:2] + ["yesterday,2,12,x"] + GOOD[3:], {},
      r"s.csv:4 column 'time' must hold timestamps\. Received: .*='yesterday'"),
 ])

@@ -61,14 +61,15 @@ def test_fit_scores_the_test_pairs_and_writes_the_run_folder(fitted):
     assert "Pairs from" in result.output and "train 16, valid 2, test 2" in result.output
     scores = json.loads((run / "bleu.json").read_text(encoding="utf-8"))
     assert scores["pairs"] == 2 and 0.0 <= scores["bleu"] <= 100.0
-    assert "tok:intl" in scores["bleu_signature"] and scores["num_beams"] == 2
+    assert "tok:13a" in scores["bleu_signature"] and scores["num_beams"] == 2
     rows = (run / "translations.tsv").read_text(encoding="utf-8").splitlines()
     assert rows[0] == "source\treference\ttranslation" and len(rows) == 3
     assert {r.split("\t")[0] for r in rows[1:]} <= {s for s, _ in PAIRS}
     for name in ("model.keras", "config.toml", "source_vocab.txt", "target_vocab.txt",
                  "bleu_by_length.png", "curves.png", "metrics.json"):
         assert (run / name).is_file(), name
-    assert "test BLEU" in result.output
+    assert "test BLEU" in result.output and scores["bleu_signature"] in result.output
+    assert scores["chrf_signature"] in result.output
 
 
 def test_translate_and_evaluate_commands(fitted):

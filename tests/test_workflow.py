@@ -74,3 +74,16 @@ def test_training_lowers_perplexity(tiny_corpus, tmp_path):
     workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
     final = workflow.fit(tmp_path / "run")
     assert final["train_perplexity"] < 0.7 * final["unigram_train_perplexity"]
+
+
+def test_summary_says_better_or_worse_than_unigram():
+    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+
+    final = {}
+    for split, ppl, uni in (("train", 50.0, 200.0), ("valid", 400.0, 100.0), ("test", 8.0, 8.0)):
+        final.update({f"{split}_perplexity": ppl, f"unigram_{split}_perplexity": uni,
+                      f"{split}_tokens": 1000})
+    lines = LanguageModelWorkflow.summary(final)
+    assert "(unigram    200.00; 2.00 bits/token better)" in lines[0]
+    assert "(unigram    100.00; 2.00 bits/token worse)" in lines[1]
+    assert "0.00 bits/token better" in lines[2]

@@ -1,13 +1,14 @@
 """``rnn-pipeline``: thin click commands over the library."""
 
 import contextlib
+import math
 
 import click
 
 from rnn_pipeline import config as config_lib
 from rnn_pipeline.cli.startup import import_tensorflow_quietly
 from rnn_pipeline.config.bundled import resolve_pipeline
-from rnn_pipeline.errors import PipelineError
+from rnn_pipeline.errors import PipelineError, pipeline_error
 from rnn_pipeline.runs import RunFolder, new_run_path
 
 
@@ -16,6 +17,16 @@ class PipelineUsageError(click.UsageError):
 
     def show(self, file=None):
         click.echo(f"Error: {self.format_message()}", file=file, err=True)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """`click.FloatRange` that also refuses nan and inf (they pass every range check)."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return value
 
 
 @contextlib.contextmanager
@@ -100,15 +111,23 @@ def evaluate(run, split):
 @click.option("--prompt", "prompts", multiple=True, default=[""], show_default=False,
               help="Text to continue (repeatable: prompts run as one batch). Default: empty, "
                    "which starts from <eos>.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Tokens to generate after each prompt.")
 @click.option("--sampler", type=click.Choice(["greedy", "random", "top_k", "top_p", "beam"]),
-              default="top_k", show_default=True)
-@click.option("--temperature", type=click.FloatRange(min=0, min_open=True), default=1.0,
-              show_default=True, help="random/top_k/top_p: softmax temperature.")
-@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=0.9,
-              show_default=True)
-@click.option("--num-beams", type=click.IntRange(min=1), default=4, show_default=True)
+              default="top_k", show_default=True,
+              help="How the next token is chosen: greedy (most probable), random (from the "
+                   "softmax), top_k / top_p (from the k most probable / the nucleus of mass "
+                   "p), beam (the most probable continuation of --num-beams hypotheses).")
+@click.option("--temperature", type=FiniteFloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="random/top_k/top_p: softmax temperature; below 1 "
+                                      "sharpens, a tiny one is greedy.")
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="top_k: sample among this many most probable tokens.")
+@click.option("--top-p", type=FiniteFloatRange(0, 1, min_open=True), default=0.9,
+              show_default=True, help="top_p: sample among the fewest tokens whose "
+                                      "probabilities sum to P.")
+@click.option("--num-beams", type=click.IntRange(min=1), default=4, show_default=True,
+              help="beam: hypotheses kept per prompt (1 is greedy).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Same seed, same text.")
 @click.option("--stop-at-eos", is_flag=True, help="End a continuation at <eos> (line end).")
@@ -166,7 +185,7 @@ def export(run, name, version, base, top_words, max_tokens_limit):
 
     with user_errors():
         config = RunFolder(run).check_exists().load_config()
-        name = check_name(name or config.name)
+        name = check_name(config.name if name is None else name)
         version = resolve_version(Path(base) / name, version)  # checked before the slow part
         workflow = workflow_class(config.task).from_run(run, log=click.echo)
         from rnn_pipeline.export import export_saved_model
@@ -189,8 +208,11 @@ def export(run, name, version, base, top_words, max_tokens_limit):
 def forecast(run, input_path, out):
     """Forecast the horizon after the last lookback rows of --input (a forecasting run)."""
     import os
+    from pathlib import Path
 
     with user_errors():
+        if out is not None and not Path(out).absolute().parent.is_dir():
+            raise pipeline_error("--out", "must be a file in an existing folder", out)
         workflow = run_workflow(run, "forecast", "a forecasting run")
         frame = workflow.forecast_file(input_path)
     if out is None:

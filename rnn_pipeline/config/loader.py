@@ -2,6 +2,7 @@
 
 import dataclasses
 import difflib
+import math
 import tomllib
 import typing
 from pathlib import Path
@@ -31,6 +32,16 @@ def _check_value(key, annotation, value):
         return float(value)
     if annotation is int and isinstance(value, bool) or not isinstance(value, annotation):
         raise pipeline_error(key, f"must be {_TYPE_NAMES[annotation]}", value)
+    if annotation is float and not math.isfinite(value):
+        raise pipeline_error(key, "must be a finite number (not nan or inf)", value)
+    return value
+
+
+def _check_range(key, field, value):
+    """Applies a field's ``metadata["min"]`` (see `schema.at_least`)."""
+    low = field.metadata.get("min")
+    if low is not None and value is not None and value < low:
+        raise pipeline_error(key, f"must be at least {low}", value)
     return value
 
 
@@ -63,7 +74,7 @@ def from_dict(cls, data, prefix=""):
                 raise pipeline_error(path, "must be a table (section)", value)
             kwargs[key] = from_dict(hints[key], value, prefix=f"{path}.")
         else:
-            kwargs[key] = _check_value(path, hints[key], value)
+            kwargs[key] = _check_range(path, fields[key], _check_value(path, hints[key], value))
     return cls(**kwargs)
 
 
@@ -79,13 +90,23 @@ def to_dict(config):
     return out
 
 
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(value):
+    """A TOML basic string: quote, backslash and every control character escaped."""
+    return '"' + "".join(_TOML_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or
+                                                   ord(c) == 0x7F else c) for c in value) + '"'
+
+
 def _toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(value)
     return "[" + ", ".join(_toml_value(v) for v in value) + "]"
 
 
@@ -110,6 +131,11 @@ def loads(text, source="<string>"):
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PipelineError(f"{source} is not valid TOML: {exc}. Received: file={source!r}") from exc
+    if not data:
+        raise PipelineError(f"{source} has no settings: an empty pipeline would train the "
+                            f"schema's defaults, not the bundled 'default' pipeline. Start "
+                            f"from a bundled one (rnn-pipeline fit default, or a copy of its "
+                            f"file). Received: file={source!r}")
     try:
         return from_dict(PipelineConfig, data)
     except PipelineError as exc:
@@ -153,4 +179,10 @@ def apply_overrides(config, overrides):
 def load(path):
     """Reads a pipeline file into a `PipelineConfig`."""
     path = Path(path)
-    return loads(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"{path} must be UTF-8 text (TOML files are UTF-8); byte offset "
+                            f"{exc.start} is not. Re-save it as UTF-8. Received: "
+                            f"file={str(path)!r}") from None
+    return loads(text, source=str(path))

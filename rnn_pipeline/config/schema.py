@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 
+def at_least(low, default):
+    """A field whose value must be at least ``low`` (checked when a file is loaded)."""
+    return field(default=default, metadata={"min": low})
+
+
 @dataclass
 class DataConfig:
     """Where the text comes from.
@@ -163,7 +168,7 @@ class TrainConfig:
         seed: seed of initialisation, dropout and sentencepiece.
     """
 
-    epochs: int = 6
+    epochs: int = at_least(1, 6)
     batch_size: int = 20
     bptt: int = 35
     optimizer: str = "adam"

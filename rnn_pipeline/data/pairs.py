@@ -7,6 +7,7 @@ as Tatoeba's attribution) are kept in the file and dropped in memory.
 import codecs
 import math
 import numbers
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -93,12 +94,21 @@ def _check_fraction(argument, value):
         raise pipeline_error(argument, "must be a number in [0, 1)", value)
 
 
-def split_by_source(pairs, valid_fraction, test_fraction, seed):
-    """Splits pairs so that no source sentence is in two splits.
+def source_key(source):
+    """What makes two sources the same sentence: NFKC, lower case, no punctuation, single
+    spaces ("Go!" and "go." are one sentence)."""
+    text = unicodedata.normalize("NFKC", source).lower()
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+    return " ".join(text.split())
 
-    The distinct sources are sorted, shuffled with ``numpy.random.default_rng(seed)`` and
-    assigned, whole groups at a time, to test, then valid, then train. Each split keeps the
-    shuffled group order; a group's pairs stay adjacent, in input order.
+
+def split_by_source(pairs, valid_fraction, test_fraction, seed):
+    """Splits pairs so that no source sentence is in two splits, even up to case and
+    punctuation (`source_key`).
+
+    The distinct source keys are sorted, shuffled with ``numpy.random.default_rng(seed)``
+    and assigned, whole groups at a time, to test, then valid, then train. Each split keeps
+    the shuffled group order; a group's pairs stay adjacent, in input order.
 
     Args:
         pairs: (source, target) tuples.
@@ -120,7 +130,7 @@ def split_by_source(pairs, valid_fraction, test_fraction, seed):
                              valid_fraction + test_fraction)
     groups = {}
     for pair in pairs:
-        groups.setdefault(pair[0], []).append(tuple(pair))
+        groups.setdefault(source_key(pair[0]), []).append(tuple(pair))
     sources = sorted(groups)
     order = [sources[i] for i in np.random.default_rng(seed).permutation(len(sources))]
     n_test = math.floor(test_fraction * len(order) + 0.5)

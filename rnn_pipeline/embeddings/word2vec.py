@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.errors import PipelineError, pipeline_error
 from rnn_pipeline.registry import Registry
 
 METHODS = Registry("word2vec.method")
@@ -25,7 +25,14 @@ def stream_sentences(stream, itos, eos_id):
 
 
 def check_word2vec(config, dim):
-    """Raises a `PipelineError` for settings gensim would reject or misread."""
+    """Raises a `PipelineError` for settings gensim would reject or misread, or when gensim
+    (the optional ``word2vec`` extra) is not installed."""
+    try:
+        import gensim  # noqa: F401
+    except ImportError:
+        raise PipelineError("rnn-pipeline embed needs gensim, an optional dependency: "
+                            "pip install 'rnn-pipeline[word2vec]'. Received: gensim not "
+                            "installed") from None
     METHODS.get(config.method)
     for key, value, low in (("window", config.window, 1), ("negative", config.negative, 1),
                             ("epochs", config.epochs, 1), ("min_count", config.min_count, 1),

@@ -1,6 +1,7 @@
 """TF Serving's folder layout: ``<base>/<name>/<version>/`` with numeric versions,
 written atomically, plus the ``models.config`` that lists the models under a base."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -40,32 +41,51 @@ def resolve_version(model_dir, version=None):
     return version
 
 
+def _missing_folders(path):
+    """``path`` and its ancestors that do not exist yet, innermost first."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _umask_mode():
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
 def write_atomically(model_dir, version, write):
     """Calls ``write(tmp_path)`` on a temporary, non-numeric folder inside ``model_dir`` and
-    renames it to ``<version>``: a server polling the folder never sees half a version.
+    renames it to ``<version>``: a server polling the folder never sees half a version. On
+    failure nothing is left behind, not even the folders this call created.
 
     Returns:
         The version's `Path`.
     """
+    created = _missing_folders(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
     target = model_dir / str(version)
     try:
         write(staging)
+        # mkdtemp makes the folder private (0700); a model server often runs as another
+        # user, so the version gets the mode any new folder gets here.
+        os.chmod(staging, _umask_mode())
         os.rename(staging, target)  # fails if the version appeared meanwhile
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty
         raise
     return target
 
 
-def update_models_config(base, name, serving_root="/models"):
-    """Adds ``name`` to ``<base>/models.config`` (a ModelServerConfig text proto), keeping
-    every other entry. Paths are where ``base`` is mounted in the server's container.
-
-    Returns:
-        The file's `Path`.
-    """
+def read_models_config(base):
+    """The ModelServerConfig of ``<base>/models.config`` (empty when there is none yet);
+    a file that is not one is an error, raised before anything is written."""
     from google.protobuf import text_format
     from tensorflow_serving.config import model_server_config_pb2
 
@@ -74,9 +94,23 @@ def update_models_config(base, name, serving_root="/models"):
     if path.exists():
         try:
             text_format.Parse(path.read_text(encoding="utf-8"), config)
-        except text_format.ParseError as exc:
+        except (text_format.ParseError, UnicodeDecodeError) as exc:
             raise pipeline_error(str(path), "must be a ModelServerConfig text proto to be "
                                  "updated", str(exc)) from None
+    return config
+
+
+def update_models_config(base, name, config, serving_root="/models"):
+    """Adds ``name`` to ``config`` (from `read_models_config`), keeping every other entry,
+    and writes it to ``<base>/models.config`` atomically. Paths are where ``base`` is
+    mounted in the server's container.
+
+    Returns:
+        The file's `Path`.
+    """
+    from google.protobuf import text_format
+
+    path = Path(base) / MODELS_CONFIG
     entries = config.model_config_list.config
     if not any(entry.name == name for entry in entries):
         entry = entries.add()

@@ -95,7 +95,10 @@ class LanguageModelServing(tf.Module):
             in_range = tf.debugging.assert_equal(
                 tf.reduce_all((max_tokens >= 0) & (max_tokens <= limit)), True,
                 message=f"max_tokens must be in [0, {limit}]")
-        with tf.control_dependencies([in_range]):
+            finite = tf.debugging.assert_equal(
+                tf.reduce_all(tf.math.is_finite(temperature)), True,
+                message="temperature must be a finite number (<= 0 is greedy)")
+        with tf.control_dependencies([in_range, finite]):
             ids = generate_ids(self._stepper, self._ids(prompt), max_tokens,
                                ServingSampler(temperature, top_k), seed, self._eos_id)
         text = self._text[0]

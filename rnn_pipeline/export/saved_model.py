@@ -7,13 +7,15 @@ import tensorflow as tf
 
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.export.graph_checks import gpu_only_ops, read_saved_model
-from rnn_pipeline.export.layout import (check_name, resolve_version, update_models_config,
-                                        write_atomically)
+from rnn_pipeline.export.layout import (check_name, read_models_config, resolve_version,
+                                        update_models_config, write_atomically)
 from rnn_pipeline.export.warmup import write_warmup_requests
 
 
 def export_saved_model(make_module, base, name, version=None):
     """Exports to ``<base>/<name>/<version>/`` and lists the model in ``<base>/models.config``.
+    Every check (name, version, models.config, the module's own options) runs before
+    anything is written; a failure leaves nothing behind.
 
     Args:
         make_module: callable(assets_dir) -> a `tf.Module` with ``signatures()`` and
@@ -27,15 +29,16 @@ def export_saved_model(make_module, base, name, version=None):
     """
     model_dir = Path(base) / check_name(name)
     version = resolve_version(model_dir, version)
+    models_config = read_models_config(base)
+    with tempfile.TemporaryDirectory() as assets_dir:
+        module = make_module(Path(assets_dir))
 
-    def write(path):
-        with tempfile.TemporaryDirectory() as assets_dir:
-            module = make_module(Path(assets_dir))
+        def write(path):
             tf.saved_model.save(module, str(path), signatures=module.signatures())
-        gpu_ops = gpu_only_ops(read_saved_model(path))
-        if gpu_ops:
-            raise pipeline_error("export", "must contain no GPU-only ops", ", ".join(gpu_ops))
-        write_warmup_requests(path, name, module.warmup_inputs())
+            gpu_ops = gpu_only_ops(read_saved_model(path))
+            if gpu_ops:
+                raise pipeline_error("export", "must contain no GPU-only ops", ", ".join(gpu_ops))
+            write_warmup_requests(path, name, module.warmup_inputs())
 
-    target = write_atomically(model_dir, version, write)
-    return target, update_models_config(base, name)
+        target = write_atomically(model_dir, version, write)
+    return target, update_models_config(base, name, models_config)

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, pad_source
 from rnn_pipeline.export.lm_serving import _vocabulary_tables, write_vocabulary
+from rnn_pipeline.generation.detokenize import detokenizer_for
 from rnn_pipeline.generation.translate import decode_ids
 
 
@@ -14,7 +15,7 @@ class _Side(tf.Module):
     (written under ``assets_dir / name``; the export stores assets by file name, and adds
     ``_1`` when both sides have, e.g., a ``sentencepiece.model``)."""
 
-    def __init__(self, preprocessor, assets_dir, name):
+    def __init__(self, preprocessor, assets_dir, name, language=None):
         super().__init__(name=f"{name}_text")
         folder = assets_dir / name
         folder.mkdir(parents=True, exist_ok=True)
@@ -25,15 +26,16 @@ class _Side(tf.Module):
                                 for path in preprocessor.tokenizer.write_assets(folder)]
         self.tokenizer_resources = preprocessor.tokenizer.trackables()
         self._text = [preprocessor]  # its tokenization graph; the tables replace its lookup
+        self._detokenize = detokenizer_for(language)
 
     def ids(self, text):
         """(batch,) string -> (batch, None) ragged int32 ids."""
         return tf.cast(self.token_ids.lookup(self._text[0].tokens(text)), tf.int32)
 
     def text(self, ids):
-        """(batch, None) ragged ids -> (batch,) string, without sentencepiece's leading space."""
+        """(batch, None) ragged ids -> (batch,) string, as the language writes it."""
         tokens = self.id_tokens.lookup(tf.cast(ids, tf.int64))
-        return tf.strings.strip(self._text[0].detokenize_tokens(tokens))
+        return self._detokenize(self._text[0].detokenize_tokens(tokens))
 
 
 class TranslationServing(tf.Module):
@@ -44,15 +46,16 @@ class TranslationServing(tf.Module):
         model: a trained `Seq2SeqTranslator` with both preprocessors.
         assets_dir: a `pathlib.Path`; files written there become the export's assets.
         decode_config: a `DecodeConfig`.
+        language: the target's ISO code (picks the detokenizer).
     """
 
-    def __init__(self, model, assets_dir, decode_config):
+    def __init__(self, model, assets_dir, decode_config, language=None):
         super().__init__(name="translation_serving")
         # The tf.Variables themselves: TF1-style loaders restore what the graph reads.
         self.model_variables = [variable.value for variable in model.variables]
         self._model = [model]  # a list hides the Keras model from tracking
         self.source = _Side(model.source_preprocessor, assets_dir, "source")
-        self.target = _Side(model.target_preprocessor, assets_dir, "target")
+        self.target = _Side(model.target_preprocessor, assets_dir, "target", language)
         self.decode_config = decode_config
         self.translate = tf.function(self._translate, input_signature=[
             tf.TensorSpec([None], tf.string, name="source")])

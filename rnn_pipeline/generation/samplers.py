@@ -5,6 +5,8 @@ so a row's text depends on its prompt and seed only, not on the other rows of th
 the same seed gives the same text in Python and in an exported SavedModel alike.
 """
 
+import math
+
 import tensorflow as tf
 
 from rnn_pipeline.errors import pipeline_error
@@ -14,6 +16,7 @@ SAMPLERS = Registry("sampler")
 
 
 _MASKED = -1e9
+_SMALLEST_NORMAL = 1.1754944e-38  # float32
 
 
 def draw(logits, seeds):
@@ -32,6 +35,20 @@ def draw(logits, seeds):
 
     tokens = tf.map_fn(one_row, (logits, seeds), fn_output_signature=tf.int64)
     return tf.cast(tokens, tf.int32)
+
+
+def with_temperature(logits, temperature):
+    """``logits / temperature``, each row shifted first so that its largest logit is 0: as
+    the temperature shrinks, the other logits go to -inf and sampling becomes greedy,
+    instead of overflowing to inf - inf = NaN.
+
+    Args:
+        logits: (batch, vocab).
+        temperature: a positive scalar, or (batch, 1).
+    """
+    shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)  # (batch, vocab), max 0
+    # A subnormal temperature reads as 0 on CPUs that flush denormals (0 / 0 = NaN).
+    return shifted / tf.maximum(tf.cast(temperature, logits.dtype), _SMALLEST_NORMAL)
 
 
 def keep_top_k(logits, k):
@@ -69,7 +86,7 @@ class RandomSampler:
         self.temperature = temperature
 
     def __call__(self, logits, seeds):
-        return draw(logits / self.temperature, seeds)
+        return draw(with_temperature(logits, self.temperature), seeds)
 
 
 @SAMPLERS.register("top_k")
@@ -81,7 +98,7 @@ class TopKSampler(RandomSampler):
         self.k = k
 
     def __call__(self, logits, seeds):
-        return draw(keep_top_k(logits / self.temperature, self.k), seeds)
+        return draw(keep_top_k(with_temperature(logits, self.temperature), self.k), seeds)
 
 
 @SAMPLERS.register("top_p")
@@ -93,7 +110,7 @@ class TopPSampler(RandomSampler):
         self.p = p
 
     def __call__(self, logits, seeds):
-        logits = logits / self.temperature
+        logits = with_temperature(logits, self.temperature)
         order = tf.argsort(logits, direction="DESCENDING", axis=-1)
         sorted_logits = tf.gather(logits, order, batch_dims=1)
         cumulative = tf.cumsum(tf.nn.softmax(sorted_logits), axis=-1, exclusive=True)
@@ -120,7 +137,8 @@ class ServingSampler:
         greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
         temperature = tf.where(sampling, self.temperature, 1.0)[:, None]
         drawn = tf.cond(tf.reduce_any(sampling),
-                        lambda: draw(keep_top_k(logits / temperature, self.top_k), seeds),
+                        lambda: draw(keep_top_k(with_temperature(logits, temperature),
+                                                self.top_k), seeds),
                         lambda: greedy)  # all-greedy batches skip the draws
         return tf.where(sampling, drawn, greedy)
 
@@ -136,8 +154,8 @@ class BeamSearch:
 def make_sampler(name, temperature=1.0, k=10, p=0.9, num_beams=4):
     """Builds the sampler ``name`` with the options that apply to it, checked."""
     cls = SAMPLERS.get(name)
-    if temperature <= 0:
-        raise pipeline_error("temperature", "must be positive", temperature)
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise pipeline_error("temperature", "must be a positive finite number", temperature)
     if k < 1:
         raise pipeline_error("top_k", "must be at least 1", k)
     if not 0 < p <= 1:

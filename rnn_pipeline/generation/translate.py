@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, source_ids
 from rnn_pipeline.generation.beam import beam_search
+from rnn_pipeline.generation.detokenize import detokenizer_for
 
 
 class DecoderStepper:
@@ -78,15 +79,15 @@ def decode_ids(model, source_ids, max_tokens, bos_id, eos_id, num_beams=1, lengt
     return tf.RaggedTensor.from_tensor(tokens, lengths=before_eos)
 
 
-def translate_text(model, texts, max_tokens, num_beams=1, length_penalty=0.0):
-    """(batch,) source strings -> (batch,) translations; graph code (the export's body).
+def translate_text(model, texts, max_tokens, num_beams=1, length_penalty=0.0, language=None):
+    """(batch,) source strings -> (batch,) translations; graph code.
 
     Args:
         model: a `Seq2SeqTranslator` with both preprocessors.
         texts: string tensor (batch,).
         max_tokens, num_beams, length_penalty: see `decode_ids`.
+        language: the target's ISO code; picks the detokenizer (`detokenizer_for`).
     """
     ids = decode_ids(model, source_ids(model.source_preprocessor, texts), max_tokens,
                      BOS_ID, EOS_ID, num_beams=num_beams, length_penalty=length_penalty)
-    # a sentencepiece translation starts with "▁", a space: not part of the sentence
-    return tf.strings.strip(model.target_preprocessor.detokenize(ids))
+    return detokenizer_for(language)(model.target_preprocessor.detokenize(ids))

@@ -18,6 +18,8 @@ Layout::
 import csv
 import datetime
 import json
+import os
+import zipfile
 from pathlib import Path
 
 from rnn_pipeline import config as config_lib
@@ -79,6 +81,16 @@ class RunFolder:
         if sentencepiece_model is not None:
             self.file(self.SENTENCEPIECE).write_bytes(sentencepiece_model)
 
+    def save_model(self, model):
+        """Saves ``model`` as ``model.keras``, atomically: a kill during the write leaves no
+        half-written file under that name."""
+        partial = self.file(f".partial-{os.getpid()}-{self.MODEL}")
+        try:
+            model.save(partial)
+            os.replace(partial, self.file(self.MODEL))
+        finally:
+            partial.unlink(missing_ok=True)
+
     def save_metrics(self, rows, final):
         """Writes per-epoch ``rows`` to CSV and rows + ``final`` figures to JSON."""
         if rows:
@@ -100,6 +112,29 @@ class RunFolder:
 
     def load_config(self):
         return config_lib.load(self.file(self.CONFIG))
+
+    def load_model(self, compile=False):
+        """The trained model, or one line saying why a run folder has none.
+
+        Args:
+            compile: whether Keras compiles it with its saved training settings.
+        """
+        import keras
+
+        path = self.file(self.MODEL)
+        if not path.is_file():
+            raise pipeline_error("RUN", f"must hold a trained {self.MODEL}, but it is missing: "
+                                 f"the run did not finish (train it again with rnn-pipeline "
+                                 f"fit)", str(self.path))
+        damaged = pipeline_error("RUN", f"must hold a readable {self.MODEL}, but {path} is "
+                                 f"truncated or damaged (train it again with rnn-pipeline fit)",
+                                 str(self.path))
+        if not zipfile.is_zipfile(path):
+            raise damaged
+        try:
+            return keras.models.load_model(path, compile=compile)
+        except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise damaged from exc
 
     def load_vocabulary(self):
         return Vocabulary.load(self.file(self.VOCAB))

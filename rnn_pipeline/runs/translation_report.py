@@ -1,19 +1,19 @@
 """Scoring translations with sacrebleu (BLEU, chrF), by source length, and its plot."""
 
-from matplotlib.figure import Figure
 import sacrebleu
+from matplotlib.figure import Figure
+
+from rnn_pipeline.generation.detokenize import UNSEGMENTED_LANGUAGES
 
 LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20), (21, 1000))
-_UNSEGMENTED = ("ja", "zh", "ko", "th")
 
 
 def bleu_tokenize(target_language):
-    """sacrebleu's tokenizer for a target: "char" for unsegmented scripts (Japanese:
-    no MeCab needed, every character is a token), else "intl", which splits off every
-    Unicode punctuation mark. Word-level translations come out as tokens joined by spaces
-    ("¿ Puedes hablar francés ?"); "13a" splits only ASCII punctuation, so the reference's
-    "¿Puedes" would never match the hypothesis' "¿ Puedes"."""
-    return "char" if target_language in _UNSEGMENTED else "intl"
+    """sacrebleu's tokenizer for a target: "char" for scripts written without spaces
+    (Japanese: no MeCab needed, every character is a token), else sacrebleu's default
+    "13a", so that scores compare with published ones. Translations are detokenized
+    before scoring (`generation.detokenize`), as the references are written."""
+    return "char" if target_language in UNSEGMENTED_LANGUAGES else "13a"
 
 
 def score(hypotheses, references, target_language):

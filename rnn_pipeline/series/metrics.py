@@ -17,14 +17,18 @@ def forecast_metrics(forecast, actual, mean, std, mase_scale):
         mase_scale: `seasonal_scale` of the training rows.
 
     Returns:
-        dict of floats: mse, mae (scaled), mae_original, rmse_original, mase.
+        dict: mse, mae (scaled), mae_original, rmse_original (floats) and mase: the mean
+        over the targets whose scale is positive, None when no target has one (MASE is
+        undefined for a series that seasonal naive forecasts exactly).
     """
     error = forecast.astype(np.float64) - actual
     scaled = error / std
+    defined = np.asarray(mase_scale) > 0  # (targets,)
+    mase = np.abs(error).mean(axis=(0, 1))[defined] / np.asarray(mase_scale)[defined]
     return {"mse": float(np.mean(scaled ** 2)), "mae": float(np.mean(np.abs(scaled))),
             "mae_original": float(np.mean(np.abs(error))),
             "rmse_original": float(np.sqrt(np.mean(error ** 2))),
-            "mase": float(np.mean(np.abs(error).mean(axis=(0, 1)) / mase_scale))}
+            "mase": float(np.mean(mase)) if defined.any() else None}
 
 
 def error_by_step(forecast, actual, std):

@@ -87,6 +87,12 @@ def _numeric(frame, path, columns, fill):
         if wrong.size:
             raise pipeline_error(f"{path}:{_file_row(wrong[0])}", f"column {name!r} must be "
                                  f"numeric", raw.iloc[wrong[0]])
+        # inf, or beyond float32's range (the model's dtype)
+        huge = np.flatnonzero(np.abs(values.to_numpy(np.float64)) > np.finfo(np.float32).max)
+        if huge.size:
+            raise pipeline_error(f"{path}:{_file_row(huge[0])}", f"column {name!r} must hold "
+                                 f"finite numbers within float32's range",
+                                 str(raw.iloc[huge[0]]))
         numeric[name] = values.astype("float64")
     table = pd.DataFrame(numeric)
     missing = int(table.isna().sum().sum())

@@ -140,7 +140,7 @@ class ForecastWorkflow(Workflow):
                                   *run_callbacks(run),
                                   *progress_callbacks(self.log, progress_verbosity())],
                        verbose=progress_verbosity())
-        self.model.save(run.file(run.MODEL))
+        run.save_model(self.model)
         history, actual = self._windows("test")
         table, forecasts, errors = self._table("test", history, actual)
         run.save_metrics(recorder.rows, {"test": table})
@@ -190,7 +190,11 @@ class ForecastWorkflow(Workflow):
         forecasts.update(self._baseline_forecasts(history))
         t = self.num_targets
         scale = seasonal_scale(self.splits["train"][:, :t], self.season)
-        scale = np.where(scale > 0, scale, 1.0)
+        flat = [name for name, value in zip(self.series.targets, scale) if value == 0]
+        if flat:
+            self.log(f"Warning: MASE is undefined for {', '.join(map(repr, flat))}: seasonal "
+                     f"naive (season {self.season}) forecasts the training rows exactly "
+                     f"(a constant target?); it is left out of MASE.")
         rows, errors = [], {}
         for key, forecast in forecasts.items():
             metrics = forecast_metrics(forecast, actual, self.mean[:t], self.std[:t], scale)
@@ -213,7 +217,7 @@ class ForecastWorkflow(Workflow):
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)
         workflow.series_config = resolve(workflow.config.series)
-        workflow.model = keras.models.load_model(run.file(run.MODEL))
+        workflow.model = run.load_model(compile=True)
         return workflow
 
     def evaluation_lines(self, split):
@@ -259,5 +263,6 @@ class ForecastWorkflow(Workflow):
         for row in table:
             lines.append(f"{row['model']:<22}{row['mse']:8.4f}{row['mae']:8.4f}"
                          f"{row['mae_original']:12.4f}{row['rmse_original']:13.4f}"
-                         f"{row['mase']:8.4f}")
+                         + (f"{row['mase']:8.4f}" if row["mase"] is not None else
+                            f"{'undefined':>10}"))
         return lines

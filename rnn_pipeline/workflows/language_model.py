@@ -107,7 +107,7 @@ class LanguageModelWorkflow(Workflow):
                      *callbacks]
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
                    callbacks=callbacks, log=self.log)
-        self.model.save(run.file(run.MODEL))
+        run.save_model(self.model)
         final = self.evaluate_all()
         warning = nonfinite_warning(final, run.path)
         if warning:
@@ -133,7 +133,7 @@ class LanguageModelWorkflow(Workflow):
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)
         workflow.vocabulary = run.load_vocabulary()
-        workflow.model = keras.models.load_model(run.file(run.MODEL), compile=False)
+        workflow.model = run.load_model()
         workflow.model.compile()
         workflow.preprocessor = workflow.model.preprocessor
         return workflow
@@ -175,9 +175,10 @@ class LanguageModelWorkflow(Workflow):
         lines = []
         for split in ("train", "valid", "test"):
             ppl, uni = final[f"{split}_perplexity"], final[f"unigram_{split}_perplexity"]
+            bits = math.log2(uni / ppl)  # nan when ppl is
+            verdict = f"{abs(bits):.2f} bits/token {'worse' if bits < 0 else 'better'}"
             lines.append(f"{split:>5} perplexity {ppl:9.2f}   (unigram {uni:9.2f}; "
-                         f"{math.log2(uni / ppl):+.2f} bits/token better) over "
-                         f"{final[f'{split}_tokens']:,} tokens")
+                         f"{verdict}) over {final[f'{split}_tokens']:,} tokens")
         return lines
 
 

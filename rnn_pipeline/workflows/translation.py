@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
 from rnn_pipeline.data.pairs_dataset import PAD_ID, fit_side, pair_batches
+from rnn_pipeline.data.preprocessor import normalize
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
@@ -138,7 +139,7 @@ class TranslationWorkflow(Workflow):
         rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
                    callbacks=run_callbacks(run), log=self.log)
         train_seconds = time.perf_counter() - start
-        self.model.save(run.file(run.MODEL))
+        run.save_model(self.model)
         final = self.score_split("test", run)
         final["train_seconds"] = train_seconds
         run.save_metrics(rows, final)
@@ -155,7 +156,8 @@ class TranslationWorkflow(Workflow):
             self._translate_fn = {}
         if beams not in self._translate_fn:
             self._translate_fn[beams] = tf.function(
-                lambda t: translate_text(self.model, t, d.max_tokens, beams, d.length_penalty),
+                lambda t: translate_text(self.model, t, d.max_tokens, beams, d.length_penalty,
+                                         self.target_language),
                 input_signature=[tf.TensorSpec([None], tf.string)])
         out = []
         for i in range(0, len(texts), _BATCH):
@@ -163,11 +165,18 @@ class TranslationWorkflow(Workflow):
             out += [t.decode("utf-8") for t in batch.numpy()]
         return out
 
+    def references(self, targets):
+        """The reference translations as the model is trained to write them: with the
+        target side's normalization (NFKC) and lower-casing, which the model cannot undo."""
+        t = self.config.target_text
+        normalized = normalize(tf.constant(targets, tf.string), t.normalization, t.lowercase)
+        return [text.decode("utf-8") for text in normalized.numpy()]
+
     def score_split(self, split, run=None):
         """BLEU/chrF of a split (and by source length); with ``run``, also writes the
         translations TSV, the scores JSON and the by-length plot."""
         pairs = self.splits[split]
-        sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+        sources, references = [s for s, _ in pairs], self.references([t for _, t in pairs])
         start = time.perf_counter()
         hypotheses = self.translate(sources)
         result = {**score(hypotheses, references, self.target_language),
@@ -193,7 +202,7 @@ class TranslationWorkflow(Workflow):
         """Loads the trained model (with both preprocessors) of a run folder."""
         run = RunFolder(run_path).check_exists()
         workflow = cls(run.load_config(), log=log)
-        workflow.model = keras.models.load_model(run.file(run.MODEL), compile=False)
+        workflow.model = run.load_model()
         workflow.model.compile()
         return workflow
 
@@ -201,8 +210,9 @@ class TranslationWorkflow(Workflow):
         """``rnn-pipeline evaluate``: BLEU and chrF of a split, and by source length."""
         self.splits = self.load_pairs()
         result = self.score_split(split)
-        lines = [f"{split} BLEU {result['bleu']:.2f}  chrF {result['chrf']:.2f} over "
-                 f"{result['pairs']:,} pairs ({result['bleu_signature']})"]
+        lines = [f"{split} BLEU {result['bleu']:.2f} ({result['bleu_signature']})  chrF "
+                 f"{result['chrf']:.2f} ({result['chrf_signature']}) over {result['pairs']:,} "
+                 f"pairs"]
         lines += [f"  source {r['source_words']:>5} words: BLEU {r['bleu']:6.2f}  chrF "
                   f"{r['chrf']:6.2f}  ({r['pairs']:,} pairs)" for r in result["by_length"]]
         return lines
@@ -211,10 +221,11 @@ class TranslationWorkflow(Workflow):
         """The TF Serving module: ``source`` strings -> ``translation`` strings."""
         from rnn_pipeline.export.translation_serving import TranslationServing
 
-        return TranslationServing(self.model, assets_dir, self.config.decode)
+        return TranslationServing(self.model, assets_dir, self.config.decode,
+                                  self.target_language)
 
     @staticmethod
     def summary(final):
-        return [f" test BLEU {final['bleu']:.2f}  chrF {final['chrf']:.2f} over "
-                f"{final['pairs']:,} pairs ({final['bleu_signature']}); trained in "
-                f"{final['train_seconds']:.0f}s"]
+        return [f" test BLEU {final['bleu']:.2f} ({final['bleu_signature']})",
+                f" test chrF {final['chrf']:.2f} ({final['chrf_signature']})",
+                f" over {final['pairs']:,} pairs; trained in {final['train_seconds']:.0f}s"]

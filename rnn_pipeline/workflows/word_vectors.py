@@ -58,14 +58,12 @@ def neighbor_tables(source, word, k=10):
     if source.is_file():
         vectors = read_vectors(source)
         return [(f"input vectors {source}", nearest(vectors.words, vectors.matrix, word, k))]
-    import keras
-
     run = RunFolder(source).check_exists()
     config = run.load_config()
     if config.task != "causal_lm":
         raise pipeline_error("RUN", "must be a language-model run or a vectors file "
                              f"(this run's task is {config.task!r})", str(source))
-    model = keras.models.load_model(run.file(run.MODEL), compile=False)
+    model = run.load_model()
     matrix = model.backbone.token_embedding.embeddings.numpy()  # (vocabulary, embedding_dim)
     lowercase = config.text.lowercase
     tables = [(f"trained embedding of {source}",

@@ -2,9 +2,12 @@
 development server.
 
 1. Per-token latency of the exported ``serving_default`` (one in-graph tf.while_loop per
-   request) at batch 1 and 32, against Python loops that call the Keras model once per
-   token, on the same weights in the same run:
-   * ``stateful``: the next token only, with the recurrent state kept in the layers;
+   request) at batch 1 and 32, against Python loops that run one step per token, on the
+   same weights in the same run:
+   * ``compiled``: the baseline: a `tf.function`-compiled step (embedding, cell, softmax
+     projection, argmax; the state passed in and out), called once per token;
+   * ``stateful``: the eager Keras model on the next token only, the recurrent state kept
+     in its layers;
    * ``prefix``: the whole sequence so far (what a first attempt usually does).
 2. p50/p99 latency of ``next_words`` through ``rnn-pipeline serve`` (a subprocess) under
    8 concurrent clients sending one-prompt requests over loopback HTTP.
@@ -39,6 +42,7 @@ from rnn_pipeline.config import ModelConfig
 from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.lm_serving import LanguageModelServing
+from rnn_pipeline.generation.stepper import RecurrentStepper
 from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
 
 VOCABULARY = ["<unk>", "<eos>"] + [f"w{i}" for i in range(3825)]
@@ -68,6 +72,22 @@ def exported_generation(signature, batch, tokens):
                   temperature=tf.zeros([batch]), top_k=tf.zeros([batch], tf.int32),
                   seed=tf.zeros([batch], tf.int32))
     return lambda: signature(**inputs)["text"].numpy()
+
+
+def compiled_step_loop(model, batch, tokens):
+    stepper = RecurrentStepper(model)
+
+    @tf.function
+    def step(token, state):
+        logits, state = stepper.step(token, state)
+        return tf.argmax(logits, axis=-1, output_type=tf.int32), state  # (batch,)
+
+    def run():
+        token, state = tf.fill([batch], 4), stepper.initial_state(batch)
+        for _ in range(tokens):
+            token, state = step(token, state)
+        token.numpy()
+    return run
 
 
 def stateful_loop(model, batch, tokens):
@@ -153,6 +173,8 @@ def main():
             timings = {
                 "in_graph_export": seconds(exported_generation(signature, batch, args.tokens),
                                            args.repeats),
+                "python_loop_compiled": seconds(compiled_step_loop(stateful, batch, args.tokens),
+                                                args.repeats),
                 "python_loop_stateful": seconds(stateful_loop(stateful, batch, args.tokens),
                                                 args.repeats),
                 "python_loop_prefix": seconds(prefix_loop(prefix, batch, args.tokens),
@@ -161,6 +183,8 @@ def main():
             per_token = {k: v / args.tokens * 1000 for k, v in timings.items()}
             row = {"batch": batch, "tokens": args.tokens,
                    **{f"{k}_ms_per_token": round(v, 3) for k, v in per_token.items()},
+                   "speedup_vs_compiled": round(per_token["python_loop_compiled"]
+                                                / per_token["in_graph_export"], 1),
                    "speedup_vs_stateful": round(per_token["python_loop_stateful"]
                                                 / per_token["in_graph_export"], 1),
                    "speedup_vs_prefix": round(per_token["python_loop_prefix"]

@@ -10,9 +10,15 @@ With ``--monitor-overhead`` it instead compares, on the PTB shape, the task's tr
 (gradient norms, clipping flag, finite check) with Keras' plain ``Model.train_step``, in
 alternating rounds so that both see the same machine load.
 
+With ``--roofline`` it measures the machine's float32 matmul peak instead: a large square
+matmul, and every GEMM shape of one training step of the model (forward and both backward
+products of the output projection; the LSTM's input and recurrent products, per time
+step and over a whole window), each as GFLOP/s. Run it with nothing else on the cores.
+
 Usage:
     python benchmarks/throughput.py [--steps 30]
     python benchmarks/throughput.py --monitor-overhead [--steps 30] [--rounds 3]
+    python benchmarks/throughput.py --roofline
 """
 
 import argparse
@@ -47,6 +53,36 @@ def matmul_gflops(vocab, repeats=20):
         product().numpy()
     seconds = (time.perf_counter() - start) / repeats
     return 2 * BPTT * BATCH * H * vocab / seconds / 1e9
+
+
+def gemm_gflops(m, k, n, seconds=2.0):
+    """GFLOP/s of a float32 (m x k) @ (k x n) product, repeated for about ``seconds``."""
+    a, b = tf.random.normal([m, k]), tf.random.normal([k, n])
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    product().numpy()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        product().numpy()
+        count += 1
+    return 2 * m * k * n * count / (time.perf_counter() - start) / 1e9
+
+
+def gemm_peaks():
+    """The square-matmul peak and the model's GEMM shapes: {name: {shape, gflops}}."""
+    tokens = BPTT * BATCH
+    shapes = {"square 2048": (2048, 2048, 2048), "square 4096": (4096, 4096, 4096)}
+    for name, vocab in (("ptb", 10_000), ("wikitext2", 33_278)):
+        shapes.update({
+            f"{name} output forward (tokens x H) @ (H x V)": (tokens, H, vocab),
+            f"{name} output backward d_hidden (tokens x V) @ (V x H)": (tokens, vocab, H),
+            f"{name} output backward d_weight (H x tokens) @ (tokens x V)": (H, tokens, vocab),
+        })
+    shapes.update({
+        "lstm gates, one step (batch x H) @ (H x 4H)": (BATCH, H, 4 * H),
+        "lstm input gates, whole window (tokens x E) @ (E x 4H)": (tokens, E, 4 * H),
+    })
+    return {name: {"m_k_n": list(shape), "gflops": round(gemm_gflops(*shape), 1)}
+            for name, shape in shapes.items()}
 
 
 def ptb_shaped_model(vocab, jit_compile=False, plain_train_step=False):
@@ -91,7 +127,13 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--monitor-overhead", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--roofline", action="store_true")
     args = parser.parse_args()
+    if args.roofline:
+        print(json.dumps({"date": datetime.date.today().isoformat(),
+                          "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                          "gemms": gemm_peaks()}, indent=2))
+        return
     if args.monitor_overhead:
         print(json.dumps({"date": datetime.date.today().isoformat(),
                           "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",

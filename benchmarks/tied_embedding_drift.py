@@ -33,9 +33,9 @@ def one_run(tokens, overrides, batch_size):
     workflow = LanguageModelWorkflow(config, log=lambda line: None).prepare()
     train, valid = workflow.streams["train"], workflow.streams["valid"]
     start = time.perf_counter()
-    rows = fit(workflow.model, workflow._windows(train[:tokens]),
-               workflow._windows(valid[:20000]), config.train, verbose=0)
-    perplexity = {name: evaluate(workflow.model, workflow._windows(stream))["perplexity"]
+    rows = fit(workflow.model, workflow.windows(train[:tokens]),
+               workflow.windows(valid[:20000]), config.train, verbose=0)
+    perplexity = {name: evaluate(workflow.model, workflow.windows(stream))["perplexity"]
                   for name, stream in (("train_first_20k", train[:20000]),
                                        ("train_last_20k", train[tokens - 20000:tokens]),
                                        ("valid_20k", valid[:20000]))}

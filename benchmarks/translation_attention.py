@@ -86,7 +86,8 @@ def main():
         row = {"attention": attention, "bleu": round(scores["bleu"], 2),
                "chrf": round(scores["chrf"], 2), "test_pairs": scores["pairs"],
                "train_seconds": round(final["train_seconds"], 1), "wall_seconds": round(wall, 1),
-               "bleu_signature": scores["bleu_signature"], "by_length": scores["by_length"],
+               "bleu_signature": scores["bleu_signature"],
+               "chrf_signature": scores["chrf_signature"], "by_length": scores["by_length"],
                "examples": examples(run), "run": str(run)}
         results.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)

@@ -221,3 +221,11 @@ def test_an_empty_pipeline_file_is_refused(tmp_path):
     _assert_one_line_error(result, f"{empty} has no settings: an empty pipeline would train "
                                    f"the schema's defaults, not the bundled 'default' pipeline.",
                            tmp_path)
+
+
+def test_evaluate_reads_a_split_as_one_stream_with_batch_size_1(fitted_lm_run):
+    one = _run("evaluate", fitted_lm_run, "--split", "test", "--batch-size", 1)
+    assert one.exit_code == 0, one.output
+    assert one.output.strip().endswith("tokens, 1 parallel stream)")
+    default = _run("evaluate", fitted_lm_run, "--split", "test")
+    assert default.output.strip().endswith("tokens, 2 parallel streams)")  # training batch

@@ -71,3 +71,26 @@ def test_ptb_small_is_the_zaremba_setup():
     assert (config.train.optimizer, config.train.learning_rate, config.train.global_clipnorm,
             config.train.schedule, config.train.decay_start) == ("sgd", 20.0, 0.25, "step", 4)
     assert config.model.dropout == 0.0 and not config.model.tie_weights
+
+
+def _language_models():
+    return [name for name in bundled_names()
+            if config_lib.load(resolve_pipeline(name)).task == "causal_lm"]
+
+
+# Lines per split for the slow check below: enough for ~100+ steps of the pipeline's batch.
+LM_SLICE_LINES = {"default": None, "wikitext2": 4000, "aozora_ja": 6000}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _language_models())
+def test_every_language_model_beats_unigram_on_valid_after_one_epoch(name, tmp_path, dataset):
+    config = config_lib.load(resolve_pipeline(name))
+    if config.data.corpus in DATASETS.names():
+        dataset(config.data.corpus)
+    lines = LM_SLICE_LINES.get(name, 8000)
+    overrides = ["train.epochs=1"] + ([f"data.max_lines={lines}"] if lines else [])
+    config = config_lib.apply_overrides(config, overrides)
+    workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    assert final["valid_perplexity"] < final["unigram_valid_perplexity"], final

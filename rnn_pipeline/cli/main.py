@@ -97,13 +97,19 @@ def fit(pipeline, overrides, epochs, run_dir):
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test",
               show_default=True, help="Which split to evaluate (perplexity, or the forecast "
                                       "metrics table against the baselines).")
-def evaluate(run, split):
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Language models: parallel streams the split is cut into [default: the "
+                   "training batch]; 1 reads it as one stream, the published protocol.")
+def evaluate(run, split, batch_size):
     """Evaluate the trained model of run folder RUN on a split."""
     with user_errors():
-        lines = run_workflow(run).evaluation_lines(split)
+        if batch_size is not None:
+            workflow = run_workflow(run, "causal_lm", "a language-model run with --batch-size")
+            lines = workflow.evaluation_lines(split, batch_size)
+        else:
+            lines = run_workflow(run).evaluation_lines(split)
     for line in lines:
         click.echo(line)
-
 
 
 @cli.command()
@@ -196,7 +202,6 @@ def export(run, name, version, base, top_words, max_tokens_limit):
             base, name, version)
     click.echo(f"Exported {run} -> {path}")
     click.echo(f"Model list for TF Serving: {models_config}")
-
 
 
 @cli.command()

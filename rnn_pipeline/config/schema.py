@@ -157,6 +157,11 @@ class TrainConfig:
         learning_rate: initial learning rate.
         momentum: SGD momentum.
         weight_decay: AdamW decoupled weight decay.
+        epsilon: Adam/AdamW's epsilon: gradient entries much smaller than it take
+            proportionally smaller steps. Keras' 1e-7 lets Adam move the tiny, steadily
+            signed softmax gradients of rarely seen words at full step size; with a tied
+            embedding those rows are also the inputs, and after one epoch the model was
+            worse than unigram (BENCHMARKS.md). 1e-5 damps them.
         clipnorm: Keras per-variable clipping: each gradient tensor is clipped to this norm.
         global_clipnorm: one norm over all gradients, like ``torch.nn.utils.clip_grad_norm_``.
         schedule: "constant", "step", "plateau" or "cosine" (per step, to 0 at the end).
@@ -175,6 +180,7 @@ class TrainConfig:
     learning_rate: float = 0.002
     momentum: float = 0.0
     weight_decay: float = 0.0
+    epsilon: float = 1e-5
     clipnorm: Optional[float] = None
     global_clipnorm: Optional[float] = None
     schedule: str = "constant"

@@ -23,12 +23,13 @@ def sgd(train_config, **clipping):
 
 @OPTIMIZERS.register("adam")
 def adam(train_config, **clipping):
-    return keras.optimizers.Adam(train_config.learning_rate, **clipping)
+    return keras.optimizers.Adam(train_config.learning_rate, epsilon=train_config.epsilon,
+                                 **clipping)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(train_config, **clipping):
-    return keras.optimizers.AdamW(train_config.learning_rate,
+    return keras.optimizers.AdamW(train_config.learning_rate, epsilon=train_config.epsilon,
                                   weight_decay=train_config.weight_decay, **clipping)
 
 
@@ -49,6 +50,7 @@ def clipping_arguments(train_config):
 def make_optimizer(train_config):
     """Builds the optimizer named by ``train.optimizer`` with its clipping."""
     factory = OPTIMIZERS.get(train_config.optimizer)
-    if train_config.learning_rate <= 0:
-        raise pipeline_error("train.learning_rate", "must be positive", train_config.learning_rate)
+    for key in ("learning_rate", "epsilon"):
+        if getattr(train_config, key) <= 0:
+            raise pipeline_error(f"train.{key}", "must be positive", getattr(train_config, key))
     return factory(train_config, **clipping_arguments(train_config))

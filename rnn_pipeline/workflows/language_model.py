@@ -78,12 +78,28 @@ class LanguageModelWorkflow(Workflow):
     def embedding_layer(self):
         return self.model.backbone.token_embedding
 
-    def windows(self, stream):
-        """The training windows (tf.data) of a token stream, with this pipeline's batch,
-        bptt and ``<eos>``."""
+    def windows(self, stream, batch_size=None):
+        """The windows (tf.data) of a token stream, with this pipeline's bptt and ``<eos>``.
+
+        Args:
+            stream: token ids.
+            batch_size: parallel rows; default: the training batch.
+        """
         train = self.config.train
-        dataset, _ = lm_windows(stream, train.batch_size, train.bptt, self.vocabulary.eos_id)
+        dataset, _ = lm_windows(stream, batch_size or train.batch_size, train.bptt,
+                                self.vocabulary.eos_id)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def model_for_batch(self, batch_size):
+        """The trained model for ``batch_size`` parallel streams: the model itself at the
+        training batch, else a copy of it with that stateful batch size."""
+        if batch_size in (None, self.config.train.batch_size):
+            return self.model
+        copy = build_causal_lm(self.config.model, len(self.vocabulary), batch_size)
+        for target, source in zip(copy.trainable_weights, self.model.trainable_weights):
+            target.assign(source)
+        copy.compile()
+        return copy
 
     # --- training ---
     def fit(self, run_path, callbacks=()):
@@ -149,18 +165,28 @@ class LanguageModelWorkflow(Workflow):
             corpus.split(split)  # validates the name
         return split_streams(corpus, self.preprocessor, self.vocabulary, tuple(splits))
 
-    def evaluate_split(self, split):
-        """Perplexity of the loaded model on one split, from a zero state."""
+    def evaluate_split(self, split, batch_size=None):
+        """Perplexity of the loaded model on one split, from a zero state.
+
+        Args:
+            split: "train", "valid" or "test".
+            batch_size: parallel streams the split is cut into (default: the training
+                batch); 1 reads it as one stream, as Zaremba et al. and TensorFlow's PTB
+                tutorial report test perplexity (only the first token of each row starts
+                from a zero state).
+        """
         stream = self.run_streams((split,))[split]
-        result = evaluate(self.model, self.windows(stream))
+        result = evaluate(self.model_for_batch(batch_size), self.windows(stream, batch_size))
         result["tokens"] = int(len(stream))
         return result
 
-    def evaluation_lines(self, split):
+    def evaluation_lines(self, split, batch_size=None):
         """``rnn-pipeline evaluate``: the split's perplexity as one line."""
-        result = self.evaluate_split(split)
+        result = self.evaluate_split(split, batch_size)
+        rows = batch_size or self.config.train.batch_size
         return [f"{split} perplexity {result['perplexity']:.2f} (loss {result['loss']:.4f} "
-                f"nats/token over {result['tokens']:,} tokens)"]
+                f"nats/token over {result['tokens']:,} tokens, {rows} parallel "
+                f"stream{'s' if rows > 1 else ''})"]
 
     def serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
         """The TF Serving module of the trained model (see `LanguageModelServing`)."""

@@ -248,16 +248,22 @@ def test_evaluation_at_any_batch_is_the_exact_nll_of_its_rows(fitted_lm_run, bat
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_adam_damps_tiny_gradients_by_its_epsilon(name):
-    # Keras' epsilon 1e-7 moved a weight with gradient 1e-7 by 3% of the learning rate on
-    # the first step (the softmax tail of a tied embedding); 1e-5 moves it by 0.03%, while
-    # a normal gradient still moves its weight by the whole learning rate.
-    tiny, normal = keras.Variable([0.0]), keras.Variable([0.0])
-    optimizer = make_optimizer(TrainConfig(optimizer=name, learning_rate=1.0))
-    optimizer.apply([keras.ops.convert_to_tensor([1e-7]), keras.ops.convert_to_tensor([0.1])],
-                    [tiny, normal])
-    assert abs(float(tiny.numpy()[0])) < 5e-4
-    assert float(normal.numpy()[0]) == pytest.approx(-1.0, rel=1e-2)
+def test_train_epsilon_sets_how_much_adam_damps_tiny_gradients(name):
+    # On its first step Adam moves a weight by lr * g / (|g| + eps / 0.0316): with Keras'
+    # 1e-7 a gradient of 1e-7 still moves it by 3% of the rate, with 1e-5 by 0.03%, while
+    # a normal gradient moves its weight by the whole rate either way.
+    moved = {}
+    for epsilon in (1e-7, 1e-5):
+        tiny, normal = keras.Variable([0.0]), keras.Variable([0.0])
+        optimizer = make_optimizer(TrainConfig(optimizer=name, learning_rate=1.0,
+                                               epsilon=epsilon))
+        optimizer.apply([keras.ops.convert_to_tensor([1e-7]),
+                         keras.ops.convert_to_tensor([0.1])], [tiny, normal])
+        moved[epsilon] = -float(tiny.numpy()[0])
+        assert float(normal.numpy()[0]) == pytest.approx(-1.0, rel=1e-2)
+    assert moved[1e-7] == pytest.approx(0.0306, rel=0.02)
+    assert moved[1e-5] == pytest.approx(3.15e-4, rel=0.02)
+    assert TrainConfig().epsilon == 1e-7  # Keras' default
     with pytest.raises(PipelineError, match=r"^train.epsilon must be positive\. "
                                             r"Received: train.epsilon=0.0"):
         make_optimizer(TrainConfig(optimizer=name, epsilon=0.0))

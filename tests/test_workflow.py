@@ -87,3 +87,20 @@ def test_summary_says_better_or_worse_than_unigram():
     assert "(unigram    200.00; 2.00 bits/token better)" in lines[0]
     assert "(unigram    100.00; 2.00 bits/token worse)" in lines[1]
     assert "0.00 bits/token better" in lines[2]
+
+
+def test_a_tied_model_starts_from_the_unigram_distribution(tiny_corpus):
+    import numpy as np
+
+    from rnn_pipeline.data.text_pipeline import unigram_log_probs
+    from rnn_pipeline.training import evaluate
+
+    config = tiny_config(tiny_corpus, model={"tie_weights": True})
+    workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
+    expected = unigram_log_probs(workflow.streams["train"], len(workflow.vocabulary))
+    np.testing.assert_allclose(workflow.model.output_bias.bias.numpy(), expected, rtol=1e-6)
+    # Untrained, the small initial embedding barely moves the logits off that bias.
+    untrained = evaluate(workflow.model, workflow.datasets["train"])["perplexity"]
+    assert untrained == pytest.approx(workflow.unigram["train"], rel=0.02)
+    untied = get_workflow("causal_lm")(tiny_config(tiny_corpus), log=lambda line: None).prepare()
+    assert not np.any(untied.model.lm_head.bias.numpy())  # untied: its own initializer

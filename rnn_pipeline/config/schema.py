@@ -157,14 +157,13 @@ class TrainConfig:
         learning_rate: initial learning rate.
         momentum: SGD momentum.
         weight_decay: AdamW decoupled weight decay.
-        epsilon: Adam/AdamW's epsilon: gradient entries much smaller than it take
-            proportionally smaller steps. Keras' 1e-7 lets Adam move the tiny, steadily
-            signed softmax gradients of rarely seen words at full step size; with a tied
-            embedding those rows are also the inputs, and after one epoch the model was
-            worse than unigram (BENCHMARKS.md). 1e-5 damps them.
+        epsilon: Adam/AdamW's epsilon (Keras' default): gradient entries much smaller
+            than it take proportionally smaller steps.
         clipnorm: Keras per-variable clipping: each gradient tensor is clipped to this norm.
         global_clipnorm: one norm over all gradients, like ``torch.nn.utils.clip_grad_norm_``.
         schedule: "constant", "step", "plateau" or "cosine" (per step, to 0 at the end).
+        warmup_steps: the first steps ramp the rate linearly up to the schedule's, from
+            1/warmup_steps of it (0: no warmup).
         decay_factor: learning-rate factor of "step" and "plateau".
         decay_start: "step": epochs at the initial rate before decay starts.
         patience: "plateau": epochs without improvement before decaying.
@@ -180,10 +179,11 @@ class TrainConfig:
     learning_rate: float = 0.002
     momentum: float = 0.0
     weight_decay: float = 0.0
-    epsilon: float = 1e-5
+    epsilon: float = 1e-7
     clipnorm: Optional[float] = None
     global_clipnorm: Optional[float] = None
     schedule: str = "constant"
+    warmup_steps: int = at_least(0, 0)
     decay_factor: float = 0.5
     decay_start: int = 4
     patience: int = 0

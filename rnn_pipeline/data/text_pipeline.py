@@ -56,8 +56,13 @@ def split_streams(corpus, preprocessor, vocabulary, splits=("train", "valid", "t
     return to_streams(tokens, preprocessor, vocabulary)
 
 
+def unigram_log_probs(train_stream, vocabulary_size):
+    """(vocabulary_size,) log-probabilities of the add-one unigram model of a stream."""
+    counts = np.bincount(train_stream, minlength=vocabulary_size).astype(np.float64)
+    return np.log((counts + 1.0) / (counts.sum() + vocabulary_size))
+
+
 def unigram_perplexity(train_stream, eval_stream, vocabulary_size):
     """Perplexity of the add-one unigram model fitted on ``train_stream``."""
-    counts = np.bincount(train_stream, minlength=vocabulary_size).astype(np.float64)
-    log_probs = np.log((counts + 1.0) / (counts.sum() + vocabulary_size))
+    log_probs = unigram_log_probs(train_stream, vocabulary_size)
     return float(np.exp(-log_probs[eval_stream].mean()))

@@ -27,8 +27,7 @@ class CausalLM(Task):
         backbone: a unidirectional `RNNBackbone`.
         tie_weights: use the embedding matrix as the output projection
             (needs ``embedding_dim == units``); the projection keeps its own bias, as in
-            pytorch/examples' ``word_language_model``: without it, Adam pushes every rare
-            word's shared row towards low logits, which also corrupts it as an input.
+            pytorch/examples' ``word_language_model``, which `start_from_unigram` sets.
         preprocessor: optional `TextPreprocessor` (text -> ids) used by `generate`;
             the model itself only sees ids.
     """
@@ -63,6 +62,22 @@ class CausalLM(Task):
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
         self.tie_weights = tie_weights
         self.preprocessor = preprocessor
+
+    def start_from_unigram(self, log_probs):
+        """Sets the tied projection's bias to the training tokens' log-unigram, so that
+        the untrained model predicts their frequencies (near the unigram perplexity).
+
+        From a zero bias, the softmax first spreads over the whole vocabulary, and every
+        step pushes each rarely seen word's shared row down with a tiny gradient of
+        constant sign, which Adam turns into full-size steps; those rows are also the
+        input vectors. From the unigram the push is gone (BENCHMARKS.md: Adam and a tied
+        embedding). An untied model keeps its initializers (Zaremba's, for ptb_small).
+
+        Args:
+            log_probs: (vocabulary,) log-probabilities, e.g. `unigram_log_probs`.
+        """
+        if self.output_bias is not None:
+            self.output_bias.bias.assign(keras.ops.cast(log_probs, self.output_bias.bias.dtype))
 
     def project(self, hidden):
         """Next-token logits from the last layer's output, (..., units) -> (..., vocab)."""

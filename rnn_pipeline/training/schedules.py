@@ -75,9 +75,35 @@ def plateau(train_config, monitor):
                                               mode="min", verbose=1)]
 
 
+class Warmup(keras.callbacks.Callback):
+    """Linear warmup: step ``s`` (from 0) of the first ``steps`` trains at
+    ``(s + 1) / steps`` of the rate the schedule set; the schedule's own value is put back
+    after each step, so step, plateau and cosine schedules see their rate unchanged.
+
+    Args:
+        steps: training steps to warm up over.
+    """
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps, self._step = steps, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._step < self.steps:
+            rate = self.model.optimizer.learning_rate
+            self._scheduled = float(keras.ops.convert_to_numpy(rate))
+            rate.assign(self._scheduled * (self._step + 1) / self.steps)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._step < self.steps:
+            self.model.optimizer.learning_rate.assign(self._scheduled)
+        self._step += 1
+
+
 def make_schedule(train_config, monitor="val_perplexity"):
-    """Callbacks that implement ``train.schedule``."""
+    """Callbacks that implement ``train.schedule``, then ``train.warmup_steps``."""
     factory = SCHEDULES.get(train_config.schedule)
     if not 0.0 < train_config.decay_factor <= 1.0:
         raise pipeline_error("train.decay_factor", "must be in (0, 1]", train_config.decay_factor)
-    return factory(train_config, monitor)
+    warmup = [Warmup(train_config.warmup_steps)] if train_config.warmup_steps else []
+    return [*factory(train_config, monitor), *warmup]

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
 from rnn_pipeline.data.lm_dataset import lm_windows
-from rnn_pipeline.data.text_pipeline import fit_text, split_streams, unigram_perplexity
+from rnn_pipeline.data.text_pipeline import (fit_text, split_streams, unigram_log_probs,
+                                             unigram_perplexity)
 from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
@@ -65,6 +66,8 @@ class LanguageModelWorkflow(Workflow):
         with tf.distribute.get_strategy().scope():
             self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
                                          seed=cfg.train.seed, preprocessor=self.preprocessor)
+            self.model.start_from_unigram(unigram_log_probs(self.streams["train"],
+                                                            len(self.vocabulary)))
             if cfg.embeddings.file is not None:
                 self.coverage = load_pretrained(self.embedding_layer, cfg.embeddings,
                                                 self.vocabulary.itos, self.streams["train"],

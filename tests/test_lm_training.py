@@ -267,3 +267,27 @@ def test_train_epsilon_sets_how_much_adam_damps_tiny_gradients(name):
     with pytest.raises(PipelineError, match=r"^train.epsilon must be positive\. "
                                             r"Received: train.epsilon=0.0"):
         make_optimizer(TrainConfig(optimizer=name, epsilon=0.0))
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ("constant", [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]),
+    # cosine over 6 steps sets 1, .933, .75, .5, .25, .067; the first 4 are warmed up
+    ("cosine", [0.25, 0.4665, 0.5625, 0.5, 0.25, 0.0670]),
+])
+def test_warmup_ramps_the_scheduled_rate_and_leaves_the_schedule_alone(schedule, expected):
+    class Rates(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.seen.append(float(self.model.optimizer.learning_rate.numpy()))
+
+    config = TrainConfig(optimizer="sgd", learning_rate=1.0, schedule=schedule, warmup_steps=4,
+                         epochs=1)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=make_optimizer(config), loss="mse")
+    rates = Rates()
+    model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=1, epochs=1, verbose=0,
+              callbacks=[*make_schedule(config), rates])
+    np.testing.assert_allclose(rates.seen, expected, atol=1e-3)

@@ -99,8 +99,7 @@ class LanguageModelWorkflow(Workflow):
         if batch_size in (None, self.config.train.batch_size):
             return self.model
         copy = build_causal_lm(self.config.model, len(self.vocabulary), batch_size)
-        for target, source in zip(copy.trainable_weights, self.model.trainable_weights):
-            target.assign(source)
+        copy.set_weights(self.model.get_weights())  # every weight, a frozen embedding too
         copy.compile()
         return copy
 

@@ -1,17 +1,27 @@
 """Named choices (cells, tokenizers, optimizers, ...): one registry per choice."""
 
+import importlib
+
 from rnn_pipeline.errors import pipeline_error
 
 
 class Registry:
     """Maps lowercase names to objects; unknown names raise an error listing the valid ones.
 
+    A registry may declare its names and the module that registers them
+    (`rnn_pipeline.choices`): its names are then known, and checked, without importing
+    that module (and TensorFlow); `get` imports it on first use.
+
     Args:
         argument: the config key this registry answers, e.g. "model.cell".
+        names: the declared names.
+        module: the module whose import registers the declared names.
     """
 
-    def __init__(self, argument):
+    def __init__(self, argument, names=(), module=None):
         self.argument = argument
+        self.declared = tuple(names)
+        self.module = module
         self._entries = {}
 
     def register(self, name):
@@ -28,7 +38,14 @@ class Registry:
         return decorator
 
     def names(self):
-        return sorted(self._entries)
+        return sorted({*self.declared, *self._entries})
+
+    def check(self, name, argument=None):
+        """Returns ``name`` if it is a valid choice, without loading its entry."""
+        if name not in self.names():
+            choices = ", ".join(repr(n) for n in self.names())
+            raise pipeline_error(argument or self.argument, f"must be one of: {choices}", name)
+        return name
 
     def get(self, name, argument=None):
         """Returns the entry for ``name``.
@@ -37,10 +54,10 @@ class Registry:
             name: the registered name.
             argument: overrides the argument named in the error message.
         """
-        if name not in self._entries:
-            choices = ", ".join(repr(n) for n in self.names())
-            raise pipeline_error(argument or self.argument, f"must be one of: {choices}", name)
+        self.check(name, argument)
+        if name not in self._entries and self.module is not None:
+            importlib.import_module(self.module)
         return self._entries[name]
 
     def __contains__(self, name):
-        return name in self._entries
+        return name in self.names()

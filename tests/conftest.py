@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import rnn_pipeline  # noqa: F401  (forces the TensorFlow backend before keras is used)
-from rnn_pipeline.config import PipelineConfig
+from rnn_pipeline.config import LanguageModelConfig
 from rnn_pipeline.config.loader import from_dict
 from rnn_pipeline.datasets.fetch import MIRROR_ENV
 from tests_support import dataset_paths, unavailable
@@ -97,7 +97,7 @@ def fitted_lm_run(tmp_path_factory):
 
 
 def tiny_config(files, **sections):
-    """A `PipelineConfig` for a tiny, fast model on ``files``; ``sections`` override keys,
+    """A `LanguageModelConfig` for a tiny, fast model on ``files``; ``sections`` override keys,
     e.g. model={"cell": "gru"}."""
     data = {
         "name": "tiny",
@@ -110,4 +110,4 @@ def tiny_config(files, **sections):
     }
     for section, values in sections.items():
         data.setdefault(section, {}).update(values)
-    return from_dict(PipelineConfig, data)
+    return from_dict(LanguageModelConfig, data)

@@ -5,7 +5,7 @@ import typing
 import pytest
 
 from rnn_pipeline import config as config_lib
-from rnn_pipeline.config import PipelineConfig, schema
+from rnn_pipeline.config import LanguageModelConfig, TranslationConfig, schema
 from rnn_pipeline.config.bundled import bundled_names, resolve_pipeline
 from rnn_pipeline.errors import PipelineError
 
@@ -17,7 +17,7 @@ def test_bundled_pipelines_round_trip(name):
 
 
 def test_round_trip_keeps_none_and_changed_values():
-    config = config_lib.apply_overrides(PipelineConfig(), [
+    config = config_lib.apply_overrides(LanguageModelConfig(), [
         "train.clipnorm=0.5", "text.max_size=100", "data.train=['a.txt', 'b*.txt']",
         "model.cell=gru", "model.dropout=0.25", "text.lowercase=true"])
     again = config_lib.loads(config_lib.dumps(config))
@@ -31,7 +31,7 @@ def test_strings_with_any_character_round_trip():
 
     odd = ["two\nlines", "tab\there", 'quote " and back\\slash', "bell\a del\x7f nul\x00",
            "cr\r\nlf", "日本語 ünïcödé \u2028", ""]
-    config = dataclasses.replace(PipelineConfig(), name=odd[0],
+    config = dataclasses.replace(LanguageModelConfig(), name=odd[0],
                                  data=schema.DataConfig(train=odd, encoding="x\ty"))
     text = config_lib.dumps(config)
     tomllib.loads(text)  # valid TOML
@@ -52,7 +52,7 @@ def test_non_finite_numbers_and_zero_epochs_are_refused_at_load(text, expected):
     key, value = text.split("\n")[1].split(" = ")
     section = text.split("]")[0][1:]
     with pytest.raises(PipelineError, match=r"^--set: .*" + re.escape(expected)):
-        config_lib.apply_overrides(PipelineConfig(), [f"{section}.{key}={value}"])
+        config_lib.apply_overrides(LanguageModelConfig(), [f"{section}.{key}={value}"])
 
 
 def test_an_empty_or_non_utf8_pipeline_file_is_one_error(tmp_path):
@@ -70,7 +70,9 @@ def test_an_empty_or_non_utf8_pipeline_file_is_one_error(tmp_path):
 
 def test_every_optional_field_defaults_to_none():
     # A None value is left out of the TOML file, so it must read back as None.
-    for cls in (schema.DataConfig, schema.TextConfig, schema.ModelConfig, schema.TrainConfig):
+    for cls in (schema.DataConfig, schema.TextConfig, schema.ModelConfig, schema.TrainConfig,
+                schema.ForecastModelConfig, schema.TranslationModelConfig, schema.SeriesConfig,
+                schema.PairsConfig):
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if type(None) in typing.get_args(hints[f.name]):
@@ -86,7 +88,8 @@ def test_unknown_key_is_named_with_the_closest_suggestion():
 
 
 def test_unknown_section_is_rejected():
-    with pytest.raises(PipelineError, match=r"Unknown config key 'modle'. Did you mean 'model'"):
+    with pytest.raises(PipelineError, match=r"Unknown config key 'modle' in a 'causal_lm' "
+                                            r"pipeline. Did you mean 'model'"):
         config_lib.loads("[modle]\ncell = 'gru'\n")
 
 
@@ -109,23 +112,23 @@ def test_integer_is_accepted_where_a_number_is_expected():
 
 
 def test_overrides_parse_toml_values_and_bare_strings():
-    config = config_lib.apply_overrides(PipelineConfig(), ["model.cell=gru", "train.epochs=3",
+    config = config_lib.apply_overrides(LanguageModelConfig(), ["model.cell=gru", "train.epochs=3",
                                                            "train.global_clipnorm=5"])
     assert (config.model.cell, config.train.epochs, config.train.global_clipnorm) == ("gru", 3, 5.0)
     with pytest.raises(PipelineError, match=r"^--set must look like key.path=value"):
-        config_lib.apply_overrides(PipelineConfig(), ["model.cell"])
+        config_lib.apply_overrides(LanguageModelConfig(), ["model.cell"])
     with pytest.raises(PipelineError, match=r"^--set: Unknown config key 'train.epoch'. "
                                             r"Did you mean 'train.epochs'"):
-        config_lib.apply_overrides(PipelineConfig(), ["train.epoch=3"])
+        config_lib.apply_overrides(LanguageModelConfig(), ["train.epoch=3"])
 
 
 def test_none_unsets_an_optional_number_but_stays_a_string_elsewhere():
-    config = config_lib.apply_overrides(PipelineConfig(), ["train.global_clipnorm=2",
-                                                           "train.global_clipnorm=none",
-                                                           "model.attention=none"])
+    config = config_lib.apply_overrides(TranslationConfig(), ["train.global_clipnorm=2",
+                                                             "train.global_clipnorm=none",
+                                                             "model.attention=none"])
     assert config.train.global_clipnorm is None and config.model.attention == "none"
     with pytest.raises(PipelineError, match=r"train.epochs must be an integer"):
-        config_lib.apply_overrides(PipelineConfig(), ["train.epochs=none"])
+        config_lib.apply_overrides(LanguageModelConfig(), ["train.epochs=none"])
 
 
 def test_invalid_toml_names_the_file():

@@ -87,7 +87,7 @@ def test_early_stopping_keeps_the_best_epochs_weights(fitted):
     assert int(kept.group(1)) == best + 1
     assert float(kept.group(2)) == pytest.approx(min(losses), abs=1e-4)
     workflow = ForecastWorkflow.from_run(run, log=lambda *_: None)
-    workflow._load_data()
+    workflow.load_series()
     history, actual = workflow._windows("valid")
     saved = workflow.model.evaluate(history, actual, verbose=0)
     assert saved == pytest.approx(min(losses), rel=1e-4)  # the saved model is that epoch's
@@ -159,17 +159,16 @@ def test_evaluate_command_prints_the_table_of_a_split(fitted):
 def test_an_inferred_frequency_gets_its_season(tmp_path, step, season):
     import pandas as pd
 
-    from rnn_pipeline.config import PipelineConfig
-    from rnn_pipeline.config.loader import from_dict
+    from rnn_pipeline.config import pipeline_from_dict
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
 
     times = pd.date_range("2024-01-01", periods=200, freq=step)
     csv = tmp_path / "s.csv"
     csv.write_text("time,y\n" + "".join(f"{t},{i % 5}\n" for i, t in enumerate(times)))
-    config = from_dict(PipelineConfig, {"task": "forecast", "series": {
+    config = pipeline_from_dict({"task": "forecast", "series": {
         "csv": str(csv), "time_column": "time", "targets": ["y"], "lookback": 8, "horizon": 2}})
     workflow = ForecastWorkflow(config, log=lambda line: None).validate()
-    workflow._load_data()
+    workflow.load_series()
     assert (workflow.series_config.frequency, workflow.season) == (step, season)
 
 

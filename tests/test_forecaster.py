@@ -73,12 +73,12 @@ def test_segment_head_keeps_channels_independent_and_direct_does_not():
         assert same == independent, head
 
 
-def test_forecaster_errors_name_the_setting():
-    with pytest.raises(PipelineError, match=r"^model.head must be one of: 'autoregressive', "
+def test_forecaster_errors_name_its_arguments():
+    with pytest.raises(PipelineError, match=r"^head must be one of: 'autoregressive', "
                                             r"'direct', 'segment', 'seq2seq'"):
         _model("transformer")
-    with pytest.raises(PipelineError, match=r"^series.lookback must be a multiple of "
-                                            r"model.segment_length \(3\) in segment mode"):
+    with pytest.raises(PipelineError, match=r"^lookback must be a multiple of "
+                                            r"segment_length \(3\) in segment mode"):
         _model("segment", segment_length=3)
 
 

@@ -100,10 +100,10 @@ def test_recurrent_initializers():
         assert check(w_h), name
         restored = RNNBackbone.from_config(backbone.get_config())
         assert restored.recurrent_initializer == name
-    with pytest.raises(PipelineError, match="model.recurrent_initializer must be one of: "
+    with pytest.raises(PipelineError, match="^recurrent_initializer must be one of: "
                                             "'glorot_uniform', 'identity', 'orthogonal'"):
         RNNBackbone(7, cell="gru", units=4, recurrent_initializer="eye")
-    with pytest.raises(PipelineError, match="cannot be combined with model.init_scale"):
+    with pytest.raises(PipelineError, match="cannot be combined with init_scale"):
         RNNBackbone(7, cell="gru", units=4, recurrent_initializer="identity", init_scale=0.1)
 
 

@@ -69,8 +69,8 @@ def test_bidirectional_language_model_is_refused():
 
 
 def test_tied_sizes_must_match():
-    with pytest.raises(PipelineError, match=r"needs model.embedding_dim == model.units, but "
-                                            r"embedding_dim=4 and units=3"):
+    with pytest.raises(PipelineError, match=r"^model.tie_weights needs embedding_dim == units, "
+                                            r"but embedding_dim=4 and units=3"):
         build_causal_lm(ModelConfig(embedding_dim=4, units=3, tie_weights=True), 7, 2)
 
 

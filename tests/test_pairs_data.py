@@ -185,12 +185,10 @@ def test_detokenized_translations_match_normally_written_references_under_13a():
 
 
 def test_references_get_the_target_sides_normalization():
-    from rnn_pipeline.config import PipelineConfig
-    from rnn_pipeline.config.loader import from_dict
+    from rnn_pipeline.config import pipeline_from_dict
     from rnn_pipeline.workflows.translation import TranslationWorkflow
 
-    config = from_dict(PipelineConfig, {"task": "translation", "pairs": {"file": "x.tsv"},
-                                        "target_text": {"normalization": "nfkc",
-                                                        "lowercase": True}})
+    config = pipeline_from_dict({"task": "translation", "pairs": {"file": "x.tsv"},
+                                 "target_text": {"normalization": "nfkc", "lowercase": True}})
     # full-width Latin, half-width katakana and a circled digit: NFKC's targets
     assert TranslationWorkflow(config).references(["ＡＢＣ ｶﾀｶﾅ①"]) == ["abc カタカナ1"]

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import tiny_config
 from rnn_pipeline.config.loader import loads
+from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.workflows import get_workflow
 from tests_support import PAIRS
 
@@ -28,12 +29,20 @@ def _close(name, value):
     assert value == pytest.approx(PINNED[name], rel=1e-4), f"{name}: {value!r}"
 
 
+def _declared(workflow, run_path):
+    """Every file of the finished run is declared by the task or common to all tasks."""
+    assert RunFolder(run_path).undeclared(workflow.run_files) == []
+    assert (run_path / RunFolder.MODEL).is_file()
+
+
 def test_language_model(tiny_corpus, tmp_path):
     config = tiny_config(tiny_corpus, model={"num_layers": 2, "dropout": 0.1,
                                              "tie_weights": True},
                          train={"epochs": 2, "seed": 3})
-    final = get_workflow("causal_lm")(config, **QUIET).prepare().fit(tmp_path / "run")
+    workflow = get_workflow("causal_lm")(config, **QUIET).prepare()
+    final = workflow.fit(tmp_path / "run")
     _close("causal_lm", final["valid_perplexity"])
+    _declared(workflow, tmp_path / "run")
 
 
 FORECAST = """
@@ -71,8 +80,10 @@ def test_forecaster(tmp_path, head, layers):
     (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
     config = loads(FORECAST.format(csv=(tmp_path / "s.csv").as_posix(), head=head,
                                    layers=layers))
-    table = get_workflow("forecast")(config, **QUIET).prepare().fit(tmp_path / "run")
+    workflow = get_workflow("forecast")(config, **QUIET).prepare()
+    table = workflow.fit(tmp_path / "run")
     _close(f"forecast {head}", table[0]["mse"])
+    _declared(workflow, tmp_path / "run")
 
 
 TRANSLATION = """
@@ -116,3 +127,4 @@ def test_translator(tmp_path):
 
     rows = json.loads((tmp_path / "run" / "metrics.json").read_text())["epochs"]
     _close("translation", rows[-1]["valid_perplexity"])
+    _declared(workflow, tmp_path / "run")

@@ -109,9 +109,10 @@ def test_config_and_keras_file_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("key, value, message", [
-    ("attention", "luong", "model.attention must be one of: 'additive', 'dot', 'none'. "
-                           "Received: model.attention='luong'"),
-    ("merge", "mean", "model.merge must be one of: 'concat', 'sum'. Received: model.merge='mean'"),
+    ("attention", "luong", "attention must be one of: 'additive', 'dot', 'none'. "
+                           "Received: attention='luong'"),
+    ("merge", "mean", "merge must be one of: 'concat', 'sum'. Received: merge='mean'"),
+    ("num_layers", 0, "num_layers must be at least 1. Received: num_layers=0"),
 ])
 def test_unknown_choices_list_the_valid_ones(key, value, message):
     with pytest.raises(PipelineError) as info:

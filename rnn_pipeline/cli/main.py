@@ -5,11 +5,11 @@ import math
 
 import click
 
-from rnn_pipeline import config as config_lib
-from rnn_pipeline.cli.startup import import_tensorflow_quietly
-from rnn_pipeline.config.bundled import resolve_pipeline
-from rnn_pipeline.errors import PipelineError, pipeline_error
-from rnn_pipeline.runs import RunFolder, new_run_path
+from rnn_pipeline import api
+from rnn_pipeline.choices import SAMPLERS
+from rnn_pipeline.config import LanguageModelConfig, TranslationConfig
+from rnn_pipeline.errors import PipelineError, TrainingDiverged
+from rnn_pipeline.startup import import_tensorflow_quietly
 
 
 class PipelineUsageError(click.UsageError):
@@ -38,22 +38,10 @@ def user_errors():
         raise PipelineUsageError(str(exc)) from None
 
 
-def workflow_class(task):
-    """The workflow registered for ``task``; TensorFlow is imported (quietly) here, so that
-    mistakes in options and pipeline files are reported before its slow start-up."""
-    import_tensorflow_quietly()
-    from rnn_pipeline.workflows import get_workflow
-
-    return get_workflow(task)
-
-
-def run_workflow(run, task=None, what=None):
-    """The workflow of run folder ``run``, loaded; with ``task``, the run must be of it."""
-    config = RunFolder(run).check_exists().load_config()
-    if task is not None and config.task != task:
-        raise PipelineUsageError(f"RUN must be {what} (task {task!r}). "
-                                 f"Received: RUN={run} (task {config.task!r})")
-    return workflow_class(config.task).from_run(run, log=click.echo)
+def run_workflow(run, config_class=None, what=None):
+    """The workflow of run folder ``run``, loaded; with ``config_class``, the run must be of
+    its task."""
+    return api.load_run(run, config_class, what, log=click.echo)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,26 +58,38 @@ def cli():
 @click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Run folder to create (default: runs/<name>-<timestamp>).")
-def fit(pipeline, overrides, epochs, run_dir):
+@click.option("--print-config", is_flag=True,
+              help="Print the resolved pipeline as TOML and exit without training.")
+def fit(pipeline, overrides, epochs, run_dir, print_config):
     """Train the pipeline PIPELINE (a .toml file or a bundled name; default: 'default')."""
+    if epochs is not None:
+        overrides = (*overrides, f"train.epochs={epochs}")
     with user_errors():
-        path = resolve_pipeline(pipeline)
-        config = config_lib.load(path)
-        if epochs is not None:
-            overrides = (*overrides, f"train.epochs={epochs}")
-        config = config_lib.apply_overrides(config, overrides)
-        run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
-        workflow = workflow_class(config.task)(config, log=click.echo).validate()
-        workflow.prepare()  # reads data: may still fail on the user's files
-        from rnn_pipeline.training.gradients import TrainingDiverged
+        path, config = api.pipeline_config(pipeline, overrides)
+        if print_config:
+            from rnn_pipeline.config import dumps
 
+            click.echo(dumps(config), nl=False)
+            return
         try:
-            final = workflow.fit(run_path)
+            workflow, final, run_path = api.fit_pipeline(config, run_dir, log=click.echo)
         except TrainingDiverged as exc:  # not a usage mistake: exit code 1
             raise click.ClickException(str(exc)) from None
     for line in workflow.summary(final):
         click.echo(line)
     click.echo(f"Pipeline {path} -> run folder {run_path}")
+
+
+@cli.command("list")
+def list_choices():
+    """List the bundled pipelines, the datasets and every named choice (cells, samplers, ...)."""
+    with user_errors():
+        sections = api.catalogue()
+    for title, rows in sections:
+        click.echo(f"{title}:")
+        width = max(len(name) for name, _ in rows)
+        for name, description in rows:
+            click.echo(f"  {name:<{width}}  {description}".rstrip())
 
 
 @cli.command()
@@ -104,7 +104,8 @@ def evaluate(run, split, batch_size):
     """Evaluate the trained model of run folder RUN on a split."""
     with user_errors():
         if batch_size is not None:
-            workflow = run_workflow(run, "causal_lm", "a language-model run with --batch-size")
+            workflow = run_workflow(run, LanguageModelConfig,
+                                    "a language-model run with --batch-size")
             lines = workflow.evaluation_lines(split, batch_size)
         else:
             lines = run_workflow(run).evaluation_lines(split)
@@ -119,7 +120,7 @@ def evaluate(run, split, batch_size):
                    "which starts from <eos>.")
 @click.option("--max-tokens", type=click.IntRange(min=1), default=30, show_default=True,
               help="Tokens to generate after each prompt.")
-@click.option("--sampler", type=click.Choice(["greedy", "random", "top_k", "top_p", "beam"]),
+@click.option("--sampler", type=click.Choice(SAMPLERS.names()),
               default="top_k", show_default=True,
               help="How the next token is chosen: greedy (most probable), random (from the "
                    "softmax), top_k / top_p (from the k most probable / the nucleus of mass "
@@ -143,7 +144,7 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
     import warnings
 
     with user_errors():
-        workflow = run_workflow(run, "causal_lm", "a language-model run")
+        workflow = run_workflow(run, LanguageModelConfig, "a language-model run")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             texts = workflow.model.generate(
@@ -167,7 +168,7 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
 def translate(run, texts, num_beams):
     """Translate sentences with the trained model of run folder RUN (a translation run)."""
     with user_errors():
-        workflow = run_workflow(run, "translation", "a translation run")
+        workflow = run_workflow(run, TranslationConfig, "a translation run")
         translations = workflow.translate(list(texts), num_beams=num_beams)
     for translation in translations:
         click.echo(translation)
@@ -179,27 +180,17 @@ def translate(run, texts, num_beams):
 @click.option("--version", type=int, help="Version number (default: the next free one).")
 @click.option("--base", type=click.Path(file_okay=False), default="saved_models",
               show_default=True, help="Export base: <base>/<name>/<version>/.")
-@click.option("--top-words", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Words returned by the next_words signature.")
-@click.option("--max-tokens-limit", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Largest max_tokens a generation request may ask for.")
+@click.option("--top-words", type=click.IntRange(min=1),
+              help="Language models: words returned by the next_words signature [default: 10].")
+@click.option("--max-tokens-limit", type=click.IntRange(min=1),
+              help="Language models: largest max_tokens a generation request may ask for "
+                   "[default: 1000].")
 def export(run, name, version, base, top_words, max_tokens_limit):
     """Export the trained model of run folder RUN as a SavedModel for TensorFlow Serving."""
-    from pathlib import Path
-
-    from rnn_pipeline.export.layout import check_name, resolve_version
-
     with user_errors():
-        config = RunFolder(run).check_exists().load_config()
-        name = check_name(config.name if name is None else name)
-        version = resolve_version(Path(base) / name, version)  # checked before the slow part
-        workflow = workflow_class(config.task).from_run(run, log=click.echo)
-        from rnn_pipeline.export import export_saved_model
-
-        path, models_config = export_saved_model(
-            lambda assets: workflow.serving_module(assets, top_words=top_words,
-                                                   max_tokens_limit=max_tokens_limit),
-            base, name, version)
+        path, models_config = api.export_run(run, base, name, version, log=click.echo,
+                                             top_words=top_words,
+                                             max_tokens_limit=max_tokens_limit)
     click.echo(f"Exported {run} -> {path}")
     click.echo(f"Model list for TF Serving: {models_config}")
 
@@ -212,20 +203,11 @@ def export(run, name, version, base, top_words, max_tokens_limit):
               help="Write the forecast CSV here (default: print it).")
 def forecast(run, input_path, out):
     """Forecast the horizon after the last lookback rows of --input (a forecasting run)."""
-    import os
-    from pathlib import Path
-
     with user_errors():
-        if out is not None and not Path(out).absolute().parent.is_dir():
-            raise pipeline_error("--out", "must be a file in an existing folder", out)
-        workflow = run_workflow(run, "forecast", "a forecasting run")
-        frame = workflow.forecast_file(input_path)
+        frame = api.forecast_csv(run, input_path, out, log=click.echo)
     if out is None:
         click.echo(frame.to_csv(index=False), nl=False)
         return
-    staging = f"{out}.tmp"
-    frame.to_csv(staging, index=False)
-    os.replace(staging, out)
     click.echo(f"Forecast of {len(frame)} rows -> {out}")
 
 
@@ -242,8 +224,7 @@ def embed(pipeline, out, overrides):
     from pathlib import Path
 
     with user_errors():
-        path = resolve_pipeline(pipeline)
-        config = config_lib.apply_overrides(config_lib.load(path), overrides)
+        _, config = api.pipeline_config(pipeline, overrides)
         out = Path(out or f"{config.name}-word2vec.txt")
         if out.exists():
             raise PipelineUsageError(f"--out must not exist yet (delete it or choose another "
@@ -294,20 +275,8 @@ def diagnose(target, cells, steps, batch, train_steps, out, overrides):
     """Vanishing and exploding gradients: ||dL_T/ds_t|| through time for each cell, fresh and
     trained, on the pipeline's text; for a RUN also its clipping statistics and how large
     its carried state grows on the validation split."""
-    from pathlib import Path
-
     with user_errors():
-        run = target if target and (Path(target) / RunFolder.CONFIG).is_file() else None
-        if run is not None:
-            if overrides:
-                raise PipelineUsageError(f"--set applies to a PIPELINE, not a RUN. "
-                                         f"Received: --set={overrides[0]}")
-            config = RunFolder(run).load_config()
-            out = out or Path(run) / "diagnostics"
-        else:
-            config = config_lib.apply_overrides(config_lib.load(resolve_pipeline(target)),
-                                                overrides)
-            out = out or Path("diagnostics") / config.name
+        config, run, out = api.diagnosis_config(target, overrides, out)
         default_cells = config.model.cell if run else "simple_rnn,lstm,gru"
         names = [c.strip() for c in (cells or default_cells).split(",") if c.strip()]
         import_tensorflow_quietly()

@@ -8,6 +8,7 @@ import typing
 from pathlib import Path
 
 from rnn_pipeline.config.schema import PipelineConfig
+from rnn_pipeline.config.tasks import TASK_CONFIGS
 from rnn_pipeline.errors import PipelineError, pipeline_error
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
@@ -38,16 +39,35 @@ def _check_value(key, annotation, value):
 
 
 def _check_range(key, field, value):
-    """Applies a field's ``metadata["min"]`` (see `schema.at_least`)."""
-    low = field.metadata.get("min")
+    """Applies a field's ``metadata["min"]`` and ``["choices"]`` (`schema.at_least`,
+    `schema.one_of`)."""
+    low, registry = field.metadata.get("min"), field.metadata.get("choices")
     if low is not None and value is not None and value < low:
         raise pipeline_error(key, f"must be at least {low}", value)
+    if registry is not None and value is not None:
+        registry.check(value, key)
     return value
 
 
 def _closest(name, choices):
     close = difflib.get_close_matches(name, choices, n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _elsewhere(path):
+    """' It is a key of <task> pipelines.' when ``path`` belongs to another task."""
+    owners = []
+    for task in TASK_CONFIGS.names():
+        cls = TASK_CONFIGS.get(task)
+        for part in path.split("."):
+            fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(
+                cls) else {}
+            if part not in fields:
+                break
+            cls = typing.get_type_hints(cls)[part]
+        else:
+            owners.append(repr(task))
+    return f" It belongs to {' and '.join(owners)} pipelines." if owners else ""
 
 
 def from_dict(cls, data, prefix=""):
@@ -65,8 +85,10 @@ def from_dict(cls, data, prefix=""):
         path = f"{prefix}{key}"
         if key not in fields:
             valid = [f"{prefix}{n}" for n in fields]
+            task = getattr(cls, "task", None)
+            where = f" in a {task!r} pipeline" if isinstance(task, str) else ""
             raise PipelineError(
-                f"Unknown config key {path!r}.{_closest(path, valid)} "
+                f"Unknown config key {path!r}{where}.{_elsewhere(path) or _closest(path, valid)} "
                 f"Valid keys here: {', '.join(valid)}. Received: {path}={value!r}"
             )
         if dataclasses.is_dataclass(hints[key]):
@@ -76,6 +98,18 @@ def from_dict(cls, data, prefix=""):
         else:
             kwargs[key] = _check_range(path, fields[key], _check_value(path, hints[key], value))
     return cls(**kwargs)
+
+
+def pipeline_from_dict(data):
+    """The task's pipeline config class (`TASK_CONFIGS`) built from a parsed file.
+
+    Args:
+        data: the parsed mapping; its ``task`` (default "causal_lm", the schema's) picks
+            the class, and keys of another task's sections are refused by name.
+    """
+    default = next(f.default for f in dataclasses.fields(PipelineConfig) if f.name == "task")
+    task = _check_value("task", str, data.get("task", default))
+    return from_dict(TASK_CONFIGS.get(task), data)
 
 
 def to_dict(config):
@@ -120,12 +154,40 @@ def dumps(config):
     return "\n".join(lines) + "\n"
 
 
-def loads(text, source="<string>"):
+def _default_sections():
+    """{section: {key: default}} of every task's config, the task's own first."""
+    return {task: to_dict(TASK_CONFIGS.get(task)()) for task in TASK_CONFIGS.names()}
+
+
+def without_other_tasks_defaults(data):
+    """A run's ``config.toml`` written before each task had its own config class holds every
+    section of every task, at its defaults: those sections and keys are dropped, so the run
+    still reads. Anything set to another value stays (and is refused by name)."""
+    defaults = _default_sections()
+    task = data.get("task", PipelineConfig().task)
+    own = defaults.get(task, {})
+    others = [d for name, d in defaults.items() if name != task]
+    kept = {}
+    for key, value in data.items():
+        if key in own or not isinstance(value, dict):
+            kept[key] = value
+        elif not any(other.get(key) == value for other in others):
+            kept[key] = value
+    if isinstance(kept.get("model"), dict) and isinstance(own.get("model"), dict):
+        kept["model"] = {k: v for k, v in kept["model"].items()
+                         if k in own["model"] or not any(
+                             other.get("model", {}).get(k) == v for other in others)}
+    return kept
+
+
+def loads(text, source="<string>", run_config=False):
     """Parses TOML text into a `PipelineConfig`.
 
     Args:
         text: the TOML document.
         source: file name for error messages.
+        run_config: the text is a run folder's ``config.toml``, perhaps written before each
+            task had its own sections (see `without_other_tasks_defaults`).
     """
     try:
         data = tomllib.loads(text)
@@ -137,7 +199,7 @@ def loads(text, source="<string>"):
                             f"from a bundled one (rnn-pipeline fit default, or a copy of its "
                             f"file). Received: file={source!r}")
     try:
-        return from_dict(PipelineConfig, data)
+        return pipeline_from_dict(without_other_tasks_defaults(data) if run_config else data)
     except PipelineError as exc:
         raise PipelineError(f"{source}: {exc}") from None
 
@@ -171,13 +233,18 @@ def apply_overrides(config, overrides):
                 raise pipeline_error("--set", f"{part!r} is not a section", item)
         node[leaf] = value
     try:
-        return from_dict(PipelineConfig, data)
+        return pipeline_from_dict(data)
     except PipelineError as exc:
         raise PipelineError(f"--set: {exc}") from None
 
 
-def load(path):
-    """Reads a pipeline file into a `PipelineConfig`."""
+def load(path, run_config=False):
+    """Reads a pipeline file into a `PipelineConfig`.
+
+    Args:
+        path: the file.
+        run_config: it is a run folder's ``config.toml`` (see `loads`).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -185,4 +252,4 @@ def load(path):
         raise PipelineError(f"{path} must be UTF-8 text (TOML files are UTF-8); byte offset "
                             f"{exc.start} is not. Re-save it as UTF-8. Received: "
                             f"file={str(path)!r}") from None
-    return loads(text, source=str(path))
+    return loads(text, source=str(path), run_config=run_config)

@@ -7,10 +7,17 @@ without its ``None`` values (TOML has no null) reads back identical.
 from dataclasses import dataclass, field
 from typing import Optional
 
+from rnn_pipeline import choices
+
 
 def at_least(low, default):
     """A field whose value must be at least ``low`` (checked when a file is loaded)."""
     return field(default=default, metadata={"min": low})
+
+
+def one_of(registry, default):
+    """A field whose value must be a name of ``registry`` (checked when a file is loaded)."""
+    return field(default=default, metadata={"choices": registry})
 
 
 @dataclass
@@ -55,7 +62,7 @@ class TextConfig:
 
     normalization: str = "nfkc"
     lowercase: bool = False
-    tokenizer: str = "whitespace"
+    tokenizer: str = one_of(choices.TOKENIZERS, "whitespace")
     sentencepiece_vocab_size: int = 4000
     sentencepiece_model_type: str = "unigram"
     max_size: Optional[int] = None
@@ -63,43 +70,73 @@ class TextConfig:
 
 
 @dataclass
-class ModelConfig:
-    """Backbone and head.
+class RecurrentConfig:
+    """The recurrent stack that every task's model is built on.
 
     Args:
         cell: "simple_rnn", "lstm" or "gru".
-        activation: activation of ``simple_rnn`` (tanh, relu, sigmoid, ...).
-        embedding_dim: size of the word vectors.
-        units: hidden units of each recurrent layer.
+        units: hidden units of each recurrent layer (per direction).
         num_layers: stacked recurrent layers.
         dropout: dropout between recurrent layers and before the output.
-        embedding_dropout: dropout on the word vectors.
-        tie_weights: share the embedding matrix with the output projection.
-        bidirectional: refused for a causal language model.
-        init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
-        recurrent_initializer: W_h's initialiser: "orthogonal", "glorot_uniform" or
-            "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
-        head: forecasting head: "direct", "autoregressive", "seq2seq" or "segment".
-        segment_length: steps per segment of the "segment" head.
-        attention: translation: "none", "additive" (Bahdanau) or "dot" (Luong).
-        merge: translation, bidirectional encoder: "concat" (+ Dense) or "sum" of the
-            forward and backward final states.
+        bidirectional: read the sequence in both directions (refused for a causal
+            language model).
     """
 
-    cell: str = "lstm"
-    activation: str = "tanh"
-    embedding_dim: int = 200
+    cell: str = one_of(choices.CELLS, "lstm")
     units: int = 200
     num_layers: int = 2
     dropout: float = 0.0
+    bidirectional: bool = False
+
+
+@dataclass
+class ModelConfig(RecurrentConfig):
+    """The language model: embedding, recurrent stack, softmax over the vocabulary.
+
+    Args:
+        activation: activation of ``simple_rnn`` (tanh, relu, sigmoid, ...).
+        embedding_dim: size of the word vectors.
+        embedding_dropout: dropout on the word vectors.
+        tie_weights: share the embedding matrix with the output projection.
+        init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
+        recurrent_initializer: W_h's initialiser: "orthogonal", "glorot_uniform" or
+            "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
+    """
+
+    activation: str = "tanh"
+    embedding_dim: int = 200
     embedding_dropout: float = 0.0
     tie_weights: bool = False
-    bidirectional: bool = False
     init_scale: Optional[float] = None
-    recurrent_initializer: Optional[str] = None
-    head: str = "direct"
+    recurrent_initializer: Optional[str] = one_of(choices.RECURRENT_INITIALIZERS, None)
+
+
+@dataclass
+class ForecastModelConfig(RecurrentConfig):
+    """The forecaster: recurrent encoder and a forecasting head.
+
+    Args:
+        head: "direct", "autoregressive", "seq2seq" or "segment".
+        segment_length: steps per segment of the "segment" head.
+    """
+
+    head: str = one_of(choices.HEADS, "direct")
     segment_length: Optional[int] = None
-    attention: str = "additive"
+
+
+@dataclass
+class TranslationModelConfig(RecurrentConfig):
+    """The encoder-decoder translator.
+
+    Args:
+        embedding_dim: size of the token vectors of both sides.
+        attention: "none", "additive" (Bahdanau) or "dot" (Luong).
+        merge: bidirectional encoder: "concat" (+ Dense) or "sum" of the forward and
+            backward final states.
+    """
+
+    embedding_dim: int = 200
+    attention: str = one_of(choices.ATTENTIONS, "additive")
     merge: str = "concat"
 
 
@@ -175,14 +212,14 @@ class TrainConfig:
     epochs: int = at_least(1, 6)
     batch_size: int = 20
     bptt: int = 35
-    optimizer: str = "adam"
+    optimizer: str = one_of(choices.OPTIMIZERS, "adam")
     learning_rate: float = 0.002
     momentum: float = 0.0
     weight_decay: float = 0.0
     epsilon: float = 1e-7
     clipnorm: Optional[float] = None
     global_clipnorm: Optional[float] = None
-    schedule: str = "constant"
+    schedule: str = one_of(choices.SCHEDULES, "constant")
     warmup_steps: int = at_least(0, 0)
     decay_factor: float = 0.5
     decay_start: int = 4
@@ -292,23 +329,15 @@ class Word2VecConfig:
 
 @dataclass
 class PipelineConfig:
-    """A whole pipeline file.
+    """What every pipeline file has; each task adds its own sections
+    (`rnn_pipeline.config.tasks`).
 
     Args:
         name: run name prefix.
-        task: "causal_lm", "forecast" or "translation".
+        task: the task (`rnn_pipeline.choices.TASKS`), which decides the other sections.
     """
 
     name: str = "default"
-    task: str = "causal_lm"
-    data: DataConfig = field(default_factory=DataConfig)
-    text: TextConfig = field(default_factory=TextConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    task: str = one_of(choices.TASKS, "causal_lm")
+    model: RecurrentConfig = field(default_factory=RecurrentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    series: SeriesConfig = field(default_factory=SeriesConfig)
-    pairs: PairsConfig = field(default_factory=PairsConfig)
-    source_text: TextConfig = field(default_factory=TextConfig)
-    target_text: TextConfig = field(default_factory=TextConfig)
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
-    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
-    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)

@@ -36,6 +36,9 @@ class DatasetSpec:
         cleaner: name of a text cleaner applied to every file (see `corpora`), or None.
         licence: licence statement.
         citation: how to cite it.
+        defaults: what a pipeline's ``[series]`` means for this dataset when it leaves a
+            key at its default (time column, targets, frequency, split, season, fill).
+        languages: (source, target) ISO codes of a pair file's two columns.
     """
 
     name: str
@@ -47,6 +50,8 @@ class DatasetSpec:
     licence: str = ""
     citation: str = ""
     notes: tuple = field(default_factory=tuple)
+    defaults: dict = field(default_factory=dict)
+    languages: tuple = ()
 
 
 def _register(spec):
@@ -124,12 +129,17 @@ _register(DatasetSpec(
 ))
 
 _ETT = f"{_GH}/zhouhaoyi/ETDataset/main/ETT-small"
-for _name, _file, _sha in (
-        ("etth1", "ETTh1.csv", "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"),
-        ("ettm1", "ETTm1.csv", "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e")):
+_ETT_COLUMNS = ["OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL"]  # the usual target first
+for _name, _file, _sha, _frequency, _season in (
+        ("etth1", "ETTh1.csv", "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
+         "h", 24),
+        ("ettm1", "ETTm1.csv", "6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e",
+         "15min", 96)):
     _register(DatasetSpec(
         name=_name, kind="timeseries",
         files={"data": DatasetFile(f"timeseries/{_file}", f"{_ETT}/{_file}", _sha)},
+        defaults=dict(time_column="date", targets=_ETT_COLUMNS, frequency=_frequency,
+                      split="ett", season=_season),
         licence="CC BY-ND 4.0 (zhouhaoyi/ETDataset): use unmodified, with attribution.",
         citation="Zhou et al., Informer: Beyond Efficient Transformer for Long Sequence "
                  "Time-Series Forecasting, AAAI 2021.",
@@ -141,6 +151,7 @@ _register(DatasetSpec(
     files={"data": DatasetFile(
         "timeseries/airline-passengers.csv", f"{_BROWNLEE}/airline-passengers.csv",
         "8cb51be753a718d9be5d76d7e238cc224792754676adc21faa59e954b0201621")},
+    defaults=dict(time_column="Month", targets=["Passengers"], frequency="MS", season=12),
     licence="No licence stated; historical published data (Box & Jenkins 1976), "
             "redistributed in R, statsmodels and sktime.",
     citation="Box, G. E. P. and Jenkins, G. M., Time Series Analysis: Forecasting and "
@@ -151,6 +162,8 @@ _register(DatasetSpec(
     files={"data": DatasetFile(
         "timeseries/daily-min-temperatures.csv", f"{_BROWNLEE}/daily-min-temperatures.csv",
         "8b9de63ed6789492bf497625e7f9beb96a63d367b4b0a21754006f749fa5e5da")},
+    defaults=dict(time_column="Date", targets=["Temp"], frequency="D", fill="interpolate",
+                  season=365),
     licence="No licence stated; Australian Bureau of Meteorology data via Hyndman's "
             "Time Series Data Library.",
     citation="Daily minimum temperatures in Melbourne, 1981-1990, Australian Bureau of "
@@ -186,7 +199,7 @@ for _name, _folder, _zip_url, _date, _shas, _extra in (
 ):
     _lang = _folder.split("-")[0]
     _register(DatasetSpec(
-        name=_name, kind="pairs",
+        name=_name, kind="pairs", languages=("en", {"jpn": "ja", "spa": "es"}[_lang]),
         files={"pairs": DatasetFile(f"pairs/{_folder}/{_lang}.txt", _zip_url, _shas[0],
                                     member=f"{_lang}.txt"),
                "about": DatasetFile(f"pairs/{_folder}/_about.txt", _zip_url, _shas[1],

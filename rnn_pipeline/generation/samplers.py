@@ -9,10 +9,8 @@ import math
 
 import tensorflow as tf
 
+from rnn_pipeline.choices import SAMPLERS
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.registry import Registry
-
-SAMPLERS = Registry("sampler")
 
 
 _MASKED = -1e9

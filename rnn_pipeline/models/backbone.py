@@ -3,15 +3,15 @@
 import keras
 
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.cells import make_rnn
+from rnn_pipeline.models.cells import recurrent_stack
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class RNNBackbone(keras.Model):
     """Embedding -> ``num_layers`` stacked recurrent layers, with dropout.
 
-    The same backbone serves a causal LM (unidirectional), an encoder
-    (bidirectional) and, later, seq2seq and forecasting tasks.
+    The language model's backbone; its recurrent layers come from `recurrent_stack`,
+    which also builds the translator's encoder and decoder and the forecaster's encoder.
 
     Args:
         vocabulary_size: number of token ids.
@@ -36,12 +36,9 @@ class RNNBackbone(keras.Model):
                  bidirectional=False, init_scale=None, recurrent_initializer=None,
                  batch_size=None, stateful=False, seed=0,
                  dtype=None, **kwargs):
-        for name, value in (("model.num_layers", num_layers), ("model.units", units),
-                            ("model.embedding_dim", embedding_dim)):
-            if value < 1:
-                raise pipeline_error(name, "must be at least 1", value)
-        for name, value in (("model.dropout", dropout),
-                            ("model.embedding_dropout", embedding_dropout)):
+        if embedding_dim < 1:
+            raise pipeline_error("embedding_dim", "must be at least 1", embedding_dim)
+        for name, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
             if not 0.0 <= value < 1.0:
                 raise pipeline_error(name, "must be in [0, 1)", value)
         init = ("uniform" if init_scale is None
@@ -52,17 +49,13 @@ class RNNBackbone(keras.Model):
             dtype=dtype, name="token_embedding")
         self.embedding_dropout = keras.layers.Dropout(embedding_dropout, seed=seed,
                                                       name="embedding_dropout")
-        self.rnn_layers, self.dropout_layers = [], []
-        for i in range(num_layers):
-            rnn = make_rnn(cell, units, activation=activation, init_scale=init_scale,
-                           recurrent_initializer=recurrent_initializer,
-                           seed=seed + 10 * (i + 1), return_sequences=True, stateful=stateful,
-                           dtype=dtype, name=f"{cell}_{i}")
-            if bidirectional:
-                rnn = keras.layers.Bidirectional(rnn, merge_mode="concat", name=f"bi_{cell}_{i}")
-            self.rnn_layers.append(rnn)
-            self.dropout_layers.append(keras.layers.Dropout(dropout, seed=seed + i + 1,
-                                                            name=f"dropout_{i}"))
+        self.rnn_layers = recurrent_stack(
+            cell, units, num_layers, bidirectional, first_seed=seed + 10, activation=activation,
+            init_scale=init_scale, recurrent_initializer=recurrent_initializer,
+            stateful=stateful, dtype=dtype)
+        self.dropout_layers = [keras.layers.Dropout(dropout, seed=seed + i + 1,
+                                                    name=f"dropout_{i}")
+                               for i in range(num_layers)]
         # === Functional graph ===
         token_ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids")
         x = self.embedding_dropout(self.token_embedding(token_ids))  # (batch, time, embedding_dim)

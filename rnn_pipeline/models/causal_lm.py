@@ -4,8 +4,7 @@ import keras
 
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.metrics import Perplexity
-from rnn_pipeline.models.task import Task
+from rnn_pipeline.models.task import TokenTask
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -20,7 +19,7 @@ class OutputBias(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
-class CausalLM(Task):
+class CausalLM(TokenTask):
     """Predicts token t+1 from tokens 1..t.
 
     Args:
@@ -37,13 +36,13 @@ class CausalLM(Task):
     def __init__(self, backbone, tie_weights=False, preprocessor=None, **kwargs):
         if backbone.bidirectional:
             raise pipeline_error(
-                "model.bidirectional",
+                "bidirectional",
                 "must be false for a causal language model: the backward layer reads the words "
                 "to the right, so the model would see the very word it must predict", True)
         if tie_weights and backbone.embedding_dim != backbone.output_dim:
             raise pipeline_error(
-                "model.tie_weights",
-                f"needs model.embedding_dim == model.units, but embedding_dim="
+                "tie_weights",
+                f"needs embedding_dim == units, but embedding_dim="
                 f"{backbone.embedding_dim} and units={backbone.output_dim}", tie_weights)
         # === Layers ===
         self.backbone = backbone
@@ -62,6 +61,7 @@ class CausalLM(Task):
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
         self.tie_weights = tie_weights
         self.preprocessor = preprocessor
+        self.task_config = {"tie_weights": tie_weights}
 
     def start_from_unigram(self, log_probs):
         """Sets the tied projection's bias to the training tokens' log-unigram, so that
@@ -120,26 +120,3 @@ class CausalLM(Task):
             raise ValueError("score() needs a preprocessor: build the CausalLM with "
                              "preprocessor=... or load it from a run folder.")
         return score(self, texts)
-
-    def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
-        """Compile defaults of the task: cross-entropy on logits and exact perplexity.
-
-        Args:
-            optimizer: a Keras optimizer (instance or name).
-            loss: defaults to sparse categorical cross-entropy from logits.
-            weighted_metrics: defaults to `Perplexity` (honours sample weights).
-        """
-        super().compile(
-            optimizer=optimizer,
-            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
-            **kwargs,
-        )
-
-    def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable,
-                  "backbone": keras.saving.serialize_keras_object(self.backbone),
-                  "tie_weights": self.tie_weights}
-        if self.preprocessor is not None:
-            config["preprocessor"] = keras.saving.serialize_keras_object(self.preprocessor)
-        return config

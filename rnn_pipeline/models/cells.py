@@ -2,23 +2,21 @@
 
 import keras
 
+from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.registry import Registry
 
-CELLS = Registry("model.cell")
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "gelu", "swish", "elu", "selu",
                "softsign", "hard_sigmoid", "linear")
 
 
-def check_activation(name, argument="model.activation"):
+def check_activation(name, argument="activation"):
     if name not in ACTIVATIONS:
         raise pipeline_error(argument, f"must be one of: {', '.join(map(repr, ACTIVATIONS))}",
                              name)
     return name
 
 
-RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer")
 RECURRENT_INITIALIZERS.register("orthogonal")(keras.initializers.Orthogonal)  # Keras' default
 RECURRENT_INITIALIZERS.register("glorot_uniform")(keras.initializers.GlorotUniform)
 # IRNN (Le et al. 2015): W_h = I, so with relu and a zero input h_t = h_{t-1} exactly.
@@ -31,10 +29,10 @@ def _initializers(init_scale, seed, recurrent_initializer=None):
     registered name) replaces the default of W_h and cannot be combined with
     ``init_scale``."""
     if recurrent_initializer is not None:
-        factory = RECURRENT_INITIALIZERS.get(recurrent_initializer)
+        factory = RECURRENT_INITIALIZERS.get(recurrent_initializer, "recurrent_initializer")
         if init_scale is not None:
-            raise pipeline_error("model.recurrent_initializer",
-                                 "cannot be combined with model.init_scale, which sets every "
+            raise pipeline_error("recurrent_initializer",
+                                 "cannot be combined with init_scale, which sets every "
                                  "weight to uniform [-init_scale, init_scale]",
                                  recurrent_initializer)
         seeded = {} if recurrent_initializer == "identity" else {"seed": seed + 1}
@@ -76,4 +74,54 @@ def gru(units, activation="tanh", init_scale=None, seed=0,
 
 def make_rnn(cell, units, **kwargs):
     """Builds the recurrent layer registered as ``cell``."""
-    return CELLS.get(cell)(units, **kwargs)
+    return CELLS.get(cell, "cell")(units, **kwargs)
+
+
+_CELL_CLASSES = {"simple_rnn": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
+                 "gru": keras.layers.GRUCell}
+
+
+def make_cell(cell, units, seed=0, name=None):
+    """The single-step cell of ``cell`` (for decoders that loop themselves)."""
+    CELLS.check(cell, "cell")
+    return _CELL_CLASSES[cell](units, seed=seed, name=name)
+
+
+def recurrent_layer(cell, units, index, bidirectional=False, first_seed=0,
+                    name="{cell}_{i}", bidirectional_name="bi_{cell}_{i}", **options):
+    """Layer ``index`` of a recurrent stack; every task's stack is made of these.
+
+    Args:
+        cell: a registered cell name.
+        units: units per direction.
+        index: position in the stack; the layer is seeded ``first_seed + 10 * index``.
+        bidirectional: wrap it in `keras.layers.Bidirectional` (outputs concatenated).
+        first_seed: seed of layer 0.
+        name, bidirectional_name: layer names, formatted with ``cell`` and ``i``.
+        **options: activation, init_scale, recurrent_initializer, return_sequences,
+            return_state, stateful, dtype (see the cell factories).
+    """
+    rnn = make_rnn(cell, units, seed=first_seed + 10 * index,
+                   name=name.format(cell=cell, i=index), **options)
+    if bidirectional:
+        rnn = keras.layers.Bidirectional(rnn, merge_mode="concat",
+                                         name=bidirectional_name.format(cell=cell, i=index))
+    return rnn
+
+
+def recurrent_stack(cell, units, num_layers, bidirectional=False, first_seed=0,
+                    last_return_sequences=True, **options):
+    """``num_layers`` stacked `recurrent_layer`s; all but the last return sequences.
+
+    Args:
+        last_return_sequences: whether the last layer returns every step (else its last).
+        Others: as `recurrent_layer`.
+    """
+    if num_layers < 1:
+        raise pipeline_error("num_layers", "must be at least 1", num_layers)
+    if units < 1:
+        raise pipeline_error("units", "must be at least 1", units)
+    return [recurrent_layer(cell, units, i, bidirectional, first_seed,
+                            return_sequences=i < num_layers - 1 or last_return_sequences,
+                            **options)
+            for i in range(num_layers)]

@@ -5,17 +5,9 @@ import keras
 from keras import ops
 
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.models.cells import make_cell
 
 INSTANCE_NORMS = ("none", "last", "mean")
-_CELLS = {"simple_rnn": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
-          "gru": keras.layers.GRUCell}
-
-
-def make_cell(cell, units, seed=0, name=None):
-    if cell not in _CELLS:
-        raise pipeline_error("model.cell", f"must be one of: {', '.join(map(repr, _CELLS))}",
-                             cell)
-    return _CELLS[cell](units, seed=seed, name=name)
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -30,7 +22,7 @@ class WindowShift(keras.layers.Layer):
     def __init__(self, mode="last", **kwargs):
         super().__init__(**kwargs)
         if mode not in INSTANCE_NORMS:
-            raise pipeline_error("series.instance_norm",
+            raise pipeline_error("instance_norm",
                                  f"must be one of: {', '.join(map(repr, INSTANCE_NORMS))}", mode)
         self.mode = mode
 
@@ -133,12 +125,12 @@ class SegmentRecurrentHead(keras.layers.Layer):
     def __init__(self, lookback, horizon, num_channels, segment_length, units, dropout=0.0,
                  seed=0, **kwargs):
         super().__init__(**kwargs)
-        for key, value in (("series.lookback", lookback), ("series.horizon", horizon)):
+        for key, value in (("lookback", lookback), ("horizon", horizon)):
             if value % segment_length:
-                raise pipeline_error(key, f"must be a multiple of model.segment_length "
+                raise pipeline_error(key, f"must be a multiple of segment_length "
                                      f"({segment_length}) in segment mode", value)
         if units % 2:
-            raise pipeline_error("model.units", "must be even in segment mode (half position, "
+            raise pipeline_error("units", "must be even in segment mode (half position, "
                                  "half channel embedding)", units)
         self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
         self.segment_length, self.units, self.dropout, self.seed = (segment_length, units,

@@ -6,24 +6,22 @@ import keras
 import numpy as np
 from keras import ops
 
+from rnn_pipeline.choices import HEADS
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.task import Task
-from rnn_pipeline.models.cells import make_rnn
+from rnn_pipeline.models.cells import recurrent_stack
 from rnn_pipeline.models.forecast_layers import (DecoderCell, SegmentRecurrentHead,
                                                  StepEmbedding, WindowShift)
-from rnn_pipeline.registry import Registry
-
-HEADS = Registry("model.head")
 
 
 def _encode(x, spec):
     """Stacked (optionally bidirectional) RNN -> the last step's vector (batch, units*dirs).
     Bidirectional is legal here: the whole lookback window is the past."""
-    for i in range(spec["num_layers"]):
-        rnn = make_rnn(spec["cell"], spec["units"], seed=spec["seed"] + 10 * (i + 1),
-                       return_sequences=i < spec["num_layers"] - 1, name=f"encoder_{i}")
-        if spec["bidirectional"]:
-            rnn = keras.layers.Bidirectional(rnn, name=f"bi_encoder_{i}")
+    layers = recurrent_stack(spec["cell"], spec["units"], spec["num_layers"],
+                             spec["bidirectional"], first_seed=spec["seed"] + 10,
+                             last_return_sequences=False, name="encoder_{i}",
+                             bidirectional_name="bi_encoder_{i}")
+    for i, rnn in enumerate(layers):
         x = keras.layers.Dropout(spec["dropout"], seed=spec["seed"] + i)(rnn(x))
     return x
 
@@ -65,7 +63,7 @@ def seq2seq(x, spec):
 def segment(x, spec):
     """SegRNN-style segments (see `SegmentRecurrentHead`); channel-independent."""
     if not spec["segment_length"]:
-        raise pipeline_error("model.segment_length", "must be set for model.head = 'segment'",
+        raise pipeline_error("segment_length", "must be set for head = 'segment'",
                              spec["segment_length"])
     head = SegmentRecurrentHead(spec["lookback"], spec["horizon"], spec["num_inputs"],
                                 spec["segment_length"], spec["units"], spec["dropout"],
@@ -99,7 +97,7 @@ class Forecaster(Task):
                     num_targets=num_targets, cell=cell, units=units, num_layers=num_layers,
                     bidirectional=bidirectional, dropout=dropout, segment_length=segment_length,
                     seed=seed)
-        build_head = HEADS.get(head)
+        build_head = HEADS.get(head, "head")
         # === Functional graph ===
         history = keras.Input((lookback, num_inputs), name="history")
         x = keras.layers.Normalization(mean=mean, variance=variance, name="scale")(history)
@@ -111,8 +109,8 @@ class Forecaster(Task):
                                               name="unscale")(y)
         super().__init__(inputs=history, outputs=forecast, **kwargs)
         # === Config ===
-        self.config_values = dict(spec, mean=mean.tolist(), std=np.sqrt(variance).tolist(),
-                                  head=head, instance_norm=instance_norm)
+        self.task_config = dict(spec, mean=mean.tolist(), std=np.sqrt(variance).tolist(),
+                                head=head, instance_norm=instance_norm)
         self.target_std = np.sqrt(variance[:num_targets])
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
@@ -120,12 +118,6 @@ class Forecaster(Task):
         super().compile(optimizer=optimizer, loss=loss or ScaledMSE(self.target_std.tolist()),
                         **kwargs)
 
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, **self.config_values}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")

@@ -17,13 +17,12 @@ Adam (lr 0.002) and 512 inputs it saturated within 50 steps on Tatoeba (mean |ou
 
 import keras
 
+from rnn_pipeline.choices import ATTENTIONS
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.metrics import Perplexity
-from rnn_pipeline.models.cells import make_rnn
-from rnn_pipeline.models.task import Task
-from rnn_pipeline.registry import Registry
+from rnn_pipeline.models.cells import recurrent_layer
+from rnn_pipeline.models.task import TokenTask
 
-ATTENTIONS = Registry("model.attention")
+
 ATTENTIONS.register("none")(None)
 ATTENTIONS.register("additive")(keras.layers.AdditiveAttention)  # Bahdanau et al. 2015
 ATTENTIONS.register("dot")(keras.layers.Attention)  # Luong et al. 2015
@@ -31,7 +30,7 @@ MERGES = ("concat", "sum")
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
-class Seq2SeqTranslator(Task):
+class Seq2SeqTranslator(TokenTask):
     """Encoder-decoder RNN with optional attention (inputs: ``source_ids``, ``target_ids``).
 
     Args:
@@ -57,10 +56,14 @@ class Seq2SeqTranslator(Task):
                  embedding_dim=128, units=128, num_layers=1, bidirectional=True,
                  merge="concat", attention="additive", dropout=0.0, seed=0,
                  source_preprocessor=None, target_preprocessor=None, **kwargs):
-        attention_class = ATTENTIONS.get(attention)
+        attention_class = ATTENTIONS.get(attention, "attention")
         if merge not in MERGES:
-            raise pipeline_error("model.merge", f"must be one of: {', '.join(map(repr, MERGES))}",
+            raise pipeline_error("merge", f"must be one of: {', '.join(map(repr, MERGES))}",
                                  merge)
+        for name, value in (("num_layers", num_layers), ("units", units),
+                            ("embedding_dim", embedding_dim)):
+            if value < 1:
+                raise pipeline_error(name, "must be at least 1", value)
         # === Layers ===
         self.source_embedding = keras.layers.Embedding(source_vocabulary_size, embedding_dim,
                                                        name="source_embedding")
@@ -68,15 +71,13 @@ class Seq2SeqTranslator(Task):
                                                        name="target_embedding")
         self.dropout_layer = keras.layers.Dropout(dropout, seed=seed, name="dropout")
         self.encoder_layers, self.decoder_layers = [], []
-        for i in range(num_layers):
-            rnn = make_rnn(cell, units, seed=seed + 10 * i, return_sequences=True,
-                           return_state=True, name=f"encoder_{cell}_{i}")
-            if bidirectional:
-                rnn = keras.layers.Bidirectional(rnn, merge_mode="concat", name=f"encoder_bi_{i}")
-            self.encoder_layers.append(rnn)
-            self.decoder_layers.append(make_rnn(
-                cell, units, seed=seed + 10 * i + 5, return_sequences=True, return_state=True,
-                name=f"decoder_{cell}_{i}"))
+        for i in range(num_layers):  # encoder and decoder layer i, in this order
+            self.encoder_layers.append(recurrent_layer(
+                cell, units, i, bidirectional, first_seed=seed, name="encoder_{cell}_{i}",
+                bidirectional_name="encoder_bi_{i}", return_sequences=True, return_state=True))
+            self.decoder_layers.append(recurrent_layer(
+                cell, units, i, first_seed=seed + 5, name="decoder_{cell}_{i}",
+                return_sequences=True, return_state=True))
         self.state_bridges = []
         if bidirectional and merge == "concat":
             self.state_bridges = [
@@ -114,6 +115,10 @@ class Seq2SeqTranslator(Task):
                          outputs=logits, **kwargs)
         self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
+        self.task_config = {key: getattr(self, key) for key in (
+            "source_vocabulary_size", "target_vocabulary_size", "pad_id", "cell",
+            "embedding_dim", "units", "num_layers", "bidirectional", "merge", "attention",
+            "dropout", "seed")}
 
     def _per_layer(self, flat_states):
         n = len(flat_states) // len(self.decoder_layers)
@@ -153,22 +158,3 @@ class Seq2SeqTranslator(Task):
             context = self.attention_layer([hidden, memory], mask=[None, memory_mask])
             hidden = self.attentional(keras.ops.concatenate([context, hidden], axis=-1))
         return self.output_projection(hidden)
-
-    def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
-        """Compile defaults: cross-entropy on logits (padding has weight 0) and perplexity."""
-        super().compile(
-            optimizer=optimizer,
-            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
-            **kwargs)
-
-    def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable,
-                  **{key: getattr(self, key) for key in (
-                      "source_vocabulary_size", "target_vocabulary_size", "pad_id", "cell",
-                      "embedding_dim", "units", "num_layers", "bidirectional", "merge",
-                      "attention", "dropout", "seed")}}
-        for key in ("source_preprocessor", "target_preprocessor"):
-            if getattr(self, key) is not None:
-                config[key] = keras.saving.serialize_keras_object(getattr(self, key))
-        return config

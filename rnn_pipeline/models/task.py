@@ -4,16 +4,26 @@ train step measures the gradients (see `rnn_pipeline.training.gradients`)."""
 import keras
 import tensorflow as tf
 
+from rnn_pipeline.metrics import Perplexity
 from rnn_pipeline.training.gradients import GradientMonitor
 
 
 class Task(keras.Model):
     """A keras-hub style task: ``compile()`` without arguments uses the task's defaults.
 
-    ``nested_objects``: config keys that hold serialized Keras objects (layers, models).
+    One config style for every task: a subclass stores its plain constructor arguments
+    in ``self.task_config`` (a dict); ``nested_objects`` names the arguments that hold
+    Keras objects (backbone, preprocessors), serialized when set.
     """
 
     nested_objects = ()
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, **self.task_config}
+        for key in self.nested_objects:
+            if getattr(self, key, None) is not None:
+                config[key] = keras.saving.serialize_keras_object(getattr(self, key))
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -62,3 +72,20 @@ class Task(keras.Model):
         tf.cond(finite, apply, lambda: tf.constant(False))
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         return {**logs, **self.gradient_monitor.logs()}
+
+
+class TokenTask(Task):
+    """A task that predicts tokens: its compile defaults are cross-entropy on logits and
+    exact perplexity (both honour sample weights, so padding counts for nothing)."""
+
+    def compile(self, optimizer="adam", loss=None, weighted_metrics=None, **kwargs):
+        """Args:
+            optimizer: a Keras optimizer (instance or name).
+            loss: defaults to sparse categorical cross-entropy from logits.
+            weighted_metrics: defaults to `Perplexity`.
+        """
+        super().compile(
+            optimizer=optimizer,
+            loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            weighted_metrics=weighted_metrics if weighted_metrics is not None else [Perplexity()],
+            **kwargs)

@@ -54,12 +54,27 @@ class RunFolder:
     GRADIENTS_CSV = "gradients.csv"
     LAST_GOOD = "last_good.weights.h5"
     EMBEDDING_COVERAGE = "embedding_coverage.json"
+    # Every task writes these; a task's workflow declares its own (`Workflow.run_files`).
+    COMMON_FILES = {
+        CONFIG: "the resolved pipeline",
+        MODEL: "the trained model (written under a temporary name, then renamed)",
+        METRICS_CSV: "one row per epoch: learning rate, losses, gradient means",
+        METRICS_JSON: "the same rows and the final figures",
+        TENSORBOARD: "TensorBoard logs (tensorboard/gradients: every step)",
+        GRADIENTS_CSV: "every training step: loss, global and per-layer norms, clipped",
+        LAST_GOOD: "only after a NaN/Inf stop: the weights before the failing step",
+    }
 
     def __init__(self, path):
         self.path = Path(path)
 
     def file(self, name):
         return self.path / name
+
+    def undeclared(self, task_files):
+        """Names in the folder that neither `COMMON_FILES` nor ``task_files`` declare."""
+        declared = {*self.COMMON_FILES, *task_files}
+        return sorted(p.name for p in self.path.iterdir() if p.name not in declared)
 
     # --- writing -----------------------------------------------------------
     def check_new(self):
@@ -111,7 +126,7 @@ class RunFolder:
         return self
 
     def load_config(self):
-        return config_lib.load(self.file(self.CONFIG))
+        return config_lib.load(self.file(self.CONFIG), run_config=True)
 
     def load_model(self, compile=False):
         """The trained model, or one line saying why a run folder has none.

@@ -9,6 +9,14 @@ import pandas as pd
 from rnn_pipeline.errors import pipeline_error
 
 FILL_POLICIES = ("none", "ffill", "interpolate")
+# Season length in rows by pandas frequency (a day of hours, a day of quarter hours, a week
+# of days, a year of months): seasonal naive and MASE when the pipeline sets no season.
+SEASONS = {"h": 24, "15min": 96, "D": 7, "MS": 12}
+
+
+def default_season(frequency):
+    """The season length of a frequency (`SEASONS`), 1 (no season) when unknown."""
+    return SEASONS.get(frequency, 1)
 
 
 @dataclass

@@ -6,21 +6,6 @@ from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.series.reader import read_series
 
-ETT_COLUMNS = ["OT", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL"]  # OT (the usual target) first
-
-# What a registry series means when the pipeline leaves a key at its default.
-DATASET_DEFAULTS = {
-    "etth1": dict(time_column="date", targets=ETT_COLUMNS, frequency="h", split="ett",
-                  season=24),
-    "ettm1": dict(time_column="date", targets=ETT_COLUMNS, frequency="15min", split="ett",
-                  season=96),
-    "airline_passengers": dict(time_column="Month", targets=["Passengers"], frequency="MS",
-                               season=12),
-    "melbourne_temperatures": dict(time_column="Date", targets=["Temp"], frequency="D",
-                                   fill="interpolate", season=365),
-}
-
-
 def resolve(series_config):
     """The series settings with a dataset's defaults filled in where left at default."""
     name = series_config.dataset
@@ -30,11 +15,12 @@ def resolve(series_config):
                                  "not set", None)
         return series_config
     spec = DATASETS.get(name)
-    if spec.kind != "timeseries" or name not in DATASET_DEFAULTS:
+    if spec.kind != "timeseries":
+        names = [n for n in DATASETS.names() if DATASETS.get(n).kind == "timeseries"]
         raise pipeline_error("series.dataset", "must be a time-series dataset: "
-                             + ", ".join(map(repr, sorted(DATASET_DEFAULTS))), name)
-    defaults = dataclasses.replace(type(series_config)())
-    updates = {key: value for key, value in DATASET_DEFAULTS[name].items()
+                             + ", ".join(map(repr, names)), name)
+    defaults = type(series_config)()
+    updates = {key: value for key, value in spec.defaults.items()
                if getattr(series_config, key) == getattr(defaults, key)}
     return dataclasses.replace(series_config, **updates)
 

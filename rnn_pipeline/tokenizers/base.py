@@ -2,9 +2,7 @@
 
 import tensorflow as tf
 
-from rnn_pipeline.registry import Registry
-
-TOKENIZERS = Registry("text.tokenizer")
+from rnn_pipeline.choices import TOKENIZERS
 
 
 class Tokenizer:

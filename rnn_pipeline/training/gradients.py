@@ -23,9 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-
-class TrainingDiverged(RuntimeError):
-    """Training met a NaN or Inf loss or gradient and was stopped."""
+from rnn_pipeline.errors import TrainingDiverged  # noqa: F401  (raised here, caught by the CLI)
 
 
 def layer_of(variable):

@@ -9,10 +9,8 @@
 
 import keras
 
+from rnn_pipeline.choices import OPTIMIZERS
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.registry import Registry
-
-OPTIMIZERS = Registry("train.optimizer")
 
 
 @OPTIMIZERS.register("sgd")

@@ -4,10 +4,8 @@ import math
 
 import keras
 
+from rnn_pipeline.choices import SCHEDULES
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.registry import Registry
-
-SCHEDULES = Registry("train.schedule")
 
 
 @SCHEDULES.register("constant")

@@ -18,15 +18,19 @@ def progress_verbosity():
 
 
 class EpochRecorder(keras.callbacks.Callback):
-    """Collects per-epoch rows: learning rate, loss (mean NLL per token), perplexity, seconds,
-    and the epoch's gradient means (`epoch_gradient_summary`).
+    """Collects per-epoch rows: learning rate (at the epoch's start), the train and valid
+    figures of ``metric``, seconds, and the epoch's gradient means
+    (`epoch_gradient_summary`).
 
     Args:
+        metric: "perplexity" (rows get ``*_loss``, the mean NLL per token, and
+            ``*_perplexity``) or "loss" (rows get ``*_loss``).
         on_row: optional callable receiving each finished row.
     """
 
-    def __init__(self, on_row=None):
+    def __init__(self, metric="perplexity", on_row=None):
         super().__init__()
+        self.metric = metric
         self.rows = []
         self.on_row = on_row
 
@@ -37,10 +41,12 @@ class EpochRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         row = {"epoch": epoch + 1, "learning_rate": self._lr}
-        for prefix, key in (("train", "perplexity"), ("valid", "val_perplexity")):
+        for prefix, key in (("train", self.metric), ("valid", f"val_{self.metric}")):
             if key in logs:
-                row[f"{prefix}_loss"] = math.log(float(logs[key]))
-                row[f"{prefix}_perplexity"] = float(logs[key])
+                value = float(logs[key])
+                if self.metric == "perplexity":
+                    row[f"{prefix}_loss"] = math.log(value)
+                row[f"{prefix}_{self.metric}"] = value
         row["seconds"] = time.perf_counter() - self._start
         row.update(epoch_gradient_summary(self.model))
         self.rows.append(row)
@@ -82,7 +88,8 @@ def progress_callbacks(log, verbose):
     return [ProgressLines(log)] if verbose == 2 and log is not None else []
 
 
-def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None, log=None):
+def fit(model, train_data, valid_data, train_config, metric="perplexity", callbacks=(),
+        verbose=None, log=None):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
     consecutive windows and reset at every epoch and evaluation.
 
@@ -91,6 +98,8 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None,
         train_data: tf.data of (inputs, targets, weights), in stream order.
         valid_data: the same for validation (monitored by the schedule).
         train_config: a `TrainConfig`.
+        metric: the model's training figure, "perplexity" or "loss"; the schedule and
+            early stopping monitor its validation value (``"val_" + metric``).
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
         log: callable for progress lines (without a terminal) and the early-stopping line.
@@ -98,12 +107,13 @@ def fit(model, train_data, valid_data, train_config, callbacks=(), verbose=None,
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
     """
-    recorder = EpochRecorder()
+    recorder = EpochRecorder(metric)
+    monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
     model.fit(
         train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
-        callbacks=[ResetStates(), *make_schedule(train_config, "val_perplexity"), recorder,
-                   *make_early_stopping(train_config, "val_perplexity", log),
+        callbacks=[ResetStates(), *make_schedule(train_config, monitor), recorder,
+                   *make_early_stopping(train_config, monitor, log),
                    *progress_callbacks(log, verbose),
                    *callbacks],
         verbose=verbose,

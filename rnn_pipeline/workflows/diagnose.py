@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_pipeline.config import LanguageModelConfig
 from rnn_pipeline.diagnostics.bounds import simple_rnn_bounds
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.plots import plot_clipping, plot_through_time
 from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient_norms
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.builder import build_backbone
-from rnn_pipeline.models.causal_lm import CausalLM
+from rnn_pipeline.models.builder import build_causal_lm
 from rnn_pipeline.models.cells import CELLS
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.training import make_optimizer
@@ -71,8 +71,8 @@ class GradientDiagnosis:
 
     def _model(self, cell):
         model_config = dataclasses.replace(self.config.model, cell=cell)
-        backbone = build_backbone(model_config, self.vocabulary_size, seed=self.config.train.seed)
-        return CausalLM(backbone, tie_weights=model_config.tie_weights, name="causal_lm")
+        return build_causal_lm(model_config, self.vocabulary_size, seed=self.config.train.seed,
+                               stateful=False)
 
     def _train(self, model, train_steps):
         model.compile(optimizer=make_optimizer(self.config.train))
@@ -156,7 +156,7 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
     """
     from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
 
-    if config.task != "causal_lm":
+    if not isinstance(config, LanguageModelConfig):
         raise pipeline_error("task", "must be 'causal_lm': diagnose measures language "
                              "models", config.task)
     if run is not None:

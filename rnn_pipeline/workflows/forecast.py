@@ -6,81 +6,53 @@ import dataclasses
 import json
 import time
 
-import keras
 import numpy as np
 
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.forecaster import Forecaster
-from rnn_pipeline.runs import RunFolder
-from rnn_pipeline.runs.callbacks import run_callbacks
+from rnn_pipeline.models.builder import build_forecaster
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
+from rnn_pipeline.series.reader import default_season
 from rnn_pipeline.series.source import load_series, resolve
 from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
-from rnn_pipeline.training import make_optimizer, make_schedule
-from rnn_pipeline.training.gradients import epoch_gradient_summary
-from rnn_pipeline.training.stopping import make_early_stopping
-from rnn_pipeline.training.trainer import progress_callbacks, progress_verbosity
-from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
+from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
 FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
-SEASONS = {"h": 24, "15min": 96, "D": 7, "MS": 12}
 MAX_LINEAR_WINDOWS = 4000
-
-
-class LossRecorder(keras.callbacks.Callback):
-    """Per-epoch rows: learning rate, train and valid loss (scaled MSE), seconds."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.rows.append({"epoch": epoch + 1,
-                          "learning_rate": float(keras.ops.convert_to_numpy(
-                              self.model.optimizer.learning_rate)),
-                          "train_loss": float(logs.get("loss", float("nan"))),
-                          "valid_loss": float(logs.get("val_loss", float("nan"))),
-                          "seconds": time.perf_counter() - self._start,
-                          **epoch_gradient_summary(self.model)})
 
 
 @WORKFLOWS.register("forecast")
 class ForecastWorkflow(Workflow):
     """Args:
-        config: a resolved `PipelineConfig` with ``task = "forecast"``.
+        config: a resolved `ForecastConfig`.
         log: callable for progress lines.
     """
 
+    metric = "loss"
+    run_files = {
+        TABLE_CSV: "test table: the model and every baseline on the same windows",
+        TABLE_JSON: "the same table as JSON",
+        FORECAST_PNG: "a few test windows: history, actual, the model and the linear baseline",
+        ERROR_PNG: "scaled MSE per horizon step, one line per forecaster",
+    }
+
     # --- preparation: everything that can fail on user input, nothing written ---
     def _build(self, num_inputs, num_targets, mean, std):
-        s, m = self.series_config, self.config.model
-        return Forecaster(s.lookback, s.horizon, num_inputs, num_targets, mean, std,
-                          head=m.head, cell=m.cell, units=m.units, num_layers=m.num_layers,
-                          bidirectional=m.bidirectional, dropout=m.dropout,
-                          instance_norm=s.instance_norm, segment_length=m.segment_length,
-                          seed=self.config.train.seed)
+        config = dataclasses.replace(self.config, series=self.series_config)
+        return build_forecaster(config, num_inputs, num_targets, mean, std)
 
-    def validate(self):
-        """Checks series, model and training settings before any data is read."""
+    def check(self):
+        """Checks the series and model settings (a throwaway model on zeros)."""
         self.series_config = resolve(self.config.series)
-        make_optimizer(self.config.train)
-        make_schedule(self.config.train, "val_loss")
-        make_early_stopping(self.config.train, "val_loss")
         columns = max(1, len(self.series_config.targets) + len(self.series_config.covariates))
         self._build(columns, max(1, len(self.series_config.targets)), [0.0] * columns,
                     [1.0] * columns)
         make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
-        return self
 
-    def _load_data(self):
+    def load_series(self):
         """Reads and checks the series, splits it and fits the scaler (train rows only)."""
         start = time.perf_counter()
         self.series_config, self.series = load_series(self.config.series)
@@ -95,15 +67,13 @@ class ForecastWorkflow(Workflow):
         self.mean = train.mean(axis=0)
         self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)
         self.num_targets = len(series.targets)
-        self.season = s.season or SEASONS.get(series.frequency, 1)
+        self.season = s.season or default_season(series.frequency)
         return time.perf_counter() - start
 
-    def prepare(self):
-        """Reads and checks the series, splits it, fits the scaler, builds the model."""
-        self.validate()
+    def load_data(self):
+        """Reads the series, splits it, fits the scaler and cuts the windows."""
         cfg = self.config
-        keras.utils.set_random_seed(cfg.train.seed)
-        seconds = self._load_data()
+        seconds = self.load_series()
         s, series = self.series_config, self.series
         self.datasets = {
             name: make_windows(values, self.num_targets, s.lookback, s.horizon,
@@ -118,32 +88,20 @@ class ForecastWorkflow(Workflow):
         self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
                  f"{', '.join(series.targets)}; windows train/valid/test {counts}{filled}; "
                  f"prepared in {seconds:.1f}s")
-        self.model = self._build(len(series.columns), self.num_targets, self.mean, self.std)
-        self.model.compile(optimizer=make_optimizer(self.config.train))
-        return self
+
+    def build_model(self):
+        return self._build(len(self.series.columns), self.num_targets, self.mean, self.std)
 
     # --- training ---
-    def fit(self, run_path):
-        """Trains, evaluates the test windows against the baselines, writes the run folder.
+    def finish(self, run, rows, seconds):
+        """The test table against the baselines, metrics, forecast and error plots.
 
         Returns:
             the metrics table: a list of rows, the model first.
         """
-        run = RunFolder(run_path).create()
-        run.save_config(self.config)
-        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
-        recorder = LossRecorder()
-        self.model.fit(self.datasets["train"], validation_data=self.datasets["valid"],
-                       epochs=self.config.train.epochs, shuffle=False,
-                       callbacks=[*make_schedule(self.config.train, "val_loss"), recorder,
-                                  *make_early_stopping(self.config.train, "val_loss", self.log),
-                                  *run_callbacks(run),
-                                  *progress_callbacks(self.log, progress_verbosity())],
-                       verbose=progress_verbosity())
-        run.save_model(self.model)
         history, actual = self._windows("test")
         table, forecasts, errors = self._table("test", history, actual)
-        run.save_metrics(recorder.rows, {"test": table})
+        run.save_metrics(rows, {"test": table})
         self._write_table(run, table)
         plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"], "linear")},
                        self.series.targets[0], run.file(FORECAST_PNG))
@@ -211,18 +169,12 @@ class ForecastWorkflow(Workflow):
         run.file(TABLE_JSON).write_text(json.dumps(table, indent=2) + "\n", encoding="utf-8")
 
     # --- a finished run ---
-    @classmethod
-    def from_run(cls, run_path, log=say):
-        """Loads the trained forecaster and resolved config of a run folder."""
-        run = RunFolder(run_path).check_exists()
-        workflow = cls(run.load_config(), log=log)
-        workflow.series_config = resolve(workflow.config.series)
-        workflow.model = run.load_model(compile=True)
-        return workflow
+    def restore(self, run):
+        self.series_config = resolve(self.config.series)
 
     def evaluation_lines(self, split):
         """``rnn-pipeline evaluate``: the split's metrics table against the baselines."""
-        self._load_data()
+        self.load_series()
         table, _, _ = self.evaluate(split)
         return [f"{split}: {table[0]['windows']:,} windows", *self.summary(table)]
 
@@ -249,7 +201,7 @@ class ForecastWorkflow(Workflow):
         frame.insert(0, s.time_column, times)
         return frame
 
-    def serving_module(self, assets_dir, **options):
+    def make_serving_module(self, assets_dir):
         """The TF Serving module of the trained forecaster (see `ForecastServing`)."""
         from rnn_pipeline.export.forecast_serving import ForecastServing
 

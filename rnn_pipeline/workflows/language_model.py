@@ -3,7 +3,6 @@
 import math
 import time
 
-import keras
 import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
@@ -13,45 +12,42 @@ from rnn_pipeline.data.text_pipeline import (fit_text, split_streams, unigram_lo
 from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
-from rnn_pipeline.runs.callbacks import run_callbacks
 from rnn_pipeline.runs.plots import plot_curves
-from rnn_pipeline.training import evaluate, fit, make_optimizer, make_schedule
-from rnn_pipeline.training.stopping import make_early_stopping
+from rnn_pipeline.training import evaluate
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 
 @WORKFLOWS.register("causal_lm")
 class LanguageModelWorkflow(Workflow):
     """Args:
-        config: a resolved `PipelineConfig` with ``task = "causal_lm"``.
+        config: a resolved `LanguageModelConfig`.
         log: callable for progress lines.
     """
 
+    run_files = {
+        RunFolder.VOCAB: "vocabulary, one token per line in id order",
+        RunFolder.SENTENCEPIECE: "(sentencepiece tokenizer only)",
+        RunFolder.CURVES: "loss and perplexity curves, test and unigram lines",
+        RunFolder.EMBEDDING_COVERAGE: "(pretrained vectors) coverage report",
+        "diagnostics": "(rnn-pipeline diagnose RUN) gradients through time, clipping plot",
+    }
+    export_options = ("top_words", "max_tokens_limit")
+
     def __init__(self, config, log=say):
         super().__init__(config, log)
-        self._validated = False
         self.coverage = None
 
     # --- preparation: everything that can fail on user input, nothing written ---
-    def validate(self):
-        """Checks model and training settings before any data is read."""
+    def check(self):
+        """Checks the embeddings, the windows and the model settings."""
         train = self.config.train
-        make_schedule(train)
-        make_early_stopping(train, "val_perplexity")
-        make_optimizer(train)
         check_embeddings(self.config.embeddings)
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
         build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
-        self._validated = True
-        return self
 
-    def prepare(self):
-        """Reads the corpus, fits tokenizer and vocabulary, builds datasets and the model."""
+    def load_data(self):
+        """Reads the corpus, fits tokenizer and vocabulary, cuts the windows."""
         cfg = self.config
-        if not self._validated:
-            self.validate()
-        keras.utils.set_random_seed(cfg.train.seed)
-        optimizer = make_optimizer(cfg.train)
         start = time.perf_counter()
         self.corpus = load_corpus(cfg.data)
         self.preprocessor, self.vocabulary, self.streams = fit_text(
@@ -63,19 +59,20 @@ class LanguageModelWorkflow(Workflow):
                  f"vocabulary {len(self.vocabulary):,} ({cfg.text.tokenizer}), "
                  f"prepared in {time.perf_counter() - start:.1f}s")
         self.datasets = {name: self.windows(stream) for name, stream in self.streams.items()}
-        with tf.distribute.get_strategy().scope():
-            self.model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
-                                         seed=cfg.train.seed, preprocessor=self.preprocessor)
-            self.model.start_from_unigram(unigram_log_probs(self.streams["train"],
-                                                            len(self.vocabulary)))
-            if cfg.embeddings.file is not None:
-                self.coverage = load_pretrained(self.embedding_layer, cfg.embeddings,
-                                                self.vocabulary.itos, self.streams["train"],
-                                                seed=cfg.train.seed)
-                for line in self.coverage.lines(cfg.embeddings.file):
-                    self.log(line)
-            self.model.compile(optimizer=optimizer)
-        return self
+
+    def build_model(self):
+        """The stateful `CausalLM`, its tied bias at the log-unigram, pretrained vectors in."""
+        cfg = self.config
+        model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
+                                seed=cfg.train.seed, preprocessor=self.preprocessor)
+        model.start_from_unigram(unigram_log_probs(self.streams["train"], len(self.vocabulary)))
+        if cfg.embeddings.file is not None:
+            self.coverage = load_pretrained(model.backbone.token_embedding, cfg.embeddings,
+                                            self.vocabulary.itos, self.streams["train"],
+                                            seed=cfg.train.seed)
+            for line in self.coverage.lines(cfg.embeddings.file):
+                self.log(line)
+        return model
 
     @property
     def embedding_layer(self):
@@ -104,36 +101,24 @@ class LanguageModelWorkflow(Workflow):
         return copy
 
     # --- training ---
-    def fit(self, run_path, callbacks=()):
-        """Trains, evaluates every split and writes the run folder.
-
-        Args:
-            run_path: the run folder to create.
-            callbacks: extra Keras callbacks.
-
-        Returns:
-            the final figures (perplexities per split and unigram baselines).
-        """
-        run = RunFolder(run_path).create()
-        run.save_config(self.config)
+    def save_assets(self, run):
         run.save_text_assets(self.vocabulary, getattr(self.preprocessor.tokenizer, "model", None))
-        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
         if self.coverage is not None:
             self.coverage.save(run.file(run.EMBEDDING_COVERAGE), self.config.embeddings.file)
-        callbacks = [*run_callbacks(run),
-                     *freeze_callbacks(self.embedding_layer, self.config.embeddings, self.log),
-                     *callbacks]
-        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
-                   callbacks=callbacks, log=self.log)
-        run.save_model(self.model)
+
+    def training_callbacks(self):
+        return freeze_callbacks(self.embedding_layer, self.config.embeddings, self.log)
+
+    def finish(self, run, rows, seconds):
+        """Perplexity of every split against the unigram baseline, metrics and curves."""
         final = self.evaluate_all()
         warning = nonfinite_warning(final, run.path)
         if warning:
             self.log(warning)
         run.save_metrics(rows, final)
-        plot_curves(rows, final, run.file(run.CURVES), title=f"{self.config.name}: "
-                    f"{self.config.model.num_layers}x{self.config.model.units} "
-                    f"{self.config.model.cell}")
+        m = self.config.model
+        plot_curves(rows, final, run.file(run.CURVES),
+                    title=f"{self.config.name}: {m.num_layers}x{m.units} {m.cell}")
         return final
 
     def evaluate_all(self):
@@ -145,16 +130,9 @@ class LanguageModelWorkflow(Workflow):
         return final
 
     # --- evaluating a finished run ---
-    @classmethod
-    def from_run(cls, run_path, log=say):
-        """Loads the trained model (with its preprocessor) of a run folder."""
-        run = RunFolder(run_path).check_exists()
-        workflow = cls(run.load_config(), log=log)
-        workflow.vocabulary = run.load_vocabulary()
-        workflow.model = run.load_model()
-        workflow.model.compile()
-        workflow.preprocessor = workflow.model.preprocessor
-        return workflow
+    def restore(self, run):
+        self.vocabulary = run.load_vocabulary()
+        self.preprocessor = self.model.preprocessor
 
     def run_streams(self, splits):
         """Token streams {split: ids} of a loaded run's corpus, with its own preprocessor.
@@ -190,7 +168,7 @@ class LanguageModelWorkflow(Workflow):
                 f"nats/token over {result['tokens']:,} tokens, {rows} parallel "
                 f"stream{'s' if rows > 1 else ''})"]
 
-    def serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
+    def make_serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
         """The TF Serving module of the trained model (see `LanguageModelServing`)."""
         from rnn_pipeline.export.lm_serving import LanguageModelServing
 

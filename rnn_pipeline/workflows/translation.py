@@ -5,7 +5,6 @@ import csv
 import json
 import time
 
-import keras
 import tensorflow as tf
 
 from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
@@ -14,16 +13,12 @@ from rnn_pipeline.data.preprocessor import normalize
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
-from rnn_pipeline.models.seq2seq import Seq2SeqTranslator
+from rnn_pipeline.models.builder import build_translator
 from rnn_pipeline.runs import RunFolder
-from rnn_pipeline.runs.callbacks import run_callbacks
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
-from rnn_pipeline.training import fit, make_optimizer, make_schedule
-from rnn_pipeline.training.stopping import make_early_stopping
-from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
+from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
 
-LANGUAGES = {"tatoeba_jpn_eng": ("en", "ja"), "tatoeba_spa_eng": ("en", "es")}
 TRANSLATIONS_TSV, SCORES_JSON, BY_LENGTH_PNG = "translations.tsv", "bleu.json", "bleu_by_length.png"
 SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.txt", "target_vocab.txt"
 _BATCH = 64
@@ -32,21 +27,26 @@ _BATCH = 64
 @WORKFLOWS.register("translation")
 class TranslationWorkflow(Workflow):
     """Args:
-        config: a resolved `PipelineConfig` with ``task = "translation"``.
+        config: a resolved `TranslationConfig`.
         log: callable for progress lines.
     """
 
+    run_files = {
+        SOURCE_VOCAB: "the source side's vocabulary (ids 0-3 are the specials)",
+        TARGET_VOCAB: "the target side's vocabulary",
+        RunFolder.CURVES: "loss and perplexity curves",
+        SCORES_JSON: "test BLEU and chrF with sacrebleu's signatures, also by source length",
+        TRANSLATIONS_TSV: "source, reference and translation of every test pair",
+        BY_LENGTH_PNG: "BLEU against source length",
+    }
+
     # --- preparation: everything that can fail on user input, nothing written ---
     def _build(self, source_size, target_size, source_pre=None, target_pre=None):
-        m = self.config.model
-        return Seq2SeqTranslator(
-            source_size, target_size, pad_id=PAD_ID, cell=m.cell, embedding_dim=m.embedding_dim,
-            units=m.units, num_layers=m.num_layers, bidirectional=m.bidirectional,
-            merge=m.merge, attention=m.attention, dropout=m.dropout, seed=self.config.train.seed,
-            source_preprocessor=source_pre, target_preprocessor=target_pre, name="translator")
+        return build_translator(self.config, source_size, target_size, PAD_ID, source_pre,
+                                target_pre)
 
-    def validate(self):
-        """Checks pairs, decoding, model and training settings before any data is read."""
+    def check(self):
+        """Checks the pairs, decoding and model settings."""
         p, d = self.config.pairs, self.config.decode
         if (p.dataset is None) == (p.file is None):
             raise pipeline_error("pairs.dataset", "must be set, or else pairs.file (one of "
@@ -63,18 +63,14 @@ class TranslationWorkflow(Workflow):
                 raise pipeline_error(key, f"must be at least {low}", value)
         if d.length_penalty < 0:
             raise pipeline_error("decode.length_penalty", "must be at least 0", d.length_penalty)
-        make_optimizer(self.config.train)
-        make_schedule(self.config.train)
-        make_early_stopping(self.config.train, "val_perplexity")
         self._build(5, 5)
-        return self
 
     @property
     def target_language(self):
         p = self.config.pairs
         if p.target_language:
             return p.target_language
-        source, target = LANGUAGES.get(p.dataset, ("und", "und"))
+        source, target = DATASETS.get(p.dataset).languages if p.dataset else ("und", "und")
         return source if p.reverse else target
 
     def load_pairs(self):
@@ -100,10 +96,9 @@ class TranslationWorkflow(Workflow):
                  + f" ({dropped:,} dropped by the length limits)")
         return splits
 
-    def prepare(self):
-        """Reads the pairs, fits both sides' tokenizers and vocabularies, builds the model."""
+    def load_data(self):
+        """Reads the pairs, fits both sides' tokenizers and vocabularies, batches them."""
         cfg = self.config
-        keras.utils.set_random_seed(cfg.train.seed)
         start = time.perf_counter()
         self.splits = self.load_pairs()
         train = self.splits["train"]
@@ -118,30 +113,20 @@ class TranslationWorkflow(Workflow):
             name: pair_batches(pairs, self.source_pre, self.target_pre, cfg.train.batch_size,
                                shuffle_seed=cfg.train.seed if name == "train" else None)
             for name, pairs in self.splits.items()}
-        self.model = self._build(len(self.source_vocab), len(self.target_vocab),
-                                 self.source_pre, self.target_pre)
-        self.model.compile(optimizer=make_optimizer(cfg.train))
-        return self
+
+    def build_model(self):
+        return self._build(len(self.source_vocab), len(self.target_vocab), self.source_pre,
+                           self.target_pre)
 
     # --- training ---
-    def fit(self, run_path):
-        """Trains, scores the test pairs and writes the run folder.
-
-        Returns:
-            the final figures.
-        """
-        run = RunFolder(run_path).create()
-        run.save_config(self.config)
+    def save_assets(self, run):
         self.source_vocab.save(run.file(SOURCE_VOCAB))
         self.target_vocab.save(run.file(TARGET_VOCAB))
-        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
-        start = time.perf_counter()
-        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
-                   callbacks=run_callbacks(run), log=self.log)
-        train_seconds = time.perf_counter() - start
-        run.save_model(self.model)
+
+    def finish(self, run, rows, seconds):
+        """Scores the test pairs; writes metrics, curves and the translation report."""
         final = self.score_split("test", run)
-        final["train_seconds"] = train_seconds
+        final["train_seconds"] = seconds
         run.save_metrics(rows, final)
         plot_curves(rows, final, run.file(run.CURVES), title=f"{self.config.name}: "
                     f"{self.config.model.cell}, attention {self.config.model.attention}")
@@ -197,15 +182,6 @@ class TranslationWorkflow(Workflow):
         return result
 
     # --- a finished run ---
-    @classmethod
-    def from_run(cls, run_path, log=say):
-        """Loads the trained model (with both preprocessors) of a run folder."""
-        run = RunFolder(run_path).check_exists()
-        workflow = cls(run.load_config(), log=log)
-        workflow.model = run.load_model()
-        workflow.model.compile()
-        return workflow
-
     def evaluation_lines(self, split):
         """``rnn-pipeline evaluate``: BLEU and chrF of a split, and by source length."""
         self.splits = self.load_pairs()
@@ -217,7 +193,7 @@ class TranslationWorkflow(Workflow):
                   f"{r['chrf']:6.2f}  ({r['pairs']:,} pairs)" for r in result["by_length"]]
         return lines
 
-    def serving_module(self, assets_dir, **options):
+    def make_serving_module(self, assets_dir):
         """The TF Serving module: ``source`` strings -> ``translation`` strings."""
         from rnn_pipeline.export.translation_serving import TranslationServing
 

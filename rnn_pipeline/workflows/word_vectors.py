@@ -4,6 +4,7 @@ nearest neighbours in vectors files and trained embeddings (``rnn-pipeline neigh
 import time
 from pathlib import Path
 
+from rnn_pipeline.config import LanguageModelConfig
 from rnn_pipeline.data.corpora import load_corpus
 from rnn_pipeline.data.text_pipeline import fit_text
 from rnn_pipeline.embeddings import nearest, read_vectors
@@ -60,7 +61,7 @@ def neighbor_tables(source, word, k=10):
         return [(f"input vectors {source}", nearest(vectors.words, vectors.matrix, word, k))]
     run = RunFolder(source).check_exists()
     config = run.load_config()
-    if config.task != "causal_lm":
+    if not isinstance(config, LanguageModelConfig):
         raise pipeline_error("RUN", "must be a language-model run or a vectors file "
                              f"(this run's task is {config.task!r})", str(source))
     model = run.load_model()

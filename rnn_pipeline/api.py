@@ -1,0 +1,170 @@
+"""The library functions behind the ``rnn-pipeline`` commands, one per command.
+
+Each one checks the user's input (pipeline file, ``--set``, run folder, output paths)
+before TensorFlow starts, so a mistake is reported at once and nothing is written.
+"""
+
+from pathlib import Path
+
+from rnn_pipeline import config as config_lib
+from rnn_pipeline.config import ForecastConfig
+from rnn_pipeline.config.bundled import resolve_pipeline
+from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.runs import RunFolder, new_run_path
+from rnn_pipeline.startup import import_tensorflow_quietly
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def workflow_class(task):
+    """The workflow registered for ``task``; TensorFlow starts (quietly) here."""
+    import_tensorflow_quietly()
+    from rnn_pipeline.workflows import get_workflow
+
+    return get_workflow(task)
+
+
+def pipeline_config(pipeline=None, overrides=()):
+    """The resolved config of a pipeline file or bundled name with ``--set`` overrides.
+
+    Returns:
+        (path of the pipeline file, `PipelineConfig`).
+    """
+    path = resolve_pipeline(pipeline)
+    return path, config_lib.apply_overrides(config_lib.load(path), overrides)
+
+
+def load_run(run, config_class=None, what=None, log=say):
+    """The workflow of finished run folder ``run``, its model loaded.
+
+    Args:
+        run: the run folder.
+        config_class: when given, the run must be of this task (`config.tasks`) ...
+        what: ... described to the user like this, e.g. "a forecasting run".
+        log: callable for progress lines.
+    """
+    config = RunFolder(run).check_exists().load_config()
+    if config_class is not None and not isinstance(config, config_class):
+        raise pipeline_error("RUN", f"must be {what} (task {config_class.task!r}), but its "
+                             f"task is {config.task!r}", str(run))
+    return workflow_class(config.task).from_run(run, log=log)
+
+
+def fit_pipeline(config, run_dir=None, log=say):
+    """``rnn-pipeline fit``: validates, prepares and trains a config into a new run folder.
+
+    Returns:
+        (the workflow, its final figures, the run folder).
+    """
+    run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
+    workflow = workflow_class(config.task)(config, log=log).validate()
+    workflow.prepare()  # reads data: may still fail on the user's files
+    return workflow, workflow.fit(run_path), run_path
+
+
+def export_run(run, base="saved_models", name=None, version=None, log=say, **options):
+    """``rnn-pipeline export``: a SavedModel version of a run for TensorFlow Serving.
+
+    Args:
+        run: the run folder.
+        base: export base (``<base>/<name>/<version>/``).
+        name: model name; None: the pipeline's name.
+        version: version number; None: the next free one.
+        log: callable for progress lines.
+        **options: the task's export options (`Workflow.export_options`), None = default.
+
+    Returns:
+        (the version folder, the ``models.config`` file).
+    """
+    from rnn_pipeline.export.layout import check_name, resolve_version
+
+    config = RunFolder(run).check_exists().load_config()
+    name = check_name(config.name if name is None else name)
+    version = resolve_version(Path(base) / name, version)
+    cls = workflow_class(config.task)
+    cls.check_export_options(config.task, options)  # before the model is loaded
+    workflow = cls.from_run(run, log=log)
+    from rnn_pipeline.export import export_saved_model
+
+    return export_saved_model(lambda assets: workflow.serving_module(assets, **options),
+                              base, name, version)
+
+
+def forecast_csv(run, input_path, out=None, log=say):
+    """``rnn-pipeline forecast``: the horizon after a CSV's last ``lookback`` rows.
+
+    Args:
+        run: a forecasting run folder.
+        input_path: CSV with the run's columns.
+        out: CSV to write (atomically); None writes nothing.
+        log: callable for progress lines.
+
+    Returns:
+        the forecast as a pandas DataFrame.
+    """
+    import os
+
+    if out is not None and not Path(out).absolute().parent.is_dir():
+        raise pipeline_error("--out", "must be a file in an existing folder", out)
+    workflow = load_run(run, ForecastConfig, "a forecasting run", log)
+    frame = workflow.forecast_file(input_path)
+    if out is not None:
+        staging = f"{out}.tmp"
+        frame.to_csv(staging, index=False)
+        os.replace(staging, out)
+    return frame
+
+
+def diagnosis_config(target, overrides=(), out=None):
+    """What ``rnn-pipeline diagnose`` reads: a run folder, or a pipeline with overrides.
+
+    Returns:
+        (config, run folder or None, output folder).
+    """
+    run = target if target and (Path(target) / RunFolder.CONFIG).is_file() else None
+    if run is None:
+        _, config = pipeline_config(target, overrides)
+        return config, None, Path(out or Path("diagnostics") / config.name)
+    if overrides:
+        raise pipeline_error("--set", "applies to a PIPELINE, not a RUN", overrides[0])
+    return RunFolder(run).load_config(), run, Path(out or Path(run) / "diagnostics")
+
+
+def pipeline_description(path):
+    """The first sentence of a pipeline file's leading comment (one line)."""
+    words = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        words.append(line.lstrip("# ").strip())
+    text = " ".join(words)
+    for end in (". ", "。"):
+        if end in text:
+            text = text[:text.index(end) + len(end.strip())]
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
+def catalogue():
+    """``rnn-pipeline list``: what can be named, without starting TensorFlow.
+
+    Returns:
+        [(title, [(name, description)])]: the bundled pipelines with their task and
+        description, the registry datasets with their kind, and the names of every
+        registry (`rnn_pipeline.choices`).
+    """
+    from rnn_pipeline import choices
+    from rnn_pipeline.config.bundled import bundled_names
+    from rnn_pipeline.datasets import DATASETS
+
+    pipelines = []
+    for name in bundled_names():
+        path = resolve_pipeline(name)
+        pipelines.append((name, f"[{config_lib.load(path).task}] {pipeline_description(path)}"))
+    sections = [("pipelines (rnn-pipeline fit NAME)", pipelines),
+                ("datasets (data.corpus, series.dataset, pairs.dataset)",
+                 [(name, DATASETS.get(name).kind) for name in DATASETS.names()])]
+    sections.append(("choices (pipeline keys and options)",
+                     [(r.argument, ", ".join(r.names())) for r in choices.ALL]))
+    return sections

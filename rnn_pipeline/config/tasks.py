@@ -1,0 +1,53 @@
+"""One pipeline config class per task: the sections a pipeline of that task may have.
+
+A section of another task's pipeline is an error that names the section and the task
+(`rnn_pipeline.config.loader`).
+"""
+
+from dataclasses import dataclass, field
+
+from rnn_pipeline.config.schema import (DataConfig, DecodeConfig, EmbeddingsConfig,
+                                        ForecastModelConfig, ModelConfig, PairsConfig,
+                                        PipelineConfig, SeriesConfig, TextConfig,
+                                        TranslationModelConfig, Word2VecConfig)
+from rnn_pipeline.registry import Registry
+
+TASK_CONFIGS = Registry("task")
+
+
+@TASK_CONFIGS.register("causal_lm")
+@dataclass
+class LanguageModelConfig(PipelineConfig):
+    """A word-level language model: ``[data]``, ``[text]``, ``[model]``, ``[train]``,
+    ``[embeddings]`` and ``[word2vec]``."""
+
+    task: str = "causal_lm"
+    data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+
+
+@TASK_CONFIGS.register("forecast")
+@dataclass
+class ForecastConfig(PipelineConfig):
+    """A forecaster: ``[series]``, ``[model]`` and ``[train]``."""
+
+    task: str = "forecast"
+    series: SeriesConfig = field(default_factory=SeriesConfig)
+    model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
+
+
+@TASK_CONFIGS.register("translation")
+@dataclass
+class TranslationConfig(PipelineConfig):
+    """A translator: ``[pairs]``, ``[source_text]``, ``[target_text]``, ``[model]``,
+    ``[train]`` and ``[decode]``."""
+
+    task: str = "translation"
+    pairs: PairsConfig = field(default_factory=PairsConfig)
+    source_text: TextConfig = field(default_factory=TextConfig)
+    target_text: TextConfig = field(default_factory=TextConfig)
+    model: TranslationModelConfig = field(default_factory=TranslationModelConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)

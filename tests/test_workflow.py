@@ -104,3 +104,7 @@ def test_a_tied_model_starts_from_the_unigram_distribution(tiny_corpus):
     assert untrained == pytest.approx(workflow.unigram["train"], rel=0.02)
     untied = get_workflow("causal_lm")(tiny_config(tiny_corpus), log=lambda line: None).prepare()
     assert not np.any(untied.model.lm_head.bias.numpy())  # untied: its own initializer
+    sgd = tiny_config(tiny_corpus, model={"tie_weights": True},
+                      train={"optimizer": "sgd", "learning_rate": 1.0})
+    sgd = get_workflow("causal_lm")(sgd, log=lambda line: None).prepare()
+    assert not np.any(sgd.model.output_bias.bias.numpy())  # SGD: from zero

@@ -12,6 +12,10 @@ import keras
 from rnn_pipeline.choices import OPTIMIZERS
 from rnn_pipeline.errors import pipeline_error
 
+# Optimizers that divide each step by a running scale of the gradient, so a tiny gradient
+# of constant sign takes a full-size step (why a tied LM starts from the unigram under them).
+ADAPTIVE = ("adam", "adamw")
+
 
 @OPTIMIZERS.register("sgd")
 def sgd(train_config, **clipping):

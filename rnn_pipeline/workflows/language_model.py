@@ -14,6 +14,7 @@ from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate
+from rnn_pipeline.training.optimizers import ADAPTIVE
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
 
 
@@ -61,11 +62,14 @@ class LanguageModelWorkflow(Workflow):
         self.datasets = {name: self.windows(stream) for name, stream in self.streams.items()}
 
     def build_model(self):
-        """The stateful `CausalLM`, its tied bias at the log-unigram, pretrained vectors in."""
+        """The stateful `CausalLM` with pretrained vectors if any; under Adam/AdamW a tied
+        projection's bias starts at the log-unigram of the training split."""
         cfg = self.config
         model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
                                 seed=cfg.train.seed, preprocessor=self.preprocessor)
-        model.start_from_unigram(unigram_log_probs(self.streams["train"], len(self.vocabulary)))
+        if cfg.train.optimizer in ADAPTIVE:  # SGD: from zero (BENCHMARKS.md, ptb_best)
+            model.start_from_unigram(unigram_log_probs(self.streams["train"],
+                                                       len(self.vocabulary)))
         if cfg.embeddings.file is not None:
             self.coverage = load_pretrained(model.backbone.token_embedding, cfg.embeddings,
                                             self.vocabulary.itos, self.streams["train"],

@@ -10,6 +10,7 @@ from rnn_pipeline.registry import Registry
 
 TASKS = Registry("task", ("causal_lm", "forecast", "translation"),
                  module="rnn_pipeline.workflows")
+DEFAULT_TASK = TASKS.declared[0]  # a pipeline file without ``task``
 CELLS = Registry("model.cell", ("simple_rnn", "lstm", "gru"), module="rnn_pipeline.models.cells")
 RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   ("orthogonal", "glorot_uniform", "identity"),

@@ -104,7 +104,7 @@ def pipeline_from_dict(data):
     """The task's pipeline config class (`TASK_CONFIGS`) built from a parsed file.
 
     Args:
-        data: the parsed mapping; its ``task`` (default "causal_lm", the schema's) picks
+        data: the parsed mapping; its ``task`` (default: the schema's) picks
             the class, and keys of another task's sections are refused by name.
     """
     default = next(f.default for f in dataclasses.fields(PipelineConfig) if f.name == "task")

@@ -142,7 +142,7 @@ class TranslationModelConfig(RecurrentConfig):
 
 @dataclass
 class SeriesConfig:
-    """Time-series input of the "forecast" task.
+    """Time-series input of a forecasting pipeline.
 
     Args:
         dataset: a registry series ("etth1", "ettm1", "airline_passengers",
@@ -230,7 +230,7 @@ class TrainConfig:
 
 @dataclass
 class PairsConfig:
-    """Sentence pairs of the "translation" task.
+    """Sentence pairs of a translation pipeline.
 
     Args:
         dataset: a registry pair file ("tatoeba_jpn_eng", "tatoeba_spa_eng"), or None
@@ -338,6 +338,6 @@ class PipelineConfig:
     """
 
     name: str = "default"
-    task: str = one_of(choices.TASKS, "causal_lm")
+    task: str = one_of(choices.TASKS, choices.DEFAULT_TASK)
     model: RecurrentConfig = field(default_factory=RecurrentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -199,5 +199,5 @@ class Workflow:
 
 
 def get_workflow(task):
-    """The workflow class registered for ``task`` (e.g. "causal_lm")."""
+    """The workflow class registered for ``task`` (`rnn_pipeline.choices.TASKS`)."""
     return WORKFLOWS.get(task)

@@ -6,6 +6,7 @@ before TensorFlow starts (`rnn_pipeline.config.loader`). A test checks that ever
 declared name is registered by its module, and nothing else.
 """
 
+from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.registry import Registry
 
 TASKS = Registry("task", ("causal_lm", "forecast", "translation"),
@@ -28,5 +29,25 @@ SCHEDULES = Registry("train.schedule", ("constant", "step", "plateau", "cosine")
 SAMPLERS = Registry("sampler", ("greedy", "random", "top_k", "top_p", "beam"),
                     module="rnn_pipeline.generation.samplers")
 
+CORPORA = Registry("data.corpus", ("pydoc_topics", "files", *(
+    name for name in DATASETS.names() if DATASETS.get(name).kind == "text")),
+                   module="rnn_pipeline.data.corpora")
+MISSING_INITS = Registry("embeddings.missing", ("random", "scaled", "zeros"),
+                         module="rnn_pipeline.embeddings.pretrained")
+WORD2VEC_METHODS = Registry("word2vec.method", ("skipgram", "cbow"),
+                            module="rnn_pipeline.embeddings.word2vec")
+
+# Choices that are plain names (no registered implementation): checked the same way.
+ACTIVATIONS = Registry("model.activation", (
+    "tanh", "relu", "sigmoid", "leaky_relu", "gelu", "swish", "elu", "selu", "softsign",
+    "hard_sigmoid", "linear"))
+MERGES = Registry("model.merge", ("concat", "sum"))
+INSTANCE_NORMS = Registry("series.instance_norm", ("none", "last", "mean"))
+FILL_POLICIES = Registry("series.fill", ("none", "ffill", "interpolate"))
+SERIES_SPLITS = Registry("series.split", ("fractions", "ett"))
+NORMALIZATIONS = Registry("text.normalization", ("nfkc", "none"))
+SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe"))
+
 ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, ATTENTIONS, TOKENIZERS, OPTIMIZERS,
-       SCHEDULES, SAMPLERS)
+       SCHEDULES, SAMPLERS, CORPORA, MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS, MERGES,
+       INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS, NORMALIZATIONS, SENTENCEPIECE_TYPES)

@@ -37,7 +37,7 @@ class DataConfig:
             None keeps all.
     """
 
-    corpus: str = "pydoc_topics"
+    corpus: str = one_of(choices.CORPORA, "pydoc_topics")
     train: list[str] = field(default_factory=list)
     valid: list[str] = field(default_factory=list)
     test: list[str] = field(default_factory=list)
@@ -60,11 +60,11 @@ class TextConfig:
         min_frequency: rarer training tokens map to ``<unk>``.
     """
 
-    normalization: str = "nfkc"
+    normalization: str = one_of(choices.NORMALIZATIONS, "nfkc")
     lowercase: bool = False
     tokenizer: str = one_of(choices.TOKENIZERS, "whitespace")
     sentencepiece_vocab_size: int = 4000
-    sentencepiece_model_type: str = "unigram"
+    sentencepiece_model_type: str = one_of(choices.SENTENCEPIECE_TYPES, "unigram")
     max_size: Optional[int] = None
     min_frequency: int = 1
 
@@ -103,7 +103,7 @@ class ModelConfig(RecurrentConfig):
             "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
     """
 
-    activation: str = "tanh"
+    activation: str = one_of(choices.ACTIVATIONS, "tanh")
     embedding_dim: int = 200
     embedding_dropout: float = 0.0
     tie_weights: bool = False
@@ -137,7 +137,7 @@ class TranslationModelConfig(RecurrentConfig):
 
     embedding_dim: int = 200
     attention: str = one_of(choices.ATTENTIONS, "additive")
-    merge: str = "concat"
+    merge: str = one_of(choices.MERGES, "concat")
 
 
 @dataclass
@@ -170,14 +170,14 @@ class SeriesConfig:
     targets: list[str] = field(default_factory=list)
     covariates: list[str] = field(default_factory=list)
     frequency: Optional[str] = None
-    fill: str = "none"
-    split: str = "fractions"
+    fill: str = one_of(choices.FILL_POLICIES, "none")
+    split: str = one_of(choices.SERIES_SPLITS, "fractions")
     valid_fraction: float = 0.1
     test_fraction: float = 0.2
     lookback: int = 96
     horizon: int = 24
     stride: int = 1
-    instance_norm: str = "last"
+    instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
     season: Optional[int] = None
     max_rows: Optional[int] = None
 
@@ -298,7 +298,7 @@ class EmbeddingsConfig:
     format: str = "auto"
     trainable: bool = True
     frozen_epochs: int = 0
-    missing: str = "random"
+    missing: str = one_of(choices.MISSING_INITS, "random")
     lowercase: bool = False
 
 
@@ -318,7 +318,7 @@ class Word2VecConfig:
         seed: initialisation seed (runs on several cores are not bit-reproducible).
     """
 
-    method: str = "skipgram"
+    method: str = one_of(choices.WORD2VEC_METHODS, "skipgram")
     window: int = 5
     negative: int = 5
     epochs: int = 5

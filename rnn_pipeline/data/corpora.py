@@ -3,11 +3,11 @@
 import re
 from dataclasses import dataclass
 
+from rnn_pipeline import choices
 from rnn_pipeline.data.readers import check_encoding, expand_globs, read_files, read_lines
 from rnn_pipeline.errors import PipelineError, pipeline_error
-from rnn_pipeline.registry import Registry
 
-CORPORA = Registry("data.corpus")
+CORPORA = choices.CORPORA
 
 SPLITS = ("train", "valid", "test")
 

@@ -4,11 +4,12 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from rnn_pipeline import choices
 from rnn_pipeline.data.vocabulary import EOS, UNK
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tokenizers import tokenizer_from_config
 
-NORMALIZATIONS = ("nfkc", "none")
+NORMALIZATIONS = choices.NORMALIZATIONS.declared
 
 
 def normalize(text, normalization="nfkc", lowercase=False):

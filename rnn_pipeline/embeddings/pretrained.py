@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.registry import Registry
 
-MISSING_INITS = Registry("embeddings.missing")
+MISSING_INITS = choices.MISSING_INITS
 
 
 @MISSING_INITS.register("random")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import PipelineError, pipeline_error
-from rnn_pipeline.registry import Registry
 
-METHODS = Registry("word2vec.method")
+METHODS = choices.WORD2VEC_METHODS
 METHODS.register("skipgram")(1)
 METHODS.register("cbow")(0)
 

@@ -2,12 +2,12 @@
 
 import keras
 
+from rnn_pipeline import choices
 from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
 from rnn_pipeline.errors import pipeline_error
 
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "leaky_relu", "gelu", "swish", "elu", "selu",
-               "softsign", "hard_sigmoid", "linear")
+ACTIVATIONS = choices.ACTIVATIONS.declared
 
 
 def check_activation(name, argument="activation"):

@@ -4,10 +4,11 @@ per-step embeddings, and the segment-recurrent head (SegRNN-style)."""
 import keras
 from keras import ops
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.cells import make_cell
 
-INSTANCE_NORMS = ("none", "last", "mean")
+INSTANCE_NORMS = choices.INSTANCE_NORMS.declared
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")

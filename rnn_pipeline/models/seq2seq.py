@@ -17,6 +17,7 @@ Adam (lr 0.002) and 512 inputs it saturated within 50 steps on Tatoeba (mean |ou
 
 import keras
 
+from rnn_pipeline import choices
 from rnn_pipeline.choices import ATTENTIONS
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.cells import recurrent_layer
@@ -26,7 +27,7 @@ from rnn_pipeline.models.task import TokenTask
 ATTENTIONS.register("none")(None)
 ATTENTIONS.register("additive")(keras.layers.AdditiveAttention)  # Bahdanau et al. 2015
 ATTENTIONS.register("dot")(keras.layers.Attention)  # Luong et al. 2015
-MERGES = ("concat", "sum")
+MERGES = choices.MERGES.declared
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import pipeline_error
 
-FILL_POLICIES = ("none", "ffill", "interpolate")
+FILL_POLICIES = choices.FILL_POLICIES.declared
 # Season length in rows by pandas frequency (a day of hours, a day of quarter hours, a week
 # of days, a year of months): seasonal naive and MASE when the pipeline sets no season.
 SEASONS = {"h": 24, "15min": 96, "D": 7, "MS": 12}

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import pipeline_error
 
-SPLITS = ("fractions", "ett")
+SPLITS = choices.SERIES_SPLITS.declared
 
 
 @dataclass

@@ -8,10 +8,11 @@ import sentencepiece as spm
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from rnn_pipeline import choices
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tokenizers.base import TOKENIZERS, Tokenizer
 
-_MODEL_TYPES = ("unigram", "bpe")
+_MODEL_TYPES = choices.SENTENCEPIECE_TYPES.declared
 MODEL_FILE = "sentencepiece.model"
 
 

@@ -10,12 +10,9 @@ from rnn_pipeline import config as config_lib
 from rnn_pipeline.config import ForecastConfig
 from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.progress import say
 from rnn_pipeline.runs import RunFolder, new_run_path
 from rnn_pipeline.startup import import_tensorflow_quietly
-
-
-def say(message):
-    print(message, flush=True)
 
 
 def workflow_class(task):

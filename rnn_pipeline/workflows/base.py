@@ -16,14 +16,10 @@ import time
 
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.choices import TASKS
+from rnn_pipeline.progress import say
 from rnn_pipeline.runs import RunFolder
 
 WORKFLOWS = TASKS  # the workflow of each task
-
-
-def say(message):
-    """The default progress log: a flushed line on stdout."""
-    print(message, flush=True)
 
 
 class Workflow:

@@ -2,20 +2,21 @@
 
 `Workflow` owns the steps all tasks share, in this order:
 
-    validate()    settings checked before any data is read (once)
+    validate()    settings checked before any data is read, once (`check`)
     prepare()     seed -> read data (`load_data`) -> build (`build_model`) -> compile
     fit(run)      run folder -> save config and assets -> train (`training.fit`) -> save the
                   model -> the task's final figures, metrics and plots (`finish`)
     from_run(run) a finished run folder, loaded (`restore` adds the task's own files)
 
-A task supplies the hooks in capitals above and `evaluation_lines`, `serving_module` and
-`summary`; it trains through the one `training.fit`, monitoring ``"val_" + metric``.
+A task supplies the hooks in backquotes above, `save_assets`, `training_callbacks`,
+`evaluation_lines`, `make_serving_module` and `summary`; it trains through the one
+`training.fit`, monitoring ``"val_" + metric``.
 """
 
 import time
 
-from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.choices import TASKS
+from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.progress import say
 from rnn_pipeline.runs import RunFolder
 

@@ -7,7 +7,7 @@ import tomllib
 import typing
 from pathlib import Path
 
-from rnn_pipeline.config.schema import PipelineConfig
+from rnn_pipeline.choices import DEFAULT_TASK
 from rnn_pipeline.config.tasks import TASK_CONFIGS
 from rnn_pipeline.errors import PipelineError, pipeline_error
 
@@ -55,14 +55,13 @@ def _closest(name, choices):
 
 
 def _elsewhere(path):
-    """' It is a key of <task> pipelines.' when ``path`` belongs to another task."""
+    """' It belongs to <task> pipelines.' when dotted ``path`` is a key of another task's
+    config class, else ''."""
     owners = []
     for task in TASK_CONFIGS.names():
         cls = TASK_CONFIGS.get(task)
         for part in path.split("."):
-            fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(
-                cls) else {}
-            if part not in fields:
+            if not dataclasses.is_dataclass(cls) or part not in typing.get_type_hints(cls):
                 break
             cls = typing.get_type_hints(cls)[part]
         else:
@@ -107,8 +106,7 @@ def pipeline_from_dict(data):
         data: the parsed mapping; its ``task`` (default: the schema's) picks
             the class, and keys of another task's sections are refused by name.
     """
-    default = next(f.default for f in dataclasses.fields(PipelineConfig) if f.name == "task")
-    task = _check_value("task", str, data.get("task", default))
+    task = _check_value("task", str, data.get("task", DEFAULT_TASK))
     return from_dict(TASK_CONFIGS.get(task), data)
 
 
@@ -155,7 +153,7 @@ def dumps(config):
 
 
 def _default_sections():
-    """{section: {key: default}} of every task's config, the task's own first."""
+    """{task: {section: {key: default}}}: every task's config at its defaults."""
     return {task: to_dict(TASK_CONFIGS.get(task)()) for task in TASK_CONFIGS.names()}
 
 
@@ -164,7 +162,7 @@ def without_other_tasks_defaults(data):
     section of every task, at its defaults: those sections and keys are dropped, so the run
     still reads. Anything set to another value stays (and is refused by name)."""
     defaults = _default_sections()
-    task = data.get("task", PipelineConfig().task)
+    task = data.get("task", DEFAULT_TASK)
     own = defaults.get(task, {})
     others = [d for name, d in defaults.items() if name != task]
     kept = {}

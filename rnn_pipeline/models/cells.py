@@ -6,7 +6,6 @@ from rnn_pipeline import choices
 from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
 from rnn_pipeline.errors import pipeline_error
 
-
 ACTIVATIONS = choices.ACTIVATIONS.declared
 
 

@@ -119,7 +119,6 @@ class Forecaster(Task):
                         **kwargs)
 
 
-
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class ScaledMSE(keras.losses.Loss):
     """Mean squared error of the targets divided by their training std.

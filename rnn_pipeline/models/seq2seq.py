@@ -17,17 +17,14 @@ Adam (lr 0.002) and 512 inputs it saturated within 50 steps on Tatoeba (mean |ou
 
 import keras
 
-from rnn_pipeline import choices
-from rnn_pipeline.choices import ATTENTIONS
+from rnn_pipeline.choices import ATTENTIONS, MERGES
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.cells import recurrent_layer
 from rnn_pipeline.models.task import TokenTask
 
-
 ATTENTIONS.register("none")(None)
 ATTENTIONS.register("additive")(keras.layers.AdditiveAttention)  # Bahdanau et al. 2015
 ATTENTIONS.register("dot")(keras.layers.Attention)  # Luong et al. 2015
-MERGES = choices.MERGES.declared
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -58,9 +55,9 @@ class Seq2SeqTranslator(TokenTask):
                  merge="concat", attention="additive", dropout=0.0, seed=0,
                  source_preprocessor=None, target_preprocessor=None, **kwargs):
         attention_class = ATTENTIONS.get(attention, "attention")
-        if merge not in MERGES:
-            raise pipeline_error("merge", f"must be one of: {', '.join(map(repr, MERGES))}",
-                                 merge)
+        if merge not in MERGES.declared:
+            raise pipeline_error("merge", "must be one of: " + ", ".join(
+                map(repr, MERGES.declared)), merge)
         for name, value in (("num_layers", num_layers), ("units", units),
                             ("embedding_dim", embedding_dim)):
             if value < 1:

@@ -157,8 +157,8 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
     from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
 
     if not isinstance(config, LanguageModelConfig):
-        raise pipeline_error("task", "must be 'causal_lm': diagnose measures language "
-                             "models", config.task)
+        raise pipeline_error("task", f"must be {LanguageModelConfig.task!r}: diagnose "
+                             f"measures language models", config.task)
     if run is not None:
         workflow = LanguageModelWorkflow.from_run(run, log=log)
         streams = workflow.run_streams(("train", "valid"))

@@ -50,15 +50,106 @@ def load_run(run, config_class=None, what=None, log=say):
 
 
 def fit_pipeline(config, run_dir=None, log=say):
-    """``rnn-pipeline fit``: validates, prepares and trains a config into a new run folder.
+    """``rnn-pipeline fit``: validates, prepares and trains a config into a new run folder
+    (on a multi-worker cluster the chief writes it).
 
     Returns:
-        (the workflow, its final figures, the run folder).
+        (the workflow, its final figures (None on other workers), the run folder).
     """
-    run_path = RunFolder(run_dir or new_run_path(config.name)).check_new().path
+    run = RunFolder(run_dir or new_run_path(config.name))
+    if is_chief_process(config):
+        run.check_new()
     workflow = workflow_class(config.task)(config, log=log).validate()
     workflow.prepare()  # reads data: may still fail on the user's files
-    return workflow, workflow.fit(run_path), run_path
+    return workflow, workflow.fit(run.path), run.path
+
+
+# Keys a resumed run keeps: they shape the model, its data, or the optimizer's slots.
+RESUME_FIXED_TRAIN_KEYS = ("batch_size", "bptt", "optimizer", "seed")
+
+
+def check_resume_overrides(overrides):
+    """Refuses a ``--set`` of a key that changes the model's shape or its data."""
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        section, _, leaf = key.partition(".")
+        if section != "train" or leaf in RESUME_FIXED_TRAIN_KEYS:
+            raise pipeline_error("--set", f"cannot change {key} when resuming: it shapes the "
+                                 f"model, its data or its optimizer (only train.* keys other "
+                                 f"than {', '.join(RESUME_FIXED_TRAIN_KEYS)} can change)", item)
+
+
+def resume_config(run, overrides=(), other_source=None):
+    """The config a resumed run trains with: its own ``config.toml`` with the allowed
+    ``--set`` overrides (see `check_resume_overrides`).
+
+    Args:
+        run: the run folder.
+        overrides: ``--set`` items.
+        other_source: a PIPELINE, --run-dir or --print-config given too (refused).
+    """
+    if other_source:
+        raise pipeline_error("--resume", "continues a run with its own config: it takes no "
+                             "PIPELINE, --run-dir or --print-config", str(run))
+    folder = RunFolder(run)
+    if not folder.file(folder.CONFIG).is_file():
+        raise pipeline_error("--resume", f"must be a run folder containing {folder.CONFIG}",
+                             str(run))
+    check_resume_overrides(overrides)
+    return config_lib.apply_overrides(folder.load_config(), overrides)
+
+
+def resume_run(run, overrides=(), log=say):
+    """``rnn-pipeline fit --resume RUN``: continues a run from its last checkpoint, with
+    its own config, tokenizers and vocabularies; ``train.epochs`` may extend it.
+
+    Returns:
+        (the workflow, its final figures (None on other workers), the run folder).
+    """
+    config = resume_config(run, overrides)
+    workflow = workflow_class(config.task)(config, log=log).validate()
+    from rnn_pipeline.training.checkpoints import find_checkpoint, position_of
+
+    folder = RunFolder(run)
+    found = find_checkpoint(folder.file(folder.CHECKPOINTS), run)
+    position = position_of(found[1])
+    if position.step == 0 and position.epoch >= config.train.epochs:
+        raise pipeline_error("--epochs", f"must be more than the {position.epoch} epochs the "
+                             f"run has trained, to extend it", config.train.epochs)
+    workflow.prepare(fitted_text=folder.load_fitted_text())
+    log(f"Resuming {folder.path} from {found[0].name}: epoch {position.epoch + 1} of "
+        f"{config.train.epochs}, after step {position.step} of it")
+    return workflow, workflow.fit(folder.path, resume=found), folder.path
+
+
+def is_chief_process(config):
+    """Whether this process writes the run folder (all but a cluster's other workers)."""
+    from rnn_pipeline.distribute.tf_config import is_chief_process
+
+    return config.train.strategy != "multi_worker" or is_chief_process()
+
+
+def launch_local_workers(count, config, pipeline_path, overrides, run_dir=None, resume=None,
+                         log=say):
+    """``fit --local-workers N``: the job as N local worker processes; returns the chief's
+    exit code."""
+    from rnn_pipeline.distribute.local_workers import run_local_workers
+
+    run_dir = None if resume else (run_dir or new_run_path(config.name))
+    command = local_workers_command(pipeline_path, overrides, run_dir, resume)
+    return run_local_workers(command, count, out=log)
+
+
+def local_workers_command(pipeline_path, overrides, run_dir=None, resume=None):
+    """The ``rnn-pipeline fit`` command line each local worker runs (multi_worker)."""
+    import sys
+
+    command = [sys.executable, "-m", "rnn_pipeline.cli.main", "fit"]
+    command += ["--resume", str(resume)] if resume else [str(pipeline_path), "--run-dir",
+                                                         str(run_dir)]
+    for item in (*overrides, "train.strategy=multi_worker"):
+        command += ["--set", item]
+    return command
 
 
 def export_run(run, base="saved_models", name=None, version=None, log=say, **options):

@@ -26,6 +26,8 @@ OPTIMIZERS = Registry("train.optimizer", ("sgd", "adam", "adamw"),
                       module="rnn_pipeline.training.optimizers")
 SCHEDULES = Registry("train.schedule", ("constant", "step", "plateau", "cosine"),
                      module="rnn_pipeline.training.schedules")
+STRATEGIES = Registry("train.strategy", ("default", "mirrored", "multi_worker"),
+                      module="rnn_pipeline.distribute.strategies")
 SAMPLERS = Registry("sampler", ("greedy", "random", "top_k", "top_p", "beam"),
                     module="rnn_pipeline.generation.samplers")
 
@@ -49,5 +51,5 @@ NORMALIZATIONS = Registry("text.normalization", ("nfkc", "none"))
 SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe"))
 
 ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, ATTENTIONS, TOKENIZERS, OPTIMIZERS,
-       SCHEDULES, SAMPLERS, CORPORA, MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS, MERGES,
-       INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS, NORMALIZATIONS, SENTENCEPIECE_TYPES)
+       SCHEDULES, STRATEGIES, SAMPLERS, CORPORA, MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS,
+       MERGES, INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS, NORMALIZATIONS, SENTENCEPIECE_TYPES)

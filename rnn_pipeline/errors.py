@@ -52,3 +52,17 @@ def config_keys(keys):
 
 class TrainingDiverged(RuntimeError):
     """Training met a NaN or Inf loss or gradient and was stopped (not a usage mistake)."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training after a checkpoint was written.
+
+    Args:
+        signal_number: the signal received.
+        position: where training stopped (a `training.loop.Position`).
+    """
+
+    def __init__(self, signal_number, position):
+        super().__init__(f"interrupted by signal {signal_number}")
+        self.signal_number, self.position = signal_number, position
+        self.run = None  # the run folder, set by the workflow

@@ -168,7 +168,9 @@ def test_beam_with_one_beam_is_greedy_through_the_cli(fitted_lm_run):
 
 @pytest.mark.parametrize("damage, expected", [
     ("missing", "RUN must hold a trained model.keras, but it is missing: the run did not "
-                "finish (train it again with rnn-pipeline fit). Received: RUN="),
+                "finish (continue it with rnn-pipeline fit --resume {run}). Received: RUN="),
+    ("never_saved", "RUN must hold a trained model.keras, but it is missing: the run did not "
+                    "finish (train it again with rnn-pipeline fit). Received: RUN="),
     ("truncated", "RUN must hold a readable model.keras, but {model} is truncated or damaged "
                   "(train it again with rnn-pipeline fit). Received: RUN="),
 ])
@@ -179,7 +181,9 @@ def test_a_run_without_a_whole_model_is_one_line_for_every_command(fitted_lm_run
     run = tmp_path / "run"
     shutil.copytree(fitted_lm_run, run)
     model = run / "model.keras"
-    if damage == "missing":
+    if damage == "never_saved":  # killed before its first checkpoint
+        shutil.rmtree(run / "checkpoints")
+    if damage in ("missing", "never_saved"):
         model.unlink()
     else:
         model.write_bytes(model.read_bytes()[:model.stat().st_size // 2])
@@ -188,7 +192,7 @@ def test_a_run_without_a_whole_model_is_one_line_for_every_command(fitted_lm_run
         result = _run(*command)
         assert result.exit_code == 2, result.output
         assert result.output.strip().splitlines() == [
-            f"Error: {expected.format(model=model)}'{run}'"], command
+            f"Error: {expected.format(model=model, run=run)}'{run}'"], command
     assert not (tmp_path / "saved_models").exists()
 
 

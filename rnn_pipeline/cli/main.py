@@ -2,13 +2,14 @@
 
 import contextlib
 import math
+import signal
 
 import click
 
 from rnn_pipeline import api
 from rnn_pipeline.choices import SAMPLERS
 from rnn_pipeline.config import LanguageModelConfig, TranslationConfig
-from rnn_pipeline.errors import PipelineError, TrainingDiverged
+from rnn_pipeline.errors import PipelineError, TrainingDiverged, TrainingInterrupted
 from rnn_pipeline.startup import import_tensorflow_quietly
 
 
@@ -58,26 +59,52 @@ def cli():
 @click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Run folder to create (default: runs/<name>-<timestamp>).")
+@click.option("--resume", type=click.Path(file_okay=False),
+              help="Continue run folder RUN from its last checkpoint (its own config; --epochs "
+                   "extends a finished run; --set takes train.* keys only).", metavar="RUN")
+@click.option("--local-workers", type=click.IntRange(min=1),
+              help="Train as N local worker processes of one multi_worker cluster "
+                   "(development and tests; real clusters set TF_CONFIG).")
 @click.option("--print-config", is_flag=True,
               help="Print the resolved pipeline as TOML and exit without training.")
-def fit(pipeline, overrides, epochs, run_dir, print_config):
+def fit(pipeline, overrides, epochs, run_dir, resume, local_workers, print_config):
     """Train the pipeline PIPELINE (a .toml file or a bundled name; default: 'default')."""
     if epochs is not None:
         overrides = (*overrides, f"train.epochs={epochs}")
     with user_errors():
-        path, config = api.pipeline_config(pipeline, overrides)
+        if resume is not None:
+            path, config = None, api.resume_config(resume, overrides, pipeline or run_dir
+                                                   or print_config)
+        else:
+            path, config = api.pipeline_config(pipeline, overrides)
         if print_config:
-            from rnn_pipeline.config import dumps
-
-            click.echo(dumps(config), nl=False)
+            click.echo(api.config_lib.dumps(config), nl=False)
             return
-        try:
-            workflow, final, run_path = api.fit_pipeline(config, run_dir, log=click.echo)
-        except TrainingDiverged as exc:  # not a usage mistake: exit code 1
-            raise click.ClickException(str(exc)) from None
+        if local_workers is not None:
+            raise SystemExit(api.launch_local_workers(local_workers, config, path, overrides,
+                                                      run_dir, resume, log=click.echo))
+        workflow, final, run_path = train(config, resume, run_dir, overrides)
+    if final is None:  # a worker other than the chief
+        return
     for line in workflow.summary(final):
         click.echo(line)
-    click.echo(f"Pipeline {path} -> run folder {run_path}")
+    click.echo(f"Pipeline {path or run_path / 'config.toml'} -> run folder {run_path}")
+
+
+def train(config, resume, run_dir, overrides):
+    """Fits or resumes; a divergence is exit code 1, SIGINT/SIGTERM 130/143."""
+    try:
+        if resume is not None:
+            return api.resume_run(resume, overrides, log=click.echo)
+        return api.fit_pipeline(config, run_dir, log=click.echo)
+    except TrainingDiverged as exc:  # not a usage mistake: exit code 1
+        raise click.ClickException(str(exc)) from None
+    except TrainingInterrupted as exc:
+        where, name = exc.position, signal.Signals(exc.signal_number).name
+        click.echo(f"Stopped by {name} in epoch {where.epoch + 1} after step {where.step}; "
+                   f"checkpoint written. Continue with: rnn-pipeline fit --resume {exc.run}",
+                   err=True)
+        raise SystemExit(128 + exc.signal_number) from None
 
 
 @cli.command("list")

@@ -8,16 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rnn_pipeline import choices
-
-
-def at_least(low, default):
-    """A field whose value must be at least ``low`` (checked when a file is loaded)."""
-    return field(default=default, metadata={"min": low})
-
-
-def one_of(registry, default):
-    """A field whose value must be a name of ``registry`` (checked when a file is loaded)."""
-    return field(default=default, metadata={"choices": registry})
+from rnn_pipeline.config.training import TrainConfig, at_least, one_of  # noqa: F401
 
 
 @dataclass
@@ -180,52 +171,6 @@ class SeriesConfig:
     instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
     season: Optional[int] = None
     max_rows: Optional[int] = None
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation.
-
-    Args:
-        epochs: passes over the training split.
-        batch_size: parallel token streams.
-        bptt: window length of truncated back-propagation through time.
-        optimizer: "sgd", "adam" or "adamw".
-        learning_rate: initial learning rate.
-        momentum: SGD momentum.
-        weight_decay: AdamW decoupled weight decay.
-        epsilon: Adam/AdamW's epsilon (Keras' default): gradient entries much smaller
-            than it take proportionally smaller steps.
-        clipnorm: Keras per-variable clipping: each gradient tensor is clipped to this norm.
-        global_clipnorm: one norm over all gradients, like ``torch.nn.utils.clip_grad_norm_``.
-        schedule: "constant", "step", "plateau" or "cosine" (per step, to 0 at the end).
-        warmup_steps: the first steps ramp the rate linearly up to the schedule's, from
-            1/warmup_steps of it (0: no warmup).
-        decay_factor: learning-rate factor of "step" and "plateau".
-        decay_start: "step": epochs at the initial rate before decay starts.
-        patience: "plateau": epochs without improvement before decaying.
-        early_stopping: stop after this many epochs without a better validation figure
-            and keep the best epoch's weights; None trains every epoch and keeps the last.
-        seed: seed of initialisation, dropout and sentencepiece.
-    """
-
-    epochs: int = at_least(1, 6)
-    batch_size: int = 20
-    bptt: int = 35
-    optimizer: str = one_of(choices.OPTIMIZERS, "adam")
-    learning_rate: float = 0.002
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    epsilon: float = 1e-7
-    clipnorm: Optional[float] = None
-    global_clipnorm: Optional[float] = None
-    schedule: str = one_of(choices.SCHEDULES, "constant")
-    warmup_steps: int = at_least(0, 0)
-    decay_factor: float = 0.5
-    decay_start: int = 4
-    patience: int = 0
-    early_stopping: Optional[int] = None
-    seed: int = 0
 
 
 @dataclass

@@ -37,6 +37,10 @@ class Task(keras.Model):
         """Keras ``compile``; also sets up the `GradientMonitor` of the train step."""
         super().compile(*args, **kwargs)
         self.gradient_monitor = GradientMonitor(self, self.optimizer)
+        if tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            # `train_step` all-reduces the gradients itself, before clipping; Keras'
+            # optimizer would sum them again and clip each replica's part on its own.
+            self.optimizer._all_reduce_sum_gradients = list
 
     def compile_from_config(self, config):
         """A loaded model is compiled with the saved optimizer and the task's loss/metrics."""
@@ -58,20 +62,51 @@ class Task(keras.Model):
                                      training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
         batch = tf.shape(tf.nest.flatten(x)[0])[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss, sample_weight=batch)
+            if metric.name == "loss":  # Keras scales each replica's loss by 1/replicas
+                metric.update_state(loss * replicas if replicas > 1 else loss,
+                                    sample_weight=batch)
         variables = self.trainable_weights
         gradients = tape.gradient(scaled_loss, variables)
+        if replicas > 1:
+            # Keras scales each replica's loss by 1/replicas: the sums are the global mean,
+            # so the monitor and the optimizer's clipping see the one global gradient.
+            context = tf.distribute.get_replica_context()
+            gradients = context.all_reduce(tf.distribute.ReduceOp.SUM, gradients)
+            loss = context.all_reduce(tf.distribute.ReduceOp.SUM, loss)
         finite = self.gradient_monitor.observe(loss, gradients, variables)
+        self.apply_if_finite(finite, gradients, variables)
+        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return {**logs, **self.gradient_monitor.logs()}
 
+    def apply_if_finite(self, finite, gradients, variables):
+        """Applies the step only when ``finite`` (the same on every replica).
+
+        With several replicas on CPUs, ``optimizer.apply`` synchronizes the replicas with
+        a ``merge_call``, which `tf.distribute` does not allow inside a ``tf.cond`` in a
+        replica context; the condition is then taken in the cross-replica context, as
+        Keras' `LossScaleOptimizer` does.
+        """
         def apply():
             self.optimizer.apply(gradients, variables)
             return tf.constant(True)
 
-        tf.cond(finite, apply, lambda: tf.constant(False))
-        logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
-        return {**logs, **self.gradient_monitor.logs()}
+        if tf.__internal__.distribute.strategy_supports_no_merge_call():
+            tf.cond(finite, apply, lambda: tf.constant(False))
+            return
+
+        def across_replicas(distribution, finite, gradients):
+            def apply_on_every_replica():
+                distribution.extended.call_for_each_replica(
+                    lambda grads: self.optimizer.apply(grads, variables), args=(gradients,))
+                return tf.constant(True)
+
+            first = distribution.experimental_local_results(finite)[0]
+            tf.cond(first, apply_on_every_replica, lambda: tf.constant(False))
+
+        tf.distribute.get_replica_context().merge_call(across_replicas,
+                                                       args=(finite, gradients))
 
 
 class TokenTask(Task):

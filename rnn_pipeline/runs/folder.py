@@ -54,6 +54,8 @@ class RunFolder:
     GRADIENTS_CSV = "gradients.csv"
     LAST_GOOD = "last_good.weights.h5"
     EMBEDDING_COVERAGE = "embedding_coverage.json"
+    CHECKPOINTS = "checkpoints"
+    FITTED_TEXT = "fitted_text.json"  # inside CHECKPOINTS
     # Every task writes these; a task's workflow declares its own (`Workflow.run_files`).
     COMMON_FILES = {
         CONFIG: "the resolved pipeline",
@@ -63,6 +65,8 @@ class RunFolder:
         TENSORBOARD: "TensorBoard logs (tensorboard/gradients: every step)",
         GRADIENTS_CSV: "every training step: loss, global and per-layer norms, clipped",
         LAST_GOOD: "only after a NaN/Inf stop: the weights before the failing step",
+        CHECKPOINTS: "the last 2 checkpoints (rnn-pipeline fit --resume RUN) and the fitted "
+                     "tokenizers and vocabularies",
     }
 
     def __init__(self, path):
@@ -96,6 +100,17 @@ class RunFolder:
         if sentencepiece_model is not None:
             self.file(self.SENTENCEPIECE).write_bytes(sentencepiece_model)
 
+    def save_fitted_text(self, configs):
+        """Writes {name: `TextPreprocessor` config} of the fitted text sides (for --resume)."""
+        folder = self.file(self.CHECKPOINTS)
+        folder.mkdir(exist_ok=True)
+        (folder / self.FITTED_TEXT).write_text(json.dumps(configs), encoding="utf-8")
+
+    def load_fitted_text(self):
+        """{name: `TextPreprocessor` config} saved by `save_fitted_text` ({} if none)."""
+        path = self.file(self.CHECKPOINTS) / self.FITTED_TEXT
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
     def save_model(self, model):
         """Saves ``model`` as ``model.keras``, atomically: a kill during the write leaves no
         half-written file under that name."""
@@ -106,14 +121,21 @@ class RunFolder:
         finally:
             partial.unlink(missing_ok=True)
 
+    def save_epoch_rows(self, rows):
+        """Writes per-epoch ``rows`` to ``metrics.csv`` (after every epoch, atomically)."""
+        if not rows:
+            return
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        path, partial = self.file(self.METRICS_CSV), self.file(f".partial-{self.METRICS_CSV}")
+        with open(partial, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(partial, path)
+
     def save_metrics(self, rows, final):
         """Writes per-epoch ``rows`` to CSV and rows + ``final`` figures to JSON."""
-        if rows:
-            columns = list(dict.fromkeys(k for row in rows for k in row))
-            with open(self.file(self.METRICS_CSV), "w", newline="", encoding="utf-8") as f:
-                writer = csv.DictWriter(f, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(rows)
+        self.save_epoch_rows(rows)
         payload = {"epochs": rows, "final": final}
         self.file(self.METRICS_JSON).write_text(json.dumps(payload, indent=2) + "\n",
                                                 encoding="utf-8")
@@ -138,9 +160,12 @@ class RunFolder:
 
         path = self.file(self.MODEL)
         if not path.is_file():
+            if any(self.file(self.CHECKPOINTS).glob("ckpt-*.json")):
+                advice = f"continue it with rnn-pipeline fit --resume {self.path}"
+            else:
+                advice = "train it again with rnn-pipeline fit"
             raise pipeline_error("RUN", f"must hold a trained {self.MODEL}, but it is missing: "
-                                 f"the run did not finish (train it again with rnn-pipeline "
-                                 f"fit)", str(self.path))
+                                 f"the run did not finish ({advice})", str(self.path))
         damaged = pipeline_error("RUN", f"must hold a readable {self.MODEL}, but {path} is "
                                  f"truncated or damaged (train it again with rnn-pipeline fit)",
                                  str(self.path))

@@ -20,8 +20,7 @@ class FrozenForEpochs(keras.callbacks.Callback):
         self.layer, self.epochs, self.log = layer, epochs, log
 
     def _set_trainable(self, trainable):
-        self.layer.trainable = trainable
-        self.model.make_train_function(force=True)  # retrace over the new variable list
+        self.layer.trainable = trainable  # the training loop retraces over the new list
 
     def on_train_begin(self, logs=None):
         optimizer = self.model.optimizer
@@ -31,7 +30,7 @@ class FrozenForEpochs(keras.callbacks.Callback):
             self._set_trainable(False)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epochs and epoch > 0:
+        if epoch >= self.epochs and not self.layer.trainable:  # also on a resumed run
             self._set_trainable(True)
             if self.log:
                 self.log(f"{self.layer.name}: frozen for {self.epochs} epoch(s), "

@@ -18,6 +18,7 @@ epoch means, and stops training at the first non-finite step.
 
 import csv
 import math
+import os
 
 import keras
 import numpy as np
@@ -61,7 +62,9 @@ class GradientMonitor:
         layers = len(self.layer_names)
 
         def variable(value):
-            return tf.Variable(value, trainable=False)
+            # Every replica assigns the same (all-reduced) figures: keep the first's.
+            return tf.Variable(value, trainable=False,
+                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
         # The last step, read by `GradientLog` after every batch.
         self.loss = variable(0.0)
@@ -75,6 +78,13 @@ class GradientMonitor:
         self.norm_sum = variable(0.0)
         self.clipped_sum = variable(0.0)
         self.layer_norm_sums = variable(tf.zeros(layers))
+
+    @property
+    def variables(self):
+        """Every counter, for checkpoints."""
+        return [self.loss, self.norm, self.layer_norms, self.clipped, self.finite,
+                self.nonfinite_layers, self.steps, self.norm_sum, self.clipped_sum,
+                self.layer_norm_sums]
 
     def observe(self, loss, gradients, variables):
         """Records one step (in graph).
@@ -149,13 +159,39 @@ class GradientLog(keras.callbacks.Callback):
         tensorboard_dir: folder for per-step TensorBoard scalars, or None.
         last_good_path: where the weights are saved when training stops on a non-finite
             step (a ``.weights.h5`` file), or None.
+        append: continue an existing CSV (a resumed run): `set_state` keeps its rows up to
+            the checkpoint's step.
     """
 
-    def __init__(self, csv_path=None, tensorboard_dir=None, last_good_path=None):
+    def __init__(self, csv_path=None, tensorboard_dir=None, last_good_path=None, append=False):
         super().__init__()
         self.csv_path, self.tensorboard_dir = csv_path, tensorboard_dir
-        self.last_good_path = last_good_path
+        self.last_good_path, self.append = last_good_path, append
         self.failure = None
+        self._step = 0
+
+    def get_state(self):
+        return {"step": self._step}
+
+    def flush(self):
+        """Writes the buffered rows (before a checkpoint, so a kill loses none of them)."""
+        if self._file is not None:
+            self._file.flush()
+
+    def set_state(self, state):
+        """Continues after step ``state["step"]``: later rows of the CSV (trained after the
+        checkpoint, trained again now) are dropped."""
+        self._step = state["step"]
+        if self._file is None:
+            return
+        self._file.close()
+        with open(self.csv_path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        kept = rows[:1] + [row for row in rows[1:] if int(row[0]) <= self._step]
+        with open(self.csv_path, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(kept)
+        self._file = open(self.csv_path, "a", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._file)
 
     @property
     def monitor(self):
@@ -165,10 +201,13 @@ class GradientLog(keras.callbacks.Callback):
         self._step, self._file, self._writer = 0, None, None
         names = self.monitor.layer_names
         if self.csv_path is not None:
-            self._file = open(self.csv_path, "w", newline="", encoding="utf-8")
+            header = not (self.append and os.path.isfile(self.csv_path))
+            self._file = open(self.csv_path, "w" if header else "a", newline="",
+                              encoding="utf-8")
             self._csv = csv.writer(self._file)
-            self._csv.writerow(["step", "epoch", "batch", "loss", "grad_norm", "clipped",
-                                "finite", *(f"grad_norm_{name}" for name in names)])
+            if header:
+                self._csv.writerow(["step", "epoch", "batch", "loss", "grad_norm", "clipped",
+                                    "finite", *(f"grad_norm_{name}" for name in names)])
         if self.tensorboard_dir is not None:
             self._writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
 

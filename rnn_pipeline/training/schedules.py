@@ -86,6 +86,12 @@ class Warmup(keras.callbacks.Callback):
         super().__init__()
         self.steps, self._step = steps, 0
 
+    def get_state(self):
+        return {"step": self._step}
+
+    def set_state(self, state):
+        self._step = state["step"]
+
     def on_train_batch_begin(self, batch, logs=None):
         if self._step < self.steps:
             rate = self.model.optimizer.learning_rate

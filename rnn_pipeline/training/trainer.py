@@ -5,10 +5,13 @@ import sys
 import time
 
 import keras
+import tensorflow as tf
 
+from rnn_pipeline.training.checkpoints import position_of
 from rnn_pipeline.training.gradients import epoch_gradient_summary
 from rnn_pipeline.training.schedules import make_schedule
 from rnn_pipeline.training.state import ResetStates, reset_states
+from rnn_pipeline.training.loop import TrainingLoop
 from rnn_pipeline.training.stopping import make_early_stopping
 
 
@@ -37,6 +40,15 @@ class EpochRecorder(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
         self._lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def get_state(self):
+        return {"rows": self.rows, "learning_rate": getattr(self, "_lr", None),
+                "seconds": time.perf_counter() - getattr(self, "_start", time.perf_counter())}
+
+    def set_state(self, state):
+        """The finished epochs' rows, and the epoch in progress (a resumed run)."""
+        self.rows = list(state["rows"])
+        self._lr, self._start = state["learning_rate"], time.perf_counter() - state["seconds"]
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -74,7 +86,7 @@ class ProgressLines(keras.callbacks.Callback):
         steps = self.params.get("steps")
         if not steps or (batch + 1) / steps < self._next or batch + 1 == steps:
             return
-        self._next += self.every
+        self._next = (math.floor((batch + 1) / steps / self.every) + 1) * self.every
         elapsed = time.perf_counter() - self._start
         left = elapsed / (batch + 1) * (steps - batch - 1)
         figures = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
@@ -89,9 +101,10 @@ def progress_callbacks(log, verbose):
 
 
 def fit(model, train_data, valid_data, train_config, metric="perplexity", callbacks=(),
-        verbose=None, log=None):
+        verbose=None, log=None, strategy=None, checkpoints=None, resume=None, stop=None,
+        on_epoch=None):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
-    consecutive windows and reset at every epoch and evaluation.
+    consecutive windows and reset at every epoch and evaluation (`TrainingLoop`).
 
     Args:
         model: a compiled Keras model; its stateful layers carry state.
@@ -103,21 +116,33 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
         log: callable for progress lines (without a terminal) and the early-stopping line.
+        strategy: the `tf.distribute.Strategy` the model was built under (default: the
+            current one).
+        checkpoints: a `Checkpoints`, or None.
+        resume: a checkpoint found by `find_checkpoint` to continue from, or None.
+        stop: a `StopSignals`, or None.
+        on_epoch: callable receiving the rows so far after every epoch, or None.
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
     """
-    recorder = EpochRecorder(metric)
+    def publish(row):
+        on_epoch(recorder.rows)
+
+    recorder = EpochRecorder(metric, on_row=publish if on_epoch else None)
     monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
-    model.fit(
-        train_data, validation_data=valid_data, epochs=train_config.epochs, shuffle=False,
-        callbacks=[ResetStates(), *make_schedule(train_config, monitor), recorder,
-                   *make_early_stopping(train_config, monitor, log),
-                   *progress_callbacks(log, verbose),
-                   *callbacks],
-        verbose=verbose,
-    )
+    loop = TrainingLoop(
+        model, strategy or tf.distribute.get_strategy(),
+        [ResetStates(), *make_schedule(train_config, monitor), recorder,
+         *make_early_stopping(train_config, monitor, log), *progress_callbacks(log, verbose),
+         *callbacks],
+        epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop)
+    position = restore = None
+    if resume is not None:
+        position = position_of(resume[1])
+        restore = lambda found_callbacks: checkpoints.restore(resume, found_callbacks)  # noqa
+    loop.fit(train_data, valid_data, position, restore)
     return recorder.rows
 
 

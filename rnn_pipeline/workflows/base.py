@@ -16,7 +16,7 @@ A task supplies the hooks in backquotes above, `save_assets`, `training_callback
 import time
 
 from rnn_pipeline.choices import TASKS
-from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.errors import TrainingInterrupted, pipeline_error
 from rnn_pipeline.progress import say
 from rnn_pipeline.runs import RunFolder
 
@@ -41,6 +41,8 @@ class Workflow:
     metric = "perplexity"
     run_files = {}
     export_options = ()
+    replicas = 1  # set by `prepare` from the strategy
+    fitted_text = None
 
     def __init__(self, config, log=say):
         self.config = config
@@ -54,12 +56,18 @@ class Workflow:
 
     # --- preparation: everything that can fail on user input, nothing written ---
     def validate(self):
-        """Checks the training settings and the task's own (`check`), once, before any data
-        is read; returns the workflow."""
+        """Starts the `tf.distribute` strategy (``train.strategy``), then checks the
+        training settings, the task's own (`check`) and its replicas (`check_replicas`),
+        once, before any data is read; returns the workflow."""
         if not self._validated:
+            from rnn_pipeline.distribute.strategies import is_chief, make_strategy
             from rnn_pipeline.training import make_optimizer, make_schedule
             from rnn_pipeline.training.stopping import make_early_stopping
 
+            self.strategy = make_strategy(self.config.train)  # before TensorFlow runs an op
+            self.replicas = self.strategy.num_replicas_in_sync
+            self.chief = is_chief(self.strategy)
+            self.check_replicas()
             make_optimizer(self.config.train)
             make_schedule(self.config.train, self.monitor)
             make_early_stopping(self.config.train, self.monitor)
@@ -67,22 +75,40 @@ class Workflow:
             self._validated = True
         return self
 
-    def prepare(self):
-        """Seeds, reads the data (`load_data`), builds (`build_model`) and compiles the
-        model inside the current `tf.distribute` strategy; returns the workflow."""
-        import keras
-        import tensorflow as tf
+    def prepare(self, fitted_text=None):
+        """Starts the `tf.distribute` strategy, seeds, reads the data (`load_data`), builds
+        (`build_model`) and compiles the model in the strategy's scope; returns the
+        workflow.
 
+        Args:
+            fitted_text: {name: `TextPreprocessor` config} of a resumed run, used instead
+                of fitting tokenizers and vocabularies again.
+        """
+        import keras
+
+        from rnn_pipeline.distribute.strategies import replica_chunks
         from rnn_pipeline.training import make_optimizer
 
         self.validate()
         keras.utils.set_random_seed(self.config.train.seed)
-        optimizer = make_optimizer(self.config.train)
+        self.fitted_text = fitted_text
         self.load_data()
-        with tf.distribute.get_strategy().scope():
+        with self.strategy.scope():
             self.model = self.build_model()
-            self.model.compile(optimizer=optimizer)
+            self.model.compile(optimizer=make_optimizer(self.config.train))
+            self.model.optimizer.build(self.model.trainable_variables)
+            if self.replicas > 1:
+                from rnn_pipeline.distribute.replica_state import per_replica_states
+
+                per_replica_states(self.model)
+        # The metrics' variables exist from the start (checkpoints hold them); specs only,
+        # so that no iterator advances a reshuffling dataset.
+        spec = replica_chunks(self.datasets["train"], self.replicas).element_spec
+        self.model._symbolic_build(data_batch=spec)
         return self
+
+    def check_replicas(self):
+        """The task's checks of its settings against ``self.replicas`` (no data read)."""
 
     def check(self):
         """The task's own settings checks (no data read)."""
@@ -97,31 +123,95 @@ class Workflow:
         raise NotImplementedError
 
     # --- training ---
-    def fit(self, run_path, callbacks=()):
-        """Trains and writes the run folder.
+    def fit(self, run_path, callbacks=(), resume=None):
+        """Trains and writes the run folder (the chief only), with checkpoints in
+        ``<run>/checkpoints``.
 
         Args:
-            run_path: the run folder to create.
+            run_path: the run folder to create, or the run being resumed.
             callbacks: extra Keras callbacks.
+            resume: a checkpoint of the run (`find_checkpoint`) to continue from.
 
         Returns:
-            the task's final figures (`finish`).
+            the task's final figures (`finish`); None on a worker that is not the chief.
+
+        Raises:
+            TrainingInterrupted: SIGINT or SIGTERM, after a checkpoint was written.
         """
+        from rnn_pipeline.distribute.replica_state import CarriedState
+        from rnn_pipeline.distribute.strategies import any_worker
         from rnn_pipeline.runs.callbacks import run_callbacks
         from rnn_pipeline.training import fit
+        from rnn_pipeline.training.checkpoints import Checkpoints
+        from rnn_pipeline.training.gradients import GradientLog
+        from rnn_pipeline.training.signals import StopSignals
 
-        run = RunFolder(run_path).create()
-        run.save_config(self.config)
-        self.save_assets(run)
-        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}")
+        run = RunFolder(run_path)
+        agree = any_worker(self.strategy)
+        train = self.config.train
+
+        def checkpoints():
+            return Checkpoints(run.file(run.CHECKPOINTS), self.model,
+                               CarriedState(self.model, self.strategy), chief=self.chief,
+                               every_steps=train.checkpoint_every,
+                               minutes=train.checkpoint_minutes, agree=agree)
+
+        if resume is not None:
+            checkpointer = checkpoints()
+            checkpointer.check(resume, run.path)  # before anything in the run changes
+        if self.chief and resume is None:
+            run.create()
+            run.save_config(self.config)
+            self.save_assets(run)
+            run.save_fitted_text(self.fitted_text_configs())
+        elif self.chief:
+            run.save_config(self.config)  # --epochs and the train keys --resume may change
+        if resume is None:
+            checkpointer = checkpoints()
+        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}"
+                 + (f"; {self.replicas} replicas" if self.replicas > 1 else ""))
+        written = run_callbacks(run, append=resume is not None) if self.chief else [GradientLog()]
         start = time.perf_counter()
-        rows = fit(self.model, self.datasets["train"], self.datasets["valid"], self.config.train,
-                   metric=self.metric,
-                   callbacks=[*run_callbacks(run), *self.training_callbacks(), *callbacks],
-                   log=self.log)
+        try:
+            with StopSignals(agree) as stop:
+                rows = fit(self.model, self.datasets["train"], self.datasets["valid"], train,
+                           metric=self.metric, log=self.log, strategy=self.strategy,
+                           callbacks=[*written, *self.training_callbacks(), *callbacks],
+                           checkpoints=checkpointer, resume=resume, stop=stop,
+                           on_epoch=run.save_epoch_rows if self.chief else None)
+        except TrainingInterrupted as exc:
+            exc.run = run.path
+            raise
+        finally:
+            checkpointer.close()
         seconds = time.perf_counter() - start
+        if self.replicas > 1:
+            self.model = self.single_device_model()
+        if not self.chief:
+            return None
         run.save_model(self.model)
         return self.finish(run, rows, seconds)
+
+    def single_device_model(self):
+        """A copy of the trained model outside the strategy (one replica), for saving and
+        the final evaluation."""
+        import tensorflow as tf
+
+        replicas, self.replicas = self.replicas, 1
+        try:
+            with tf.distribute.get_strategy().scope():
+                copy = self.build_model()
+        finally:
+            self.replicas = replicas
+        copy.set_weights([v.numpy() for v in self.model.weights])
+        copy.compile(optimizer=self.model.optimizer.__class__.from_config(
+            self.model.optimizer.get_config()))
+        return copy
+
+    def fitted_text_configs(self):
+        """{name: `TextPreprocessor` config} of the tokenizers and vocabularies fitted on the
+        training split (kept for --resume); none by default."""
+        return {}
 
     def save_assets(self, run):
         """Writes what the task needs beside the model before training (vocabularies)."""

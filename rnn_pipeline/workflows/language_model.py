@@ -6,9 +6,12 @@ import time
 import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
+from rnn_pipeline.data.preprocessor import TextPreprocessor
+from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.data.lm_dataset import lm_windows
 from rnn_pipeline.data.text_pipeline import (fit_text, split_streams, unigram_log_probs,
                                              unigram_perplexity)
+from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
 from rnn_pipeline.runs import RunFolder
@@ -46,13 +49,29 @@ class LanguageModelWorkflow(Workflow):
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
         build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
 
+    def check_replicas(self):
+        """Each replica carries the state of its own share of the parallel streams."""
+        batch = self.config.train.batch_size
+        if batch % self.replicas:
+            raise pipeline_error("train.batch_size", f"must divide by the {self.replicas} "
+                                 f"replicas of train.strategy "
+                                 f"{self.config.train.strategy!r} (each replica carries the "
+                                 f"state of batch_size / replicas streams)", batch)
+
     def load_data(self):
-        """Reads the corpus, fits tokenizer and vocabulary, cuts the windows."""
+        """Reads the corpus, fits tokenizer and vocabulary (or takes a resumed run's),
+        cuts the windows."""
         cfg = self.config
         start = time.perf_counter()
         self.corpus = load_corpus(cfg.data)
-        self.preprocessor, self.vocabulary, self.streams = fit_text(
-            {name: self.corpus.split(name) for name in SPLITS}, cfg.text, seed=cfg.train.seed)
+        if self.fitted_text:
+            self.preprocessor = TextPreprocessor.from_config(self.fitted_text["text"])
+            self.vocabulary = Vocabulary(self.preprocessor.vocabulary)
+            self.streams = split_streams(self.corpus, self.preprocessor, self.vocabulary, SPLITS)
+        else:
+            self.preprocessor, self.vocabulary, self.streams = fit_text(
+                {name: self.corpus.split(name) for name in SPLITS}, cfg.text,
+                seed=cfg.train.seed)
         self.unigram = {name: unigram_perplexity(self.streams["train"], stream,
                                                  len(self.vocabulary))
                         for name, stream in self.streams.items()}
@@ -65,12 +84,13 @@ class LanguageModelWorkflow(Workflow):
         """The stateful `CausalLM` with pretrained vectors if any; under Adam/AdamW a tied
         projection's bias starts at the log-unigram of the training split."""
         cfg = self.config
-        model = build_causal_lm(cfg.model, len(self.vocabulary), cfg.train.batch_size,
+        model = build_causal_lm(cfg.model, len(self.vocabulary),
+                                cfg.train.batch_size // self.replicas,
                                 seed=cfg.train.seed, preprocessor=self.preprocessor)
         if cfg.train.optimizer in ADAPTIVE:  # SGD: from zero (BENCHMARKS.md, ptb_best)
             model.start_from_unigram(unigram_log_probs(self.streams["train"],
                                                        len(self.vocabulary)))
-        if cfg.embeddings.file is not None:
+        if cfg.embeddings.file is not None and not self.fitted_text:  # resumed: checkpoint
             self.coverage = load_pretrained(model.backbone.token_embedding, cfg.embeddings,
                                             self.vocabulary.itos, self.streams["train"],
                                             seed=cfg.train.seed)
@@ -105,6 +125,9 @@ class LanguageModelWorkflow(Workflow):
         return copy
 
     # --- training ---
+    def fitted_text_configs(self):
+        return {"text": self.preprocessor.get_config()}
+
     def save_assets(self, run):
         run.save_text_assets(self.vocabulary, getattr(self.preprocessor.tokenizer, "model", None))
         if self.coverage is not None:

@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
 from rnn_pipeline.data.pairs_dataset import PAD_ID, fit_side, pair_batches
-from rnn_pipeline.data.preprocessor import normalize
+from rnn_pipeline.data.preprocessor import TextPreprocessor, normalize
+from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
@@ -102,10 +103,16 @@ class TranslationWorkflow(Workflow):
         start = time.perf_counter()
         self.splits = self.load_pairs()
         train = self.splits["train"]
-        self.source_pre, self.source_vocab = fit_side([s for s, _ in train], cfg.source_text,
-                                                      seed=cfg.train.seed)
-        self.target_pre, self.target_vocab = fit_side([t for _, t in train], cfg.target_text,
-                                                      seed=cfg.train.seed)
+        if self.fitted_text:  # a resumed run's own tokenizers and vocabularies
+            self.source_pre, self.target_pre = (TextPreprocessor.from_config(
+                self.fitted_text[side]) for side in ("source", "target"))
+            self.source_vocab, self.target_vocab = (Vocabulary(pre.vocabulary) for pre in (
+                self.source_pre, self.target_pre))
+        else:
+            self.source_pre, self.source_vocab = fit_side(
+                [s for s, _ in train], cfg.source_text, seed=cfg.train.seed)
+            self.target_pre, self.target_vocab = fit_side(
+                [t for _, t in train], cfg.target_text, seed=cfg.train.seed)
         self.log(f"Vocabularies: source {len(self.source_vocab):,} ({cfg.source_text.tokenizer}),"
                  f" target {len(self.target_vocab):,} ({cfg.target_text.tokenizer}); prepared in "
                  f"{time.perf_counter() - start:.1f}s")
@@ -119,6 +126,9 @@ class TranslationWorkflow(Workflow):
                            self.target_pre)
 
     # --- training ---
+    def fitted_text_configs(self):
+        return {"source": self.source_pre.get_config(), "target": self.target_pre.get_config()}
+
     def save_assets(self, run):
         self.source_vocab.save(run.file(SOURCE_VOCAB))
         self.target_vocab.save(run.file(TARGET_VOCAB))

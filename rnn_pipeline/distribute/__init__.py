@@ -1,0 +1,2 @@
+"""Training on more than one device or machine: strategies by name, the standard
+``TF_CONFIG`` and local worker processes for development."""

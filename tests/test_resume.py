@@ -99,9 +99,10 @@ def pipelines(folder):
 
 
 @pytest.mark.parametrize("task, kill_at, code", [
-    ("causal_lm", "kill", -signal.SIGKILL),     # killed right after a checkpoint
+    ("causal_lm", "term", 143),                 # SIGTERM: checkpoint, one line, exit 143
     ("forecast", "write", -signal.SIGKILL),     # killed while writing one: the one before
-    ("translation", "term", 143),               # SIGTERM: checkpoint, one line, exit 143
+    pytest.param("translation", "kill", -signal.SIGKILL,  # killed right after a checkpoint
+                 marks=pytest.mark.slow),       # (60 s: the slow suite runs it)
 ])
 def test_a_killed_run_resumes_to_the_figures_of_an_unbroken_run(tmp_path, task, kill_at, code):
     (tmp_path / "p.toml").write_text(pipelines(tmp_path)[task])
@@ -110,6 +111,8 @@ def test_a_killed_run_resumes_to_the_figures_of_an_unbroken_run(tmp_path, task, 
     broken = run_cli(tmp_path, "fit", "p.toml", "--run-dir", "broken", kill_at=kill_at)
     assert broken.returncode == code, broken.stderr[-2000:]
     assert not (tmp_path / "broken" / "model.keras").exists()
+    with open(tmp_path / "broken" / "metrics.csv") as f:  # written after every epoch
+        assert [row.split(",")[0] for row in f.read().splitlines()] == ["epoch", "1"]
     if kill_at == "term":
         last = broken.stderr.strip().splitlines()[-1]
         assert last.startswith("Stopped by SIGTERM in epoch 2 after step ")
@@ -170,3 +173,39 @@ def test_resume_refuses_bad_runs_in_one_line(fitted_lm_run, tmp_path, change, ex
 def test_resume_refuses_changes_to_the_model_or_data(fitted_lm_run, args, expected):
     result = CliRunner().invoke(cli, ["fit", "--resume", str(fitted_lm_run), *args])
     assert result.exit_code == 2 and expected in result.output
+
+
+def test_resume_extends_a_finished_run_with_its_own_tokenizer_and_vocabulary(
+        fitted_lm_run, tmp_path, monkeypatch):
+    from rnn_pipeline.workflows import language_model
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("a resumed run fitted its tokenizer and vocabulary again")
+
+    monkeypatch.setattr(language_model, "fit_text", no_refit)
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    vocabulary = (run / "vocab.txt").read_text()
+    result = CliRunner().invoke(cli, ["fit", "--resume", str(run), "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Resuming" in result.output and "epoch 2 of 2, after step 0 of it" in result.output
+    rows = json.loads((run / "metrics.json").read_text())["epochs"]
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert "epochs = 2" in (run / "config.toml").read_text()
+    assert (run / "vocab.txt").read_text() == vocabulary
+    assert len(list((run / "tensorboard" / "train").iterdir())) == 2  # one more event file
+
+
+def test_a_frozen_embedding_thaws_when_a_run_resumes_after_its_frozen_epochs():
+    from rnn_pipeline.training.freezing import FrozenForEpochs
+    from tests_support import tiny_lm
+
+    model = tiny_lm()
+    model.compile()
+    layer = model.backbone.token_embedding
+    callback = FrozenForEpochs(layer, epochs=2)
+    callback.set_model(model)
+    callback.on_train_begin()
+    assert not layer.trainable
+    callback.on_epoch_begin(3)  # the first epoch of a run resumed in epoch 4
+    assert layer.trainable

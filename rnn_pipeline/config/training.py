@@ -67,6 +67,6 @@ class TrainConfig:
     early_stopping: Optional[int] = None
     seed: int = 0
     checkpoint_every: Optional[int] = at_least(1, None)
-    checkpoint_minutes: float = 10.0
+    checkpoint_minutes: float = at_least(0.0, 10.0)
     strategy: str = one_of(choices.STRATEGIES, "default")
     devices: Optional[int] = at_least(1, None)

@@ -1,0 +1,213 @@
+"""Benchmark: the project's training step against a PyTorch reference of the same model,
+same initial weights, same batches and same optimizer, in alternating rounds of one run.
+
+The model is PyTorch's ``word_language_model`` shape: embedding 200, 2 x 200 LSTM,
+dropout 0.2 on the embedding output, between the layers and before the decoder, bptt 35,
+batch 20, plain SGD at lr 20 with the gradient's global norm clipped to 0.25
+(``clip_grad_norm_``; the project's ``train.global_clipnorm``), cross-entropy over V words.
+The PyTorch reference is written here (not copied): ``nn.Embedding``, ``nn.LSTM``,
+``nn.Linear``, the hidden state carried and detached between windows (truncated BPTT).
+It starts from the project model's initial weights (Keras and PyTorch both order the
+LSTM gates input, forget, cell, output).
+
+The project side is its real fit path: `TrainingLoop` (the loop of ``rnn-pipeline fit``)
+with the gradient monitor and the per-step gradient log, over a tf.data of the same
+batches. Each round trains ``--steps`` steps on each system; the first round of each is
+warm-up (tracing) and is not counted. Tokens/s are medians over the other rounds. The
+share of peak uses 6 FLOPs per parameter use per token (forward + backward) over the
+measured float32 peak of a 2048^2 matmul in the same run.
+
+Batches: the PTB training split when the dataset resolves (cache or
+RNN_PIPELINE_DATA_MIRROR), else Zipf-distributed word ids (stated in the output).
+
+Usage:
+    pip install -e '.[bench]'
+    python benchmarks/vs_pytorch.py [--steps 40] [--rounds 4] [--shapes ptb,wikitext2]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import throughput  # noqa: E402  (the GEMM peak measurement)
+
+E = H = 200
+LAYERS, BPTT, BATCH, DROPOUT, LR, CLIP = 2, 35, 20, 0.2, 20.0, 0.25
+VOCABS = {"ptb": 10_000, "wikitext2": 33_278}
+
+
+def token_batches(vocab, steps):
+    """``steps`` (x, y) int arrays of (BATCH, BPTT): PTB's training stream if available."""
+    source = "zipf"
+    try:
+        from rnn_pipeline.config import DataConfig, TextConfig
+        from rnn_pipeline.data.corpora import load_corpus
+        from rnn_pipeline.data.text_pipeline import fit_text
+
+        corpus = load_corpus(DataConfig(corpus="ptb", max_lines=4000))
+        _, _, streams = fit_text({"train": corpus.split("train")}, TextConfig(
+            normalization="none"))
+        stream, source = streams["train"] % vocab, "ptb (first 4,000 lines)"
+    except Exception:  # offline without the mirror: a Zipf sample of the same size
+        rng = np.random.default_rng(0)
+        stream = (rng.zipf(1.2, BATCH * BPTT * (steps + 1) + 1) - 1) % vocab
+    rows = len(stream) // BATCH
+    grid = np.asarray(stream[:rows * BATCH]).reshape(BATCH, rows)
+    batches = []
+    for i in range(steps):
+        start = (i * BPTT) % (rows - BPTT - 1)
+        batches.append((grid[:, start:start + BPTT].astype(np.int32),
+                        grid[:, start + 1:start + BPTT + 1].astype(np.int32)))
+    return batches, source
+
+
+def project_model(vocab):
+    import rnn_pipeline.models  # noqa: F401  (Keras on TensorFlow)
+    from rnn_pipeline.config import ModelConfig, TrainConfig
+    from rnn_pipeline.models import build_causal_lm
+    from rnn_pipeline.training import make_optimizer
+
+    model = build_causal_lm(ModelConfig(embedding_dim=E, units=H, num_layers=LAYERS,
+                                        dropout=DROPOUT, embedding_dropout=DROPOUT,
+                                        init_scale=0.1), vocab, BATCH)
+    model.compile(optimizer=make_optimizer(TrainConfig(optimizer="sgd", learning_rate=LR,
+                                                       global_clipnorm=CLIP)))
+    return model
+
+
+def project_runner(model, batches, folder):
+    """A callable that trains one round through the project's fit loop."""
+    import tensorflow as tf
+
+    from rnn_pipeline.training.gradients import GradientLog
+    from rnn_pipeline.training.loop import TrainingLoop
+    from rnn_pipeline.training.state import ResetStates
+
+    xs = np.stack([x for x, _ in batches])
+    ys = np.stack([y for _, y in batches])
+    dataset = tf.data.Dataset.from_tensor_slices((xs, ys, np.ones_like(ys, np.float32)))
+    loop = TrainingLoop(model, tf.distribute.get_strategy(),
+                        [ResetStates(), GradientLog(Path(folder) / "gradients.csv")],
+                        epochs=1, verbose=0)
+    return lambda: loop.fit(dataset)
+
+
+def torch_runner(model, batches, vocab, threads):
+    """The PyTorch reference with ``model``'s initial weights; returns a round callable."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    weights = {v.path: v.numpy() for v in model.weights}
+
+    class Reference(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, E)
+            self.lstm = nn.LSTM(E, H, LAYERS, dropout=DROPOUT)
+            self.decoder = nn.Linear(H, vocab)
+            self.drop = nn.Dropout(DROPOUT)
+
+        def forward(self, x, state):  # x: (time, batch)
+            out, state = self.lstm(self.drop(self.embedding(x)), state)
+            return self.decoder(self.drop(out)), state  # (time, batch, vocab)
+
+    reference = Reference()
+    with torch.no_grad():
+        by_suffix = {path.split("/", 1)[-1]: value for path, value in weights.items()}
+        reference.embedding.weight.copy_(torch.from_numpy(pick(by_suffix, "embeddings")))
+        for i in range(LAYERS):
+            cell = {k: v for k, v in by_suffix.items() if k.startswith(f"lstm_{i}/")}
+            getattr(reference.lstm, f"weight_ih_l{i}").copy_(
+                torch.from_numpy(pick(cell, "/kernel").T))
+            getattr(reference.lstm, f"weight_hh_l{i}").copy_(
+                torch.from_numpy(pick(cell, "recurrent_kernel").T))
+            getattr(reference.lstm, f"bias_ih_l{i}").copy_(torch.from_numpy(pick(cell, "bias")))
+            getattr(reference.lstm, f"bias_hh_l{i}").zero_()
+        head = {k: v for k, v in weights.items() if k.startswith("lm_head")}
+        reference.decoder.weight.copy_(torch.from_numpy(pick(head, "kernel").T))
+        reference.decoder.bias.copy_(torch.from_numpy(pick(head, "bias")))
+    reference.train()
+    loss_fn = nn.CrossEntropyLoss()
+    pairs = [(torch.from_numpy(x.T.copy()).long(), torch.from_numpy(y.T.copy()).long())
+             for x, y in batches]
+
+    def one_round():
+        state = (torch.zeros(LAYERS, BATCH, H), torch.zeros(LAYERS, BATCH, H))
+        for x, y in pairs:
+            state = tuple(s.detach() for s in state)
+            reference.zero_grad()
+            logits, state = reference(x, state)
+            loss = loss_fn(logits.reshape(-1, vocab), y.reshape(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(reference.parameters(), CLIP)
+            with torch.no_grad():
+                for p in reference.parameters():
+                    p.add_(p.grad, alpha=-LR)
+        return float(loss)
+
+    return one_round
+
+
+def pick(weights, suffix):
+    """The one array whose name ends with ``suffix``."""
+    found = [v for k, v in weights.items() if k.endswith(suffix)]
+    if len(found) != 1:
+        raise KeyError(f"{suffix}: {sorted(weights)}")
+    return found[0]
+
+
+def compare(shape, steps, rounds, peak):
+    vocab = VOCABS[shape]
+    batches, source = token_batches(vocab, steps)
+    model = project_model(vocab)
+    reference = torch_runner(model, batches, vocab, threads=os.cpu_count())
+    with tempfile.TemporaryDirectory() as folder:
+        project = project_runner(model, batches, folder)
+        project(), reference()  # warm-up: tracing, allocation
+        rates = {"project": [], "pytorch": []}
+        for _ in range(rounds):  # alternating rounds: both see the same machine
+            for name, run in (("project", project), ("pytorch", reference)):
+                start = time.perf_counter()
+                run()
+                rates[name].append(steps * BATCH * BPTT / (time.perf_counter() - start))
+    flops = 6 * (E * 4 * H + H * 4 * H + (LAYERS - 1) * 8 * H * H + H * vocab)
+    row = {"shape": shape, "vocab": vocab, "batches": source}
+    for name, values in rates.items():
+        median = float(np.median(values))
+        row[name] = {"tokens_per_second": round(median), "rounds": [round(v) for v in values],
+                     "gflops": round(median * flops / 1e9, 1),
+                     "share_of_peak": round(median * flops / 1e9 / peak, 3)}
+    row["ratio_project_over_pytorch"] = round(row["project"]["tokens_per_second"]
+                                              / row["pytorch"]["tokens_per_second"], 3)
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--shapes", default="ptb,wikitext2")
+    args = parser.parse_args()
+    import torch
+
+    peak = throughput.gemm_gflops(2048, 2048, 2048)
+    rows = [compare(shape, args.steps, args.rounds, peak) for shape in args.shapes.split(",")]
+    print(json.dumps({"date": datetime.date.today().isoformat(),
+                      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                      "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),
+                      "steps_per_round": args.steps, "results": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -84,7 +84,7 @@ def project_model(vocab):
     return model
 
 
-def project_runner(model, batches, folder):
+def project_runner(model, batches, csv_path, jit_compile=False):
     """A callable that trains one round through the project's fit loop."""
     import tensorflow as tf
 
@@ -96,9 +96,9 @@ def project_runner(model, batches, folder):
     ys = np.stack([y for _, y in batches])
     dataset = tf.data.Dataset.from_tensor_slices((xs, ys, np.ones_like(ys, np.float32)))
     loop = TrainingLoop(model, tf.distribute.get_strategy(),
-                        [ResetStates(), GradientLog(Path(folder) / "gradients.csv")],
-                        epochs=1, verbose=0)
-    return lambda: loop.fit(dataset)
+                        [ResetStates(), GradientLog(csv_path)],
+                        epochs=1, verbose=0, jit_compile=jit_compile)
+    return lambda: float(loop.fit(dataset)["loss"])
 
 
 def torch_runner(model, batches, vocab, threads):
@@ -124,10 +124,9 @@ def torch_runner(model, batches, vocab, threads):
 
     reference = Reference()
     with torch.no_grad():
-        by_suffix = {path.split("/", 1)[-1]: value for path, value in weights.items()}
-        reference.embedding.weight.copy_(torch.from_numpy(pick(by_suffix, "embeddings")))
+        reference.embedding.weight.copy_(torch.from_numpy(pick(weights, "embeddings")))
         for i in range(LAYERS):
-            cell = {k: v for k, v in by_suffix.items() if k.startswith(f"lstm_{i}/")}
+            cell = {k: v for k, v in weights.items() if k.startswith(f"lstm_{i}/")}
             getattr(reference.lstm, f"weight_ih_l{i}").copy_(
                 torch.from_numpy(pick(cell, "/kernel").T))
             getattr(reference.lstm, f"weight_hh_l{i}").copy_(
@@ -154,7 +153,7 @@ def torch_runner(model, batches, vocab, threads):
             with torch.no_grad():
                 for p in reference.parameters():
                     p.add_(p.grad, alpha=-LR)
-        return float(loss)
+        return float(loss.detach())
 
     return one_round
 
@@ -173,23 +172,29 @@ def compare(shape, steps, rounds, peak):
     model = project_model(vocab)
     reference = torch_runner(model, batches, vocab, threads=os.cpu_count())
     with tempfile.TemporaryDirectory() as folder:
-        project = project_runner(model, batches, folder)
-        project(), reference()  # warm-up: tracing, allocation
-        rates = {"project": [], "pytorch": []}
-        for _ in range(rounds):  # alternating rounds: both see the same machine
-            for name, run in (("project", project), ("pytorch", reference)):
+        systems = {"project": project_runner(model, batches, Path(folder) / "a.csv"),
+                   "project, train.jit_compile": project_runner(
+                       project_model(vocab), batches, Path(folder) / "b.csv", True),
+                   "pytorch": reference}
+        losses = {name: [run()] for name, run in systems.items()}  # warm-up: tracing
+        rates = {name: [] for name in systems}
+        for _ in range(rounds):  # alternating rounds: all see the same machine
+            for name, run in systems.items():
                 start = time.perf_counter()
-                run()
+                losses[name].append(run())
                 rates[name].append(steps * BATCH * BPTT / (time.perf_counter() - start))
     flops = 6 * (E * 4 * H + H * 4 * H + (LAYERS - 1) * 8 * H * H + H * vocab)
     row = {"shape": shape, "vocab": vocab, "batches": source}
     for name, values in rates.items():
         median = float(np.median(values))
         row[name] = {"tokens_per_second": round(median), "rounds": [round(v) for v in values],
+                     "loss_after_each_round": [round(v, 3) for v in losses[name]],
                      "gflops": round(median * flops / 1e9, 1),
                      "share_of_peak": round(median * flops / 1e9 / peak, 3)}
-    row["ratio_project_over_pytorch"] = round(row["project"]["tokens_per_second"]
-                                              / row["pytorch"]["tokens_per_second"], 3)
+    for name in systems:
+        if name != "pytorch":
+            row[f"ratio {name} / pytorch"] = round(row[name]["tokens_per_second"]
+                                                  / row["pytorch"]["tokens_per_second"], 3)
     return row
 
 
@@ -198,15 +203,20 @@ def main():
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--shapes", default="ptb,wikitext2")
+    parser.add_argument("--gemms", action="store_true",
+                        help="also measure every GEMM shape of the model (throughput.py)")
     args = parser.parse_args()
     import torch
 
     peak = throughput.gemm_gflops(2048, 2048, 2048)
     rows = [compare(shape, args.steps, args.rounds, peak) for shape in args.shapes.split(",")]
-    print(json.dumps({"date": datetime.date.today().isoformat(),
-                      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                      "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),
-                      "steps_per_round": args.steps, "results": rows}, indent=2))
+    report = {"date": datetime.date.today().isoformat(),
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+              "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),
+              "steps_per_round": args.steps, "results": rows}
+    if args.gemms:
+        report["gemms"] = throughput.gemm_peaks()
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -32,13 +32,17 @@ def layer_of(variable):
     return variable.path.split("/")[0]
 
 
-def summed_values(gradient):
+def summed_values(gradient, dense_rows=False):
     """The gradient's nonzero entries as float32, without densifying a sparse gradient.
 
     An embedding's gradient is ``tf.IndexedSlices`` whose rows may repeat (a word seen
     twice in the batch); rows of the same index are summed, so the norm is that of the
-    dense gradient without building the (vocabulary, dim) tensor.
+    dense gradient without building the (vocabulary, dim) tensor. With ``dense_rows``
+    (under XLA, where ``tf.unique``'s data-dependent shape halves the speed of the whole
+    step) the dense tensor is built instead: the same sums.
     """
+    if isinstance(gradient, tf.IndexedSlices) and dense_rows:
+        return tf.cast(tf.convert_to_tensor(gradient), tf.float32)
     if isinstance(gradient, tf.IndexedSlices):
         rows, position = tf.unique(gradient.indices)
         values = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
@@ -54,6 +58,8 @@ class GradientMonitor:
             ``layer_names`` (a layer frozen for a while reports norm 0).
         optimizer: the Keras optimizer, for its ``clipnorm`` / ``global_clipnorm``.
     """
+
+    dense_rows = False  # set for an XLA-compiled step (see `summed_values`)
 
     def __init__(self, model, optimizer):
         self.layer_names = list(dict.fromkeys(layer_of(v) for v in model.weights if v.trainable))
@@ -99,7 +105,7 @@ class GradientMonitor:
         """
         index = {name: i for i, name in enumerate(self.layer_names)}
         layer_ids = tf.constant([index[layer_of(v)] for v in variables], tf.int32)
-        values = [summed_values(g) for g in gradients]
+        values = [summed_values(g, self.dense_rows) for g in gradients]
         squares = tf.stack([tf.reduce_sum(tf.square(v)) for v in values])  # (variables,)
         elements_finite = tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in values])
         bad = tf.logical_not(tf.logical_and(elements_finite, tf.math.is_finite(squares)))

@@ -43,6 +43,15 @@ class Position:
     global_step: int = 0
 
 
+def without_autotune(dataset):
+    """``dataset`` with tf.data's autotuning off. On 2 cores its background tuning held the
+    PTB-shaped step at 170 ms, against 105-119 ms without it, in whole rounds at a time
+    (BENCHMARKS.md, issue 19); the elements and their order are the same."""
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def steps_per_epoch(dataset):
     """The batches of one pass over ``dataset`` (counted when tf.data cannot tell)."""
     count = int(dataset.cardinality())
@@ -63,11 +72,13 @@ class TrainingLoop:
         checkpoints: a `Checkpoints` (or None): written at epoch ends, every
             ``every_steps`` steps and every ``minutes`` of training.
         stop: a `StopSignals` (or None): SIGINT/SIGTERM checkpoint and stop.
+        jit_compile: compile the whole train step with XLA (one replica only).
     """
 
     def __init__(self, model, strategy, callbacks, epochs, verbose=2, checkpoints=None,
-                 stop=None):
+                 stop=None, jit_compile=False):
         self.model, self.strategy, self.epochs = model, strategy, epochs
+        self.jit_compile = jit_compile
         self.callbacks, self.verbose = list(callbacks), verbose
         self.checkpoints, self.stop = checkpoints, stop
         self._trained_variables = None
@@ -80,8 +91,9 @@ class TrainingLoop:
         if trained != self._trained_variables:
             self._trained_variables = trained
             model, strategy = self.model, self.strategy
+            model.gradient_monitor.dense_rows = self.jit_compile
 
-            @tf.function(reduce_retracing=True)
+            @tf.function(reduce_retracing=True, jit_compile=self.jit_compile)
             def train(batch):
                 strategy.run(model.train_step, args=(batch,))
                 return self._logs()
@@ -122,8 +134,9 @@ class TrainingLoop:
         """
         position = position or Position()
         steps = steps_per_epoch(train_data)
-        train = distribute(self.strategy, train_data)
-        valid = distribute(self.strategy, valid_data) if valid_data is not None else None
+        train = distribute(self.strategy, without_autotune(train_data))
+        valid = None if valid_data is None else distribute(self.strategy,
+                                                           without_autotune(valid_data))
         callbacks = keras.callbacks.CallbackList(
             self.callbacks, add_history=True, add_progbar=self.verbose != 0,
             verbose=self.verbose, epochs=self.epochs, steps=steps, model=self.model)

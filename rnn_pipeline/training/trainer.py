@@ -137,7 +137,8 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
         [ResetStates(), *make_schedule(train_config, monitor), recorder,
          *make_early_stopping(train_config, monitor, log), *progress_callbacks(log, verbose),
          *callbacks],
-        epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop)
+        epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop,
+        jit_compile=train_config.jit_compile)
     position = restore = None
     if resume is not None:
         position = position_of(resume[1])

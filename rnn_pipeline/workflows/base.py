@@ -68,6 +68,10 @@ class Workflow:
             self.replicas = self.strategy.num_replicas_in_sync
             self.chief = is_chief(self.strategy)
             self.check_replicas()
+            if self.config.train.jit_compile and self.replicas > 1:
+                raise pipeline_error("train.jit_compile", f"needs one replica, but train."
+                                     f"strategy {self.config.train.strategy!r} has "
+                                     f"{self.replicas}", True)
             make_optimizer(self.config.train)
             make_schedule(self.config.train, self.monitor)
             make_early_stopping(self.config.train, self.monitor)

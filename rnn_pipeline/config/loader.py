@@ -39,8 +39,8 @@ def _check_value(key, annotation, value):
 
 
 def _check_range(key, field, value):
-    """Applies a field's ``metadata["min"]`` and ``["choices"]`` (`schema.at_least`,
-    `schema.one_of`)."""
+    """Applies a field's ``metadata["min"]`` and ``["choices"]`` (`training.at_least`,
+    `training.one_of`)."""
     low, registry = field.metadata.get("min"), field.metadata.get("choices")
     if low is not None and value is not None and value < low:
         raise pipeline_error(key, f"must be at least {low}", value)

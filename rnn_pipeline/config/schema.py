@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rnn_pipeline import choices
-from rnn_pipeline.config.training import TrainConfig, at_least, one_of  # noqa: F401
+from rnn_pipeline.config.training import TrainConfig, one_of  # noqa: F401  (re-exported)
 
 
 @dataclass

@@ -192,16 +192,14 @@ def forecast_csv(run, input_path, out=None, log=say):
     Returns:
         the forecast as a pandas DataFrame.
     """
-    import os
+    from rnn_pipeline.atomic import atomic_write
 
     if out is not None and not Path(out).absolute().parent.is_dir():
         raise pipeline_error("--out", "must be a file in an existing folder", out)
     workflow = load_run(run, ForecastConfig, "a forecasting run", log)
     frame = workflow.forecast_file(input_path)
     if out is not None:
-        staging = f"{out}.tmp"
-        frame.to_csv(staging, index=False)
-        os.replace(staging, out)
+        atomic_write(out, lambda path: frame.to_csv(path, index=False))
     return frame
 
 

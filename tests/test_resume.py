@@ -164,6 +164,16 @@ def test_resume_refuses_bad_runs_in_one_line(fitted_lm_run, tmp_path, change, ex
     assert expected in result.output and len(result.output.strip().splitlines()) == 1
 
 
+def test_resume_of_a_folder_that_is_not_a_run_is_one_line_and_writes_nothing(tmp_path):
+    folder = tmp_path / "not_a_run"
+    folder.mkdir()
+    result = CliRunner().invoke(cli, ["fit", "--resume", str(folder)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: --resume must be a run folder containing "
+                                     f"config.toml. Received: --resume='{folder}'")
+    assert list(folder.iterdir()) == []
+
+
 @pytest.mark.parametrize("args, expected", [
     (["--set", "model.units=8"], "--set cannot change model.units when resuming"),
     (["--set", "train.batch_size=4"], "--set cannot change train.batch_size when resuming"),

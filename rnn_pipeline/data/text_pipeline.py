@@ -16,6 +16,13 @@ def make_preprocessor(text_config, vocabulary, tokenizer_config):
                             text_config.lowercase, name="preprocessor")
 
 
+def fitted_text(preprocessor_config):
+    """The `TextPreprocessor` and `Vocabulary` of a saved preprocessor config (a resumed
+    run's tokenizer and vocabulary, not fitted again)."""
+    preprocessor = TextPreprocessor.from_config(preprocessor_config)
+    return preprocessor, Vocabulary(preprocessor.vocabulary)
+
+
 def fit_text(lines_by_split, text_config, seed=0):
     """Trains the tokenizer (if it learns) and builds the vocabulary on ``lines_by_split
     ["train"]``, then turns every split into a token-id stream.

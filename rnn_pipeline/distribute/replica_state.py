@@ -70,4 +70,3 @@ class CarriedState:
                 state.assign(full[index * rows:(index + 1) * rows])
 
         self.strategy.run(assign)
-

@@ -18,11 +18,11 @@ Layout::
 import csv
 import datetime
 import json
-import os
 import zipfile
 from pathlib import Path
 
 from rnn_pipeline import config as config_lib
+from rnn_pipeline.atomic import atomic_write
 from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.errors import pipeline_error
 
@@ -114,24 +114,21 @@ class RunFolder:
     def save_model(self, model):
         """Saves ``model`` as ``model.keras``, atomically: a kill during the write leaves no
         half-written file under that name."""
-        partial = self.file(f".partial-{os.getpid()}-{self.MODEL}")
-        try:
-            model.save(partial)
-            os.replace(partial, self.file(self.MODEL))
-        finally:
-            partial.unlink(missing_ok=True)
+        atomic_write(self.file(self.MODEL), model.save)
 
     def save_epoch_rows(self, rows):
         """Writes per-epoch ``rows`` to ``metrics.csv`` (after every epoch, atomically)."""
         if not rows:
             return
         columns = list(dict.fromkeys(k for row in rows for k in row))
-        path, partial = self.file(self.METRICS_CSV), self.file(f".partial-{self.METRICS_CSV}")
-        with open(partial, "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(partial, path)
+
+        def write(path):
+            with open(path, "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
+
+        atomic_write(self.file(self.METRICS_CSV), write)
 
     def save_metrics(self, rows, final):
         """Writes per-epoch ``rows`` to CSV and rows + ``final`` figures to JSON."""

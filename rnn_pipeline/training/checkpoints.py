@@ -18,7 +18,6 @@ folder that is removed again (Keras' multi-worker saving rule).
 """
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -28,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from rnn_pipeline.atomic import atomic_write
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.training.loop import Position
 
@@ -65,16 +65,6 @@ def set_callback_state(callback, state):
         setattr(callback, name, value)
 
 
-def atomic_write(path, write):
-    """Calls ``write(temporary path)``, then renames the file to ``path``."""
-    partial = path.with_name(f".partial-{os.getpid()}-{path.name}")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def save_arrays(path, arrays):
     with open(path, "wb") as f:
         np.savez(f, **arrays)
@@ -102,11 +92,9 @@ class Checkpoints:
             metrics=[v for metric in model.metrics for v in metric.variables],
             monitor=model.gradient_monitor.variables, carried_state=carried.variables)
         self._write_dir = self.directory if chief else Path(tempfile.mkdtemp(prefix="ckpt-"))
-        self._write_dir.mkdir(parents=True, exist_ok=True)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self._write_dir),
                                                   max_to_keep=KEEP, checkpoint_name="ckpt")
         self._last = time.monotonic()
-        self.saved = 0
 
     def due(self, global_step):
         """Whether a checkpoint is due after ``global_step`` (the same on every worker)."""
@@ -116,8 +104,9 @@ class Checkpoints:
     def save(self, position, callbacks):
         """Saves the variables, then the sidecar files (chief only)."""
         self.carried.before_save()
+        self._write_dir.mkdir(parents=True, exist_ok=True)
         path = Path(self.manager.save(checkpoint_number=position.global_step))
-        self._last, self.saved = time.monotonic(), self.saved + 1
+        self._last = time.monotonic()
         if not self.chief:
             return
         states, arrays = {}, {}

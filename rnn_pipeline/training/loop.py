@@ -9,7 +9,7 @@ Keras' ``model.fit`` is not used because under ``tf.distribute.MultiWorkerMirror
 it fails at the first step in Keras 3 ("Attempt to convert a value (PerReplica:...) with an
 unsupported type"; keras-team/keras#20585, tensorflow/tensorflow#72388). One loop for
 every strategy means one tested code path; the default strategy gives the losses of
-``model.fit`` exactly (tests/test_training_loop.py).
+``model.fit`` exactly (the figures pinned in tests/test_pinned_results.py before it).
 """
 
 import dataclasses

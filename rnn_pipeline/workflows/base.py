@@ -41,7 +41,7 @@ class Workflow:
     metric = "perplexity"
     run_files = {}
     export_options = ()
-    replicas = 1  # set by `prepare` from the strategy
+    replicas = 1  # set by `validate` from the strategy
     fitted_text = None
 
     def __init__(self, config, log=say):
@@ -80,9 +80,8 @@ class Workflow:
         return self
 
     def prepare(self, fitted_text=None):
-        """Starts the `tf.distribute` strategy, seeds, reads the data (`load_data`), builds
-        (`build_model`) and compiles the model in the strategy's scope; returns the
-        workflow.
+        """Seeds, reads the data (`load_data`), builds (`build_model`) and compiles the model
+        in the scope of the strategy `validate` started; returns the workflow.
 
         Args:
             fitted_text: {name: `TextPreprocessor` config} of a resumed run, used instead
@@ -154,14 +153,11 @@ class Workflow:
         agree = any_worker(self.strategy)
         train = self.config.train
 
-        def checkpoints():
-            return Checkpoints(run.file(run.CHECKPOINTS), self.model,
-                               CarriedState(self.model, self.strategy), chief=self.chief,
-                               every_steps=train.checkpoint_every,
-                               minutes=train.checkpoint_minutes, agree=agree)
-
+        checkpointer = Checkpoints(run.file(run.CHECKPOINTS), self.model,
+                                   CarriedState(self.model, self.strategy), chief=self.chief,
+                                   every_steps=train.checkpoint_every,
+                                   minutes=train.checkpoint_minutes, agree=agree)
         if resume is not None:
-            checkpointer = checkpoints()
             checkpointer.check(resume, run.path)  # before anything in the run changes
         if self.chief and resume is None:
             run.create()
@@ -170,8 +166,6 @@ class Workflow:
             run.save_fitted_text(self.fitted_text_configs())
         elif self.chief:
             run.save_config(self.config)  # --epochs and the train keys --resume may change
-        if resume is None:
-            checkpointer = checkpoints()
         self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}"
                  + (f"; {self.replicas} replicas" if self.replicas > 1 else ""))
         written = run_callbacks(run, append=resume is not None) if self.chief else [GradientLog()]
@@ -199,12 +193,9 @@ class Workflow:
     def single_device_model(self):
         """A copy of the trained model outside the strategy (one replica), for saving and
         the final evaluation."""
-        import tensorflow as tf
-
         replicas, self.replicas = self.replicas, 1
         try:
-            with tf.distribute.get_strategy().scope():
-                copy = self.build_model()
+            copy = self.build_model()  # outside any strategy's scope: one device
         finally:
             self.replicas = replicas
         copy.set_weights([v.numpy() for v in self.model.weights])

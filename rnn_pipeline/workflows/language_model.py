@@ -6,11 +6,9 @@ import time
 import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
-from rnn_pipeline.data.preprocessor import TextPreprocessor
-from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.data.lm_dataset import lm_windows
-from rnn_pipeline.data.text_pipeline import (fit_text, split_streams, unigram_log_probs,
-                                             unigram_perplexity)
+from rnn_pipeline.data.text_pipeline import (fit_text, fitted_text, split_streams,
+                                             unigram_log_probs, unigram_perplexity)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
 from rnn_pipeline.models import build_causal_lm
@@ -65,8 +63,7 @@ class LanguageModelWorkflow(Workflow):
         start = time.perf_counter()
         self.corpus = load_corpus(cfg.data)
         if self.fitted_text:
-            self.preprocessor = TextPreprocessor.from_config(self.fitted_text["text"])
-            self.vocabulary = Vocabulary(self.preprocessor.vocabulary)
+            self.preprocessor, self.vocabulary = fitted_text(self.fitted_text["text"])
             self.streams = split_streams(self.corpus, self.preprocessor, self.vocabulary, SPLITS)
         else:
             self.preprocessor, self.vocabulary, self.streams = fit_text(

@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
 from rnn_pipeline.data.pairs_dataset import PAD_ID, fit_side, pair_batches
-from rnn_pipeline.data.preprocessor import TextPreprocessor, normalize
-from rnn_pipeline.data.vocabulary import Vocabulary
+from rnn_pipeline.data.preprocessor import normalize
+from rnn_pipeline.data.text_pipeline import fitted_text
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
@@ -104,10 +104,8 @@ class TranslationWorkflow(Workflow):
         self.splits = self.load_pairs()
         train = self.splits["train"]
         if self.fitted_text:  # a resumed run's own tokenizers and vocabularies
-            self.source_pre, self.target_pre = (TextPreprocessor.from_config(
-                self.fitted_text[side]) for side in ("source", "target"))
-            self.source_vocab, self.target_vocab = (Vocabulary(pre.vocabulary) for pre in (
-                self.source_pre, self.target_pre))
+            self.source_pre, self.source_vocab = fitted_text(self.fitted_text["source"])
+            self.target_pre, self.target_vocab = fitted_text(self.fitted_text["target"])
         else:
             self.source_pre, self.source_vocab = fit_side(
                 [s for s, _ in train], cfg.source_text, seed=cfg.train.seed)

@@ -23,6 +23,11 @@ RNN_PIPELINE_DATA_MIRROR), else Zipf-distributed word ids (stated in the output)
 Usage:
     pip install -e '.[bench]'
     python benchmarks/vs_pytorch.py [--steps 40] [--rounds 4] [--shapes ptb,wikitext2]
+        [--adaptive-cutoffs 2000,10000]
+
+With ``--adaptive-cutoffs`` (default 2000,10000) a fourth system, the project with the
+adaptive softmax head under XLA, trains the same batches wherever the vocabulary is larger
+than the last cutoff (the WikiText-2 shape); the PyTorch reference keeps its full softmax.
 """
 
 import argparse
@@ -70,7 +75,7 @@ def token_batches(vocab, steps):
     return batches, source
 
 
-def project_model(vocab):
+def project_model(vocab, cutoffs=()):
     import rnn_pipeline.models  # noqa: F401  (Keras on TensorFlow)
     from rnn_pipeline.config import ModelConfig, TrainConfig
     from rnn_pipeline.models import build_causal_lm
@@ -78,7 +83,9 @@ def project_model(vocab):
 
     model = build_causal_lm(ModelConfig(embedding_dim=E, units=H, num_layers=LAYERS,
                                         dropout=DROPOUT, embedding_dropout=DROPOUT,
-                                        init_scale=0.1), vocab, BATCH)
+                                        init_scale=0.1,
+                                        head="adaptive" if cutoffs else "full",
+                                        cutoffs=list(cutoffs)), vocab, BATCH)
     model.compile(optimizer=make_optimizer(TrainConfig(optimizer="sgd", learning_rate=LR,
                                                        global_clipnorm=CLIP)))
     return model
@@ -158,6 +165,16 @@ def torch_runner(model, batches, vocab, threads):
     return one_round
 
 
+def adaptive_parameter_uses(vocab, cutoffs, div_value=4.0):
+    """Weights an adaptive head multiplies per token (every tail is scored every token)."""
+    bounds = [*cutoffs, vocab]
+    uses = H * (cutoffs[0] + len(cutoffs))
+    for i, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
+        width = max(1, round(H / div_value ** (i + 1)))
+        uses += H * width + width * (end - start)
+    return uses
+
+
 def pick(weights, suffix):
     """The one array whose name ends with ``suffix``."""
     found = [v for k, v in weights.items() if k.endswith(suffix)]
@@ -166,7 +183,7 @@ def pick(weights, suffix):
     return found[0]
 
 
-def compare(shape, steps, rounds, peak):
+def compare(shape, steps, rounds, peak, cutoffs=()):
     vocab = VOCABS[shape]
     batches, source = token_batches(vocab, steps)
     model = project_model(vocab)
@@ -176,6 +193,9 @@ def compare(shape, steps, rounds, peak):
                    "project, train.jit_compile": project_runner(
                        project_model(vocab), batches, Path(folder) / "b.csv", True),
                    "pytorch": reference}
+        if cutoffs and cutoffs[-1] < vocab:  # the project's adaptive head vs PyTorch's full
+            systems["project, adaptive head + jit_compile"] = project_runner(
+                project_model(vocab, cutoffs), batches, Path(folder) / "c.csv", True)
         losses = {name: [run()] for name, run in systems.items()}  # warm-up: tracing
         rates = {name: [] for name in systems}
         for _ in range(rounds):  # alternating rounds: all see the same machine
@@ -183,10 +203,14 @@ def compare(shape, steps, rounds, peak):
                 start = time.perf_counter()
                 losses[name].append(run())
                 rates[name].append(steps * BATCH * BPTT / (time.perf_counter() - start))
-    flops = 6 * (E * 4 * H + H * 4 * H + (LAYERS - 1) * 8 * H * H + H * vocab)
+    recurrent = E * 4 * H + H * 4 * H + (LAYERS - 1) * 8 * H * H
     row = {"shape": shape, "vocab": vocab, "batches": source}
     for name, values in rates.items():
         median = float(np.median(values))
+        if name.startswith("project, adaptive"):  # its own FLOPs (every tail, every token)
+            flops = 6 * (recurrent + adaptive_parameter_uses(vocab, cutoffs))
+        else:
+            flops = 6 * (recurrent + H * vocab)
         row[name] = {"tokens_per_second": round(median), "rounds": [round(v) for v in values],
                      "loss_after_each_round": [round(v, 3) for v in losses[name]],
                      "gflops": round(median * flops / 1e9, 1),
@@ -203,13 +227,18 @@ def main():
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--shapes", default="ptb,wikitext2")
+    parser.add_argument("--adaptive-cutoffs", default="2000,10000",
+                        help="also train the project with model.head = 'adaptive' and these "
+                             "cutoffs where the vocabulary is larger ('' = not)")
     parser.add_argument("--gemms", action="store_true",
                         help="also measure every GEMM shape of the model (throughput.py)")
     args = parser.parse_args()
     import torch
 
     peak = throughput.gemm_gflops(2048, 2048, 2048)
-    rows = [compare(shape, args.steps, args.rounds, peak) for shape in args.shapes.split(",")]
+    cutoffs = [int(c) for c in args.adaptive_cutoffs.split(",") if c]
+    rows = [compare(shape, args.steps, args.rounds, peak, cutoffs)
+            for shape in args.shapes.split(",")]
     report = {"date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
               "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),

@@ -18,6 +18,7 @@ RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   module="rnn_pipeline.models.cells")
 HEADS = Registry("model.head", ("direct", "autoregressive", "seq2seq", "segment"),
                  module="rnn_pipeline.models.forecaster")
+LM_HEADS = Registry("model.head", ("full", "adaptive"), module="rnn_pipeline.models.causal_lm")
 ATTENTIONS = Registry("model.attention", ("none", "additive", "dot"),
                       module="rnn_pipeline.models.seq2seq")
 TOKENIZERS = Registry("text.tokenizer", ("whitespace", "character", "unicode_script",
@@ -50,6 +51,6 @@ SERIES_SPLITS = Registry("series.split", ("fractions", "ett"))
 NORMALIZATIONS = Registry("text.normalization", ("nfkc", "none"))
 SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe"))
 
-ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, ATTENTIONS, TOKENIZERS, OPTIMIZERS,
+ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, LM_HEADS, ATTENTIONS, TOKENIZERS, OPTIMIZERS,
        SCHEDULES, STRATEGIES, SAMPLERS, CORPORA, MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS,
        MERGES, INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS, NORMALIZATIONS, SENTENCEPIECE_TYPES)

@@ -8,6 +8,9 @@ from keras import ops
 class Perplexity(keras.metrics.Metric):
     """Exact corpus perplexity from logits, accumulated over batches.
 
+    ``y_pred`` is either logits (..., vocab) or, with the rank of ``y_true``, each
+    token's negative log-likelihood already (what an adaptive softmax trains on).
+
     Sums the weighted NLL and the weights, so padded positions (weight 0) count
     neither in the numerator nor in the token count.
     """
@@ -20,7 +23,10 @@ class Perplexity(keras.metrics.Metric):
                                             dtype="float64")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        nll = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        if len(y_pred.shape) == len(y_true.shape):
+            nll = ops.cast(y_pred, "float32")  # (...): the NLL itself
+        else:
+            nll = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
         weight = (ops.ones_like(nll) if sample_weight is None
                   else ops.cast(sample_weight, nll.dtype))
         self.total_nll.assign_add(ops.cast(ops.sum(nll * weight), "float64"))

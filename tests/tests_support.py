@@ -52,12 +52,14 @@ def dataset_paths(name):
 TINY_VOCAB = ["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran"]
 
 
-def tiny_lm(cell="lstm", tie=False, layers=2, seed=1):
+def tiny_lm(cell="lstm", tie=False, layers=2, seed=1, cutoffs=()):
     """A ``layers`` x 4 causal LM over `TINY_VOCAB` with random (seeded) weights, large
-    enough that every choice of sampler makes a difference."""
+    enough that every choice of sampler makes a difference; with ``cutoffs``, its head is
+    an adaptive softmax."""
     preprocessor = TextPreprocessor({"name": "whitespace"}, TINY_VOCAB)
+    head = {"head": "adaptive", "cutoffs": list(cutoffs), "div_value": 2.0} if cutoffs else {}
     model = build_causal_lm(ModelConfig(cell=cell, embedding_dim=4, units=4, num_layers=layers,
-                                        tie_weights=tie),
+                                        tie_weights=tie, **head),
                             len(TINY_VOCAB), batch_size=2, preprocessor=preprocessor)
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0, 1.5, w.shape).astype(np.float32)
@@ -70,7 +72,7 @@ def full_forward_logits(model, ids):
     copy of ``model`` (Keras layers over the full sequence, not the stepper)."""
     if not hasattr(model, "_stateless_clone"):
         config = {**model.backbone.get_config(), "stateful": False, "batch_size": None}
-        clone = CausalLM(RNNBackbone.from_config(config), tie_weights=model.tie_weights)
+        clone = CausalLM(RNNBackbone.from_config(config), **model.task_config)
         clone.set_weights(model.get_weights())
         model._stateless_clone = clone
     return model._stateless_clone(np.array([ids], np.int32), training=False).numpy()[0, -1]

@@ -12,6 +12,7 @@ from rnn_pipeline.config.tasks import TASK_CONFIGS
 from rnn_pipeline.errors import PipelineError, pipeline_error
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+_PLURALS = {int: "integers", float: "numbers", bool: "booleans", str: "strings"}
 
 
 def _check_value(key, annotation, value):
@@ -27,7 +28,7 @@ def _check_value(key, annotation, value):
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise pipeline_error(key, "must be a list of strings", value)
+            raise pipeline_error(key, f"must be a list of {_PLURALS[inner]}", value)
         return [_check_value(key, inner, v) for v in value]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

@@ -92,6 +92,12 @@ class ModelConfig(RecurrentConfig):
         init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
         recurrent_initializer: W_h's initialiser: "orthogonal", "glorot_uniform" or
             "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
+        head: the output layer: "full" (one softmax over the vocabulary) or "adaptive"
+            (adaptive softmax, Grave et al. 2017: exact, faster for large vocabularies).
+        cutoffs: "adaptive": increasing word ranks where the head and each tail cluster
+            end, e.g. [2000, 10000] (ids are ranked by training frequency).
+        div_value: "adaptive": each tail cluster's projection is this many times
+            narrower than the one before.
     """
 
     activation: str = one_of(choices.ACTIVATIONS, "tanh")
@@ -100,6 +106,9 @@ class ModelConfig(RecurrentConfig):
     tie_weights: bool = False
     init_scale: Optional[float] = None
     recurrent_initializer: Optional[str] = one_of(choices.RECURRENT_INITIALIZERS, None)
+    head: str = one_of(choices.LM_HEADS, "full")
+    cutoffs: list[int] = field(default_factory=list)
+    div_value: float = 4.0
 
 
 @dataclass

@@ -54,7 +54,9 @@ def build_causal_lm(model_config, vocabulary_size, batch_size=None, seed=0, prep
                               stateful=stateful, seed=seed)
     with config_keys(_keys(model=model_config)):
         return CausalLM(backbone, tie_weights=model_config.tie_weights,
-                        preprocessor=preprocessor, name="causal_lm")
+                        preprocessor=preprocessor, head=model_config.head,
+                        cutoffs=model_config.cutoffs, div_value=model_config.div_value,
+                        name="causal_lm")
 
 
 def build_forecaster(config, num_inputs, num_targets, mean, std):

@@ -2,8 +2,10 @@
 
 import keras
 
+from rnn_pipeline.choices import LM_HEADS
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax
 from rnn_pipeline.models.task import TokenTask
 
 
@@ -18,6 +20,33 @@ class OutputBias(keras.layers.Layer):
         return logits + keras.ops.cast(self.bias, logits.dtype)  # (..., vocab)
 
 
+@LM_HEADS.register("full")
+def full_head(backbone, cutoffs=None, div_value=4.0):
+    """One Dense layer over the whole vocabulary (the classic softmax)."""
+    init = {} if backbone.init_scale is None else {
+        f"{part}_initializer": keras.initializers.RandomUniform(
+            -backbone.init_scale, backbone.init_scale, seed=backbone.seed + 1000 + i)
+        for i, part in enumerate(("kernel", "bias"))}
+    return keras.layers.Dense(backbone.vocabulary_size, name="lm_head", **init)
+
+
+@LM_HEADS.register("adaptive")
+def adaptive_head(backbone, cutoffs=None, div_value=4.0):
+    """`AdaptiveSoftmax`: exact log-probabilities, cheaper for large vocabularies."""
+    return AdaptiveSoftmax(backbone.vocabulary_size, cutoffs, div_value=div_value,
+                           init_scale=backbone.init_scale, seed=backbone.seed + 1000,
+                           name="lm_head")
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class TokenNLL(keras.losses.Loss):
+    """A loss whose ``y_pred`` already is the per-token NLL: Keras applies the sample
+    weights, the reduction and the replica scaling exactly as for its own losses."""
+
+    def call(self, y_true, y_pred):
+        return y_pred
+
+
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class CausalLM(TokenTask):
     """Predicts token t+1 from tokens 1..t.
@@ -27,13 +56,18 @@ class CausalLM(TokenTask):
         tie_weights: use the embedding matrix as the output projection
             (needs ``embedding_dim == units``); the projection keeps its own bias, as in
             pytorch/examples' ``word_language_model``, which `start_from_unigram` sets.
+        head: the output layer, "full" (one softmax over the vocabulary) or "adaptive"
+            (`AdaptiveSoftmax`, which trains on its own exact NLL).
+        cutoffs: the adaptive head's cluster boundaries (ids, frequency-ranked).
+        div_value: the adaptive head's width divisor between clusters.
         preprocessor: optional `TextPreprocessor` (text -> ids) used by `generate`;
             the model itself only sees ids.
     """
 
     nested_objects = ("backbone", "preprocessor")
 
-    def __init__(self, backbone, tie_weights=False, preprocessor=None, **kwargs):
+    def __init__(self, backbone, tie_weights=False, preprocessor=None, head="full",
+                 cutoffs=None, div_value=4.0, **kwargs):
         if backbone.bidirectional:
             raise pipeline_error(
                 "bidirectional",
@@ -44,16 +78,18 @@ class CausalLM(TokenTask):
                 "tie_weights",
                 f"needs embedding_dim == units, but embedding_dim="
                 f"{backbone.embedding_dim} and units={backbone.output_dim}", tie_weights)
+        build_head = LM_HEADS.get(head, "head")
+        if head == "full" and cutoffs:
+            raise pipeline_error("cutoffs", "must be empty unless head='adaptive'", cutoffs)
+        if tie_weights and head != "full":
+            raise pipeline_error("tie_weights", f"must be false with head={head!r}: only the "
+                                 "full softmax shares the embedding matrix", tie_weights)
         # === Layers ===
         self.backbone = backbone
         self.lm_head = None
         self.output_bias = OutputBias(name="output_bias") if tie_weights else None
         if not tie_weights:
-            init = {} if backbone.init_scale is None else {
-                f"{part}_initializer": keras.initializers.RandomUniform(
-                    -backbone.init_scale, backbone.init_scale, seed=backbone.seed + 1000 + i)
-                for i, part in enumerate(("kernel", "bias"))}
-            self.lm_head = keras.layers.Dense(backbone.vocabulary_size, name="lm_head", **init)
+            self.lm_head = build_head(backbone, cutoffs=cutoffs, div_value=div_value)
         # === Functional graph ===
         token_ids = backbone.input
         hidden = backbone(token_ids)  # (batch, time, units)
@@ -61,7 +97,12 @@ class CausalLM(TokenTask):
         super().__init__(inputs=token_ids, outputs=logits, **kwargs)
         self.tie_weights = tie_weights
         self.preprocessor = preprocessor
-        self.task_config = {"tie_weights": tie_weights}
+        self.head = head
+        adaptive = {"cutoffs": self.lm_head.cutoffs, "div_value": div_value} if (
+            head == "adaptive") else {}
+        self.task_config = {"tie_weights": tie_weights, "head": head, **adaptive}
+        if head == "adaptive":
+            self.token_nll_loss = TokenNLL(name="token_nll")
 
     def start_from_unigram(self, log_probs):
         """Sets the tied projection's bias to the training tokens' log-unigram, so that
@@ -79,8 +120,21 @@ class CausalLM(TokenTask):
         if self.output_bias is not None:
             self.output_bias.bias.assign(keras.ops.cast(log_probs, self.output_bias.bias.dtype))
 
+    def forward_loss(self, x, y, sample_weight=None, training=False):
+        """The adaptive head trains on `AdaptiveSoftmax.token_nll` (no (batch, time,
+        vocab) tensor); its ``y_pred`` is the NLL, which `Perplexity` reads as such."""
+        if self.head != "adaptive":
+            return super().forward_loss(x, y, sample_weight, training)
+        hidden = self.backbone(x, training=training)  # (batch, time, units)
+        nll = self.lm_head.token_nll(hidden, y)  # (batch, time)
+        loss = self.token_nll_loss(y, nll, sample_weight=sample_weight)
+        if self.losses:
+            loss = loss + keras.ops.sum(self.losses)
+        return loss, nll
+
     def project(self, hidden):
-        """Next-token logits from the last layer's output, (..., units) -> (..., vocab)."""
+        """Next-token logits from the last layer's output, (..., units) -> (..., vocab);
+        the adaptive head's are normalised log-probabilities."""
         if self.lm_head is None:
             return self.output_bias(self.backbone.token_embedding(hidden, reverse=True))
         return self.lm_head(hidden)

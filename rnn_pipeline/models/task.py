@@ -49,6 +49,14 @@ class Task(keras.Model):
         self.compile(optimizer=optimizer)
         self.optimizer.build(self.trainable_variables)  # so its saved state loads
 
+    def forward_loss(self, x, y, sample_weight=None, training=False):
+        """The train step's forward pass: ``(loss, y_pred)``, where ``y_pred`` is what the
+        compiled metrics read. Keras' own: the model's output and ``compute_loss``."""
+        y_pred = self(x, training=training)
+        loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                 training=training)
+        return loss, y_pred
+
     def train_step(self, data):
         """Keras' train step, plus gradient statistics; a non-finite step is not applied.
 
@@ -57,9 +65,7 @@ class Task(keras.Model):
         """
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
-                                     training=True)
+            loss, y_pred = self.forward_loss(x, y, sample_weight, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
         batch = tf.shape(tf.nest.flatten(x)[0])[0]
         replicas = tf.distribute.get_strategy().num_replicas_in_sync

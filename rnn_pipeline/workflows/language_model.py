@@ -45,7 +45,10 @@ class LanguageModelWorkflow(Workflow):
         train = self.config.train
         check_embeddings(self.config.embeddings)
         lm_windows([0], train.batch_size, train.bptt, eos_id=0)
-        build_causal_lm(self.config.model, vocabulary_size=3, batch_size=train.batch_size)
+        cutoffs = [c for c in self.config.model.cutoffs if isinstance(c, int)]
+        # the cutoffs' bound, the vocabulary size, is checked once the vocabulary is known
+        build_causal_lm(self.config.model, vocabulary_size=max([3, *(c + 1 for c in cutoffs)]),
+                        batch_size=train.batch_size)
 
     def check_replicas(self):
         """Each replica carries the state of its own share of the parallel streams."""

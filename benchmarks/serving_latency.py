@@ -2,7 +2,7 @@
 development server.
 
 1. Per-token latency of the exported ``serving_default`` (one in-graph tf.while_loop per
-   request) at batch 1 and 32, against Python loops that run one step per token, on the
+   request) at batch 1 and 64, against Python loops that run one step per token, on the
    same weights in the same run:
    * ``compiled``: the baseline: a `tf.function`-compiled step (embedding, cell, softmax
      projection, argmax; the state passed in and out), called once per token;
@@ -165,7 +165,7 @@ def main():
         export_saved_model(lambda assets: LanguageModelServing(model_for(1, weights), assets),
                            base, "lm")
         signature = tf.saved_model.load(str(Path(base) / "lm" / "1")).signatures["serving_default"]
-        for batch in (1, 32):
+        for batch in (1, 64):
             stateful = model_for(batch, weights)
             config = {**stateful.backbone.get_config(), "stateful": False, "batch_size": None}
             prefix = CausalLM(RNNBackbone.from_config(config), tie_weights=True)

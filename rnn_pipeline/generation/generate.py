@@ -6,8 +6,25 @@ import tensorflow as tf
 
 from rnn_pipeline.data.vocabulary import EOS, UNK
 from rnn_pipeline.generation.beam import beam_search
-from rnn_pipeline.generation.samplers import BeamSearch, make_sampler
+from rnn_pipeline.generation.samplers import (BeamSearch, GreedySampler, ServingSampler,
+                                              make_sampler)
 from rnn_pipeline.generation.stepper import RecurrentStepper
+
+
+def _token_loop(stepper, logits, state, steps, sampler, seeds):
+    """``steps`` tokens of every row from ``logits``/``state``; int32 (batch, steps)."""
+    batch = tf.shape(seeds)[0]
+
+    def body(t, logits, state, tokens):
+        row_seeds = tf.stack([seeds, tf.fill([batch], t)], axis=1)  # (batch, 2)
+        token = sampler(logits, row_seeds)  # (batch,)
+        logits, state = stepper.step(token, state)
+        return t + 1, logits, state, tokens.write(t, token)
+
+    _, _, _, tokens = tf.while_loop(
+        lambda t, *_: t < steps, body,
+        (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=steps)))
+    return tf.reshape(tf.transpose(tokens.stack()), [batch, steps])  # (batch, steps)
 
 
 def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at_eos=False):
@@ -34,17 +51,13 @@ def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at
     if isinstance(sampler, BeamSearch):
         tokens = beam_search(stepper, logits, state, steps, sampler.num_beams, eos_id,
                              stop_at_eos)
+    elif isinstance(sampler, ServingSampler):  # the choice is made once, not per token
+        tokens = tf.cond(sampler.any_sampling(),
+                         lambda: _token_loop(stepper, logits, state, steps, sampler, seeds),
+                         lambda: _token_loop(stepper, logits, state, steps, GreedySampler(),
+                                             seeds))
     else:
-        def body(t, logits, state, tokens):
-            row_seeds = tf.stack([seeds, tf.fill([batch], t)], axis=1)  # (batch, 2)
-            token = sampler(logits, row_seeds)  # (batch,)
-            logits, state = stepper.step(token, state)
-            return t + 1, logits, state, tokens.write(t, token)
-
-        _, _, _, tokens = tf.while_loop(
-            lambda t, *_: t < steps, body,
-            (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=steps)))
-        tokens = tf.reshape(tf.transpose(tokens.stack()), [batch, steps])  # (batch, steps)
+        tokens = _token_loop(stepper, logits, state, steps, sampler, seeds)
     is_eos = tf.cast(tokens == eos_id, tf.int32)
     before_eos = tf.reduce_sum(tf.cast(tf.cumsum(is_eos, axis=1) == 0, tf.int32), axis=1)
     lengths = tf.where(stop_at_eos, tf.minimum(before_eos, row_limits), row_limits)

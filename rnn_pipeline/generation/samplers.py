@@ -121,6 +121,9 @@ class ServingSampler:
     ``temperature <= 0``, else `TopKSampler` (``top_k > 0``) or `RandomSampler`
     (``top_k <= 0``); a row gets exactly the tokens those samplers give it.
 
+    `generate_ids` asks `any_sampling` once per request and loops an all-greedy batch
+    with `GreedySampler` (no draws, no condition per token).
+
     Args:
         temperature: float32 (batch,).
         top_k: int32 (batch,).
@@ -130,14 +133,15 @@ class ServingSampler:
         self.temperature = temperature
         self.top_k = top_k
 
+    def any_sampling(self):
+        """bool scalar: does any row sample (``temperature > 0``)?"""
+        return tf.reduce_any(self.temperature > 0)
+
     def __call__(self, logits, seeds):
         sampling = self.temperature > 0  # (batch,)
         greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
         temperature = tf.where(sampling, self.temperature, 1.0)[:, None]
-        drawn = tf.cond(tf.reduce_any(sampling),
-                        lambda: draw(keep_top_k(with_temperature(logits, temperature),
-                                                self.top_k), seeds),
-                        lambda: greedy)  # all-greedy batches skip the draws
+        drawn = draw(keep_top_k(with_temperature(logits, temperature), self.top_k), seeds)
         return tf.where(sampling, drawn, greedy)
 
 

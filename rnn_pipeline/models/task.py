@@ -86,6 +86,19 @@ class Task(keras.Model):
         logs = self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
         return {**logs, **self.gradient_monitor.logs()}
 
+    def test_step(self, data):
+        """Keras' test step through `forward_loss` (the adaptive head scores its targets
+        without the (batch, time, vocab) tensor)."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        loss, y_pred = self.forward_loss(x, y, sample_weight, training=False)
+        batch = tf.shape(tf.nest.flatten(x)[0])[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for metric in self.metrics:
+            if metric.name == "loss":  # Keras scales each replica's loss by 1/replicas
+                metric.update_state(loss * replicas if replicas > 1 else loss,
+                                    sample_weight=batch)
+        return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+
     def apply_if_finite(self, finite, gradients, variables):
         """Applies the step only when ``finite`` (the same on every replica).
 

@@ -125,3 +125,29 @@ def test_loading_restores_the_compiled_optimizer_without_warnings(tmp_path):
     assert type(loaded.optimizer) is keras.optimizers.SGD
     assert int(loaded.optimizer.iterations) == 3
     assert loaded.optimizer.momentum == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("options", [{"return_sequences": True},
+                                     {"return_sequences": False, "return_state": True},
+                                     {"return_sequences": True, "go_backwards": True}])
+def test_projected_lstm_gives_keras_lstm_outputs_and_gradients(options):
+    import tensorflow as tf
+
+    from rnn_pipeline.models.cells import ProjectedLSTM
+
+    x = tf.constant(np.random.default_rng(0).normal(size=(3, 6, 5)).astype(np.float32))
+    keras_lstm, projected = keras.layers.LSTM(4, **options), ProjectedLSTM(4, **options)
+    keras_lstm(x), projected(x)
+    projected.set_weights(keras_lstm.get_weights())
+    results = []
+    for layer in (keras_lstm, projected):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = tf.nest.flatten(layer(x))
+            loss = sum(tf.reduce_sum(o * o) for o in outputs)
+        results.append((outputs, tape.gradient(loss, [*layer.weights, x])))
+    (a_out, a_grad), (b_out, b_grad) = results
+    for a, b in zip(a_out + a_grad, b_out + b_grad):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
+    clone = ProjectedLSTM.from_config(projected.get_config())
+    assert clone.get_config() == projected.get_config()

@@ -1,6 +1,8 @@
 """Recurrent layers by name (one registry): simple_rnn, lstm, gru."""
 
 import keras
+import tensorflow as tf
+from keras.src import backend as keras_backend  # the backend's rnn loop (no public API)
 
 from rnn_pipeline import choices
 from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
@@ -54,11 +56,43 @@ def simple_rnn(units, activation="tanh", init_scale=None, seed=0,
                                   **kwargs)
 
 
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class ProjectedLSTM(keras.layers.LSTM):
+    """`keras.layers.LSTM` whose input projection ``x_t W + b`` runs for every time step
+    as one GEMM before the recurrence, as cuDNN and PyTorch's CPU LSTM do; the loop then
+    multiplies by the recurrent kernel only. Same weights and outputs (to float32
+    round-off). With cell dropout, or where a GPU is visible (cuDNN), it is Keras' LSTM.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        cell = self.cell
+        if (self.dropout or self.recurrent_dropout or isinstance(mask, (list, tuple))
+                or tf.config.list_logical_devices("GPU")):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        projected = keras.ops.matmul(sequences, cell.kernel)  # (batch, time, 4 * units)
+        if cell.use_bias:
+            projected = projected + cell.bias
+
+        def step(z_x, states):
+            h_tm1, c_tm1 = states  # (batch, units) each
+            z = keras.ops.add(z_x, keras.ops.matmul(h_tm1, cell.recurrent_kernel))
+            c, o = cell._compute_carry_and_output_fused(keras.ops.split(z, 4, axis=1), c_tm1)
+            h = o * cell.activation(c)
+            return h, [h, c]
+
+        return keras_backend.rnn(step, projected, list(initial_state),
+                                 go_backwards=self.go_backwards, mask=mask, unroll=self.unroll,
+                                 input_length=sequences.shape[1],
+                                 zero_output_for_mask=self.zero_output_for_mask,
+                                 return_all_outputs=self.return_sequences)
+
+
 @CELLS.register("lstm")
 def lstm(units, activation="tanh", init_scale=None, seed=0,
          recurrent_initializer=None, **kwargs):
-    """Long short-term memory (Hochreiter & Schmidhuber 1997)."""
-    return keras.layers.LSTM(units, activation=check_activation(activation),
+    """Long short-term memory (Hochreiter & Schmidhuber 1997); the input projection of
+    all time steps is one GEMM (`ProjectedLSTM`)."""
+    return ProjectedLSTM(units, activation=check_activation(activation),
                              unit_forget_bias=init_scale is None,
                              **_initializers(init_scale, seed, recurrent_initializer), **kwargs)
 

@@ -133,7 +133,7 @@ def test_loading_restores_the_compiled_optimizer_without_warnings(tmp_path):
 def test_projected_lstm_gives_keras_lstm_outputs_and_gradients(options):
     import tensorflow as tf
 
-    from rnn_pipeline.models.cells import ProjectedLSTM
+    from rnn_pipeline.models.cells import LSTM as ProjectedLSTM
 
     x = tf.constant(np.random.default_rng(0).normal(size=(3, 6, 5)).astype(np.float32))
     keras_lstm, projected = keras.layers.LSTM(4, **options), ProjectedLSTM(4, **options)
@@ -151,3 +151,21 @@ def test_projected_lstm_gives_keras_lstm_outputs_and_gradients(options):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
     clone = ProjectedLSTM.from_config(projected.get_config())
     assert clone.get_config() == projected.get_config()
+
+
+def test_a_run_saved_with_keras_lstm_layers_loads(tmp_path, monkeypatch):
+    from rnn_pipeline.choices import CELLS
+    from rnn_pipeline.models import cells
+
+    def keras_lstm(units, activation="tanh", init_scale=None, seed=0, recurrent_initializer=None,
+                   **kwargs):  # what the lstm cell built before the projected LSTM
+        return keras.layers.LSTM(units, activation=activation, **kwargs)
+
+    monkeypatch.setitem(CELLS._entries, "lstm", keras_lstm)
+    old = build_causal_lm(ModelConfig(embedding_dim=3, units=3, num_layers=2), 7, batch_size=2)
+    assert type(old.backbone.rnn_layers[0]) is keras.layers.LSTM
+    old.save(tmp_path / "old.keras")
+    monkeypatch.setitem(CELLS._entries, "lstm", cells.lstm)
+    loaded = keras.models.load_model(tmp_path / "old.keras", compile=False)
+    assert type(loaded.backbone.rnn_layers[0]) is cells.LSTM
+    np.testing.assert_allclose(_predict(loaded), _predict(old), atol=1e-6)

@@ -57,11 +57,14 @@ def simple_rnn(units, activation="tanh", init_scale=None, seed=0,
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
-class ProjectedLSTM(keras.layers.LSTM):
+class LSTM(keras.layers.LSTM):
     """`keras.layers.LSTM` whose input projection ``x_t W + b`` runs for every time step
     as one GEMM before the recurrence, as cuDNN and PyTorch's CPU LSTM do; the loop then
     multiplies by the recurrent kernel only. Same weights and outputs (to float32
     round-off). With cell dropout, or where a GPU is visible (cuDNN), it is Keras' LSTM.
+
+    The class keeps Keras' name: `.keras` files store a layer's weights under its class
+    name, so runs saved with ``keras.layers.LSTM`` load into this one and back.
     """
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
@@ -91,8 +94,8 @@ class ProjectedLSTM(keras.layers.LSTM):
 def lstm(units, activation="tanh", init_scale=None, seed=0,
          recurrent_initializer=None, **kwargs):
     """Long short-term memory (Hochreiter & Schmidhuber 1997); the input projection of
-    all time steps is one GEMM (`ProjectedLSTM`)."""
-    return ProjectedLSTM(units, activation=check_activation(activation),
+    all time steps is one GEMM (`LSTM`)."""
+    return LSTM(units, activation=check_activation(activation),
                              unit_forget_bias=init_scale is None,
                              **_initializers(init_scale, seed, recurrent_initializer), **kwargs)
 

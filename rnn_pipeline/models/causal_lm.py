@@ -98,11 +98,11 @@ class CausalLM(TokenTask):
         self.tie_weights = tie_weights
         self.preprocessor = preprocessor
         self.head = head
-        adaptive = {"cutoffs": self.lm_head.cutoffs, "div_value": div_value} if (
-            head == "adaptive") else {}
-        self.task_config = {"tie_weights": tie_weights, "head": head, **adaptive}
+        config = {"tie_weights": tie_weights, "head": head}
         if head == "adaptive":
+            config.update(cutoffs=self.lm_head.cutoffs, div_value=div_value)
             self.token_nll_loss = TokenNLL(name="token_nll")
+        self.task_config = config
 
     def start_from_unigram(self, log_probs):
         """Sets the tied projection's bias to the training tokens' log-unigram, so that

@@ -96,8 +96,8 @@ def lstm(units, activation="tanh", init_scale=None, seed=0,
     """Long short-term memory (Hochreiter & Schmidhuber 1997); the input projection of
     all time steps is one GEMM (`LSTM`)."""
     return LSTM(units, activation=check_activation(activation),
-                             unit_forget_bias=init_scale is None,
-                             **_initializers(init_scale, seed, recurrent_initializer), **kwargs)
+                unit_forget_bias=init_scale is None,
+                **_initializers(init_scale, seed, recurrent_initializer), **kwargs)
 
 
 @CELLS.register("gru")

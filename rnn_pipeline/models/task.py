@@ -57,6 +57,15 @@ class Task(keras.Model):
                                  training=training)
         return loss, y_pred
 
+    def _track_loss(self, x, loss):
+        """Adds this replica's ``loss`` to the "loss" metric, weighted by its batch."""
+        batch = tf.shape(tf.nest.flatten(x)[0])[0]
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for metric in self.metrics:
+            if metric.name == "loss":  # Keras scales each replica's loss by 1/replicas
+                metric.update_state(loss * replicas if replicas > 1 else loss,
+                                    sample_weight=batch)
+
     def train_step(self, data):
         """Keras' train step, plus gradient statistics; a non-finite step is not applied.
 
@@ -67,12 +76,8 @@ class Task(keras.Model):
         with tf.GradientTape() as tape:
             loss, y_pred = self.forward_loss(x, y, sample_weight, training=True)
             scaled_loss = self.optimizer.scale_loss(loss)
-        batch = tf.shape(tf.nest.flatten(x)[0])[0]
+        self._track_loss(x, loss)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for metric in self.metrics:
-            if metric.name == "loss":  # Keras scales each replica's loss by 1/replicas
-                metric.update_state(loss * replicas if replicas > 1 else loss,
-                                    sample_weight=batch)
         variables = self.trainable_weights
         gradients = tape.gradient(scaled_loss, variables)
         if replicas > 1:
@@ -91,12 +96,7 @@ class Task(keras.Model):
         without the (batch, time, vocab) tensor)."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         loss, y_pred = self.forward_loss(x, y, sample_weight, training=False)
-        batch = tf.shape(tf.nest.flatten(x)[0])[0]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for metric in self.metrics:
-            if metric.name == "loss":  # Keras scales each replica's loss by 1/replicas
-                metric.update_state(loss * replicas if replicas > 1 else loss,
-                                    sample_weight=batch)
+        self._track_loss(x, loss)
         return self.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
 
     def apply_if_finite(self, finite, gradients, variables):

@@ -16,7 +16,8 @@ rounds of one run; the differences between them are the cost of the part removed
   alone, each compiled whole with ``jit_compile``.
 
 Usage:
-    python benchmarks/step_profile.py [--vocab 10000] [--steps 30] [--rounds 3]
+    python benchmarks/step_profile.py [--vocab 10000] [--steps 30] [--rounds 3] [--bptt 35]
+        [--dropout 0.2]
 """
 
 import argparse
@@ -33,7 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vs_pytorch import BATCH, BPTT, project_model, project_runner, token_batches  # noqa: E402
+import vs_pytorch  # noqa: E402
+from vs_pytorch import (BATCH, BPTT, project_model, project_runner, token_batches,  # noqa: E402
+                        torch_runner)
 
 
 def compiled(model, batches, function):
@@ -95,15 +98,21 @@ def variants(vocab, batches, folder):
         "keras train step, XLA": compiled(plain_xla, batches, jit(
             lambda x, y: plain_xla.train_step((x, y, weights)))),
         "forward + backward, XLA": compiled(grads_xla, batches, jit(gradients(grads_xla))),
+        "pytorch reference": torch_runner(fresh(), batches, vocab, threads=os.cpu_count()),
     }
 
 
 def main():
+    global BPTT  # the window of every variant
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocab", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bptt", type=int, default=BPTT, help="window (20: ptb_small)")
+    parser.add_argument("--dropout", type=float, default=vs_pytorch.DROPOUT)
     args = parser.parse_args()
+    BPTT = vs_pytorch.BPTT = args.bptt
+    vs_pytorch.DROPOUT = args.dropout
     batches, source = token_batches(args.vocab, args.steps)
     with tempfile.TemporaryDirectory() as folder:
         runs = variants(args.vocab, batches, folder)
@@ -120,7 +129,8 @@ def main():
                    "rounds_ms": [round(x, 1) for x in v]} for name, v in times.items()}
     print(json.dumps({"date": datetime.date.today().isoformat(),
                       "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                      "vocab": args.vocab, "batches": source, "steps": args.steps,
+                      "vocab": args.vocab, "bptt": BPTT, "dropout": args.dropout,
+                      "batches": source, "steps": args.steps,
                       "variants": rows}, indent=2))
 
 

@@ -23,7 +23,7 @@ RNN_PIPELINE_DATA_MIRROR), else Zipf-distributed word ids (stated in the output)
 Usage:
     pip install -e '.[bench]'
     python benchmarks/vs_pytorch.py [--steps 40] [--rounds 4] [--shapes ptb,wikitext2]
-        [--adaptive-cutoffs 2000,10000]
+        [--adaptive-cutoffs 2000,10000] [--bptt 35] [--dropout 0.2]
 
 With ``--adaptive-cutoffs`` (default 2000,10000) a fourth system, the project with the
 adaptive softmax head under XLA, trains the same batches wherever the vocabulary is larger
@@ -223,6 +223,7 @@ def compare(shape, steps, rounds, peak, cutoffs=()):
 
 
 def main():
+    global BPTT, DROPOUT  # the model's shape, read by every function above
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=4)
@@ -230,9 +231,14 @@ def main():
     parser.add_argument("--adaptive-cutoffs", default="2000,10000",
                         help="also train the project with model.head = 'adaptive' and these "
                              "cutoffs where the vocabulary is larger ('' = not)")
+    parser.add_argument("--bptt", type=int, default=BPTT,
+                        help="window length (35: word_language_model; 20: ptb_small)")
+    parser.add_argument("--dropout", type=float, default=DROPOUT,
+                        help="dropout of both systems (0.2: word_language_model; 0: ptb_small)")
     parser.add_argument("--gemms", action="store_true",
                         help="also measure every GEMM shape of the model (throughput.py)")
     args = parser.parse_args()
+    BPTT, DROPOUT = args.bptt, args.dropout
     import torch
 
     peak = throughput.gemm_gflops(2048, 2048, 2048)
@@ -242,7 +248,8 @@ def main():
     report = {"date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
               "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),
-              "steps_per_round": args.steps, "results": rows}
+              "steps_per_round": args.steps, "bptt": BPTT, "dropout": DROPOUT,
+              "results": rows}
     if args.gemms:
         report["gemms"] = throughput.gemm_peaks()
     print(json.dumps(report, indent=2))

@@ -18,6 +18,8 @@ RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   module="rnn_pipeline.models.cells")
 HEADS = Registry("model.head", ("direct", "autoregressive", "seq2seq", "segment"),
                  module="rnn_pipeline.models.forecaster")
+DISTRIBUTIONS = Registry("model.distribution", ("none", "gaussian", "student_t", "quantile"),
+                         module="rnn_pipeline.models.distributions")
 LM_HEADS = Registry("model.head", ("full", "adaptive"), module="rnn_pipeline.models.causal_lm")
 ATTENTIONS = Registry("model.attention", ("none", "additive", "dot"),
                       module="rnn_pipeline.models.seq2seq")
@@ -48,9 +50,12 @@ MERGES = Registry("model.merge", ("concat", "sum"))
 INSTANCE_NORMS = Registry("series.instance_norm", ("none", "last", "mean"))
 FILL_POLICIES = Registry("series.fill", ("none", "ffill", "interpolate"))
 SERIES_SPLITS = Registry("series.split", ("fractions", "ett"))
+CALENDAR_FEATURES = Registry("series.calendar", ("minute", "hour", "day_of_week",
+                                                 "day_of_month", "day_of_year", "month"))
 NORMALIZATIONS = Registry("text.normalization", ("nfkc", "none"))
 SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe"))
 
-ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, LM_HEADS, ATTENTIONS, TOKENIZERS, OPTIMIZERS,
-       SCHEDULES, STRATEGIES, SAMPLERS, CORPORA, MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS,
-       MERGES, INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS, NORMALIZATIONS, SENTENCEPIECE_TYPES)
+ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, DISTRIBUTIONS, LM_HEADS, ATTENTIONS,
+       TOKENIZERS, OPTIMIZERS, SCHEDULES, STRATEGIES, SAMPLERS, CORPORA, MISSING_INITS,
+       WORD2VEC_METHODS, ACTIVATIONS, MERGES, INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS,
+       CALENDAR_FEATURES, NORMALIZATIONS, SENTENCEPIECE_TYPES)

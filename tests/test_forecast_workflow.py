@@ -64,12 +64,14 @@ def test_fit_writes_the_table_plots_and_model(fitted):
                  "forecast_metrics.json", "forecast.png", "error_by_step.png"):
         assert (run / name).is_file(), name
     table = json.loads((run / "forecast_metrics.json").read_text())
-    assert [row["model"] for row in table] == ["gru direct", "repeat", "seasonal_naive",
-                                               "mean", "linear"]
+    assert [row["model"] for row in table] == ["gru direct", "gru direct linear part", "repeat",
+                                               "seasonal_naive", "mean", "linear", "nlinear",
+                                               "dlinear"]
     by_name = {row["model"]: row for row in table}
     assert all(row["windows"] == 18 for row in table)  # 29 test rows + 24 lookback -> 18
-    # The series is trend + season: the fitted linear map beats repeating.
-    assert by_name["linear"]["mse"] < by_name["repeat"]["mse"]
+    # The series is trend + season: the fitted linear maps beat repeating.
+    for name in ("linear", "nlinear", "dlinear"):
+        assert by_name[name]["mse"] < by_name["repeat"]["mse"], name
     assert "linear" in result.output and "MASE" in result.output
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.models.forecaster import Forecaster
+from tests_support import assert_round_trips
 
 HEADS = ["direct", "autoregressive", "seq2seq", "segment"]
 X = np.random.default_rng(0).normal(size=(3, 8, 3)).astype(np.float32) * 5 + 10
@@ -20,17 +21,18 @@ def _model(head="direct", **kwargs):
 
 
 @pytest.mark.parametrize("head", HEADS)
-def test_heads_round_trip_through_config_and_keras_files(head, tmp_path):
-    model = _model(head, cell="lstm", num_layers=2, bidirectional=head != "segment")
-    expected = model(X).numpy()
-    assert expected.shape == (3, 4, 2)
-    clone = Forecaster.from_config(model.get_config())
-    clone.set_weights(model.get_weights())
-    np.testing.assert_allclose(clone(X).numpy(), expected, rtol=1e-6)
-    model.compile()
-    model.save(tmp_path / "m.keras")
-    loaded = keras.models.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(loaded(X).numpy(), expected, rtol=1e-6)
+@pytest.mark.parametrize("highway", [False, True])
+def test_heads_round_trip_through_config_and_keras_files(head, highway, tmp_path):
+    model = _model(head, cell="lstm", num_layers=2, bidirectional=head != "segment",
+                   highway=highway)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.1
+                       for w in model.get_weights()])
+    assert model(X).numpy().shape == (3, 4, 2)
+    loaded = assert_round_trips(model, X, tmp_path)
+    if highway:
+        assert not np.allclose(model(X).numpy(), model.linear_part(X))  # the head adds
+        np.testing.assert_allclose(loaded.linear_part(X), model.linear_part(X), rtol=1e-5)
 
 
 def _zero_output(model, layer_name):
@@ -95,3 +97,54 @@ def test_a_few_steps_learn_a_sine_better_than_repeating_the_last_value():
     mse = np.mean((model.predict(history, verbose=0) - future) ** 2)
     repeat = np.mean((np.repeat(history[:, -1:, :2], 4, axis=1) - future) ** 2)
     assert mse < 0.25 * repeat
+
+
+def _sine_windows(rows=300, noise=0.1):
+    """Windows of lookback 8 and horizon 4 of two noisy sines and a flat covariate."""
+    rng = np.random.default_rng(3)
+    t = np.arange(rows, dtype=np.float32)
+    series = np.stack([np.sin(2 * np.pi * t / 12) + 0.01 * t, np.cos(2 * np.pi * t / 7),
+                       t * 0], 1) + noise * rng.normal(size=(rows, 3)).astype(np.float32)
+    starts = np.arange(0, rows - 12)
+    history = np.stack([series[s:s + 8] for s in starts])
+    future = np.stack([series[s + 8:s + 12, :2] for s in starts])
+    return history, future
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_with_a_highway_the_model_starts_as_the_nlinear_fit(head):
+    from rnn_pipeline.series.baselines import NLinear
+
+    history, future = _sine_windows()
+    model = _model(head, highway=True)
+    model.fit_highway(history, future)
+    mean, std = np.array([10.0, 9.0, 8.0]), np.array([5.0, 4.0, 3.0])
+    nlinear = NLinear().fit((history - mean) / std, (future - mean[:2]) / std[:2])
+    expected = nlinear.predict((X - mean) / std, 4, 2) * std[:2] + mean[:2]
+    np.testing.assert_allclose(model.linear_part(X), expected, rtol=1e-4, atol=1e-4)
+    # The head's last layer starts at zero: the whole model is its linear part.
+    np.testing.assert_allclose(model(X).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_highway_is_channel_independent():
+    model = _model("direct", highway=True, instance_norm="none")
+    model.fit_highway(*_sine_windows())
+    other = X.copy()
+    other[:, :, 1] += 7.0  # only channel 1's history changes
+    np.testing.assert_allclose(model.linear_part(other)[:, :, 0], model.linear_part(X)[:, :, 0],
+                               rtol=1e-6)
+    assert not np.allclose(model.linear_part(other)[:, :, 1], model.linear_part(X)[:, :, 1])
+
+
+def test_a_trained_model_ends_no_worse_than_its_own_linear_part_on_the_training_windows():
+    history, future = _sine_windows(noise=0.3)
+    keras.utils.set_random_seed(0)
+    model = _model("direct", mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0], units=8, highway=True)
+    model.fit_highway(history, future)
+    start = np.mean((model.linear_part(history) - future) ** 2)
+    model.compile(optimizer=keras.optimizers.Adam(0.01))
+    model.fit(history, future, batch_size=32, epochs=4, verbose=0)
+    mse = np.mean((model.predict(history, verbose=0) - future) ** 2)
+    linear = np.mean((model.linear_part(history) - future) ** 2)
+    assert mse <= linear
+    assert mse < start  # and the recurrent head learned something beyond the linear fit

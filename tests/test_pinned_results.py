@@ -63,6 +63,7 @@ units = 8
 num_layers = {layers}
 segment_length = 12
 dropout = 0.1
+highway = false  # the figures were pinned before the highway existed
 [train]
 epochs = 2
 batch_size = 16

@@ -26,7 +26,7 @@ from rnn_pipeline.workflows import WORKFLOWS
     (WORKFLOWS, ["causal_lm", "forecast", "translation"]),
     (ATTENTIONS, ["additive", "dot", "none"]),
     (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
-    (BASELINES, ["linear", "mean", "repeat", "seasonal_naive"]),
+    (BASELINES, ["dlinear", "linear", "mean", "nlinear", "repeat", "seasonal_naive"]),
     (SAMPLERS, ["beam", "greedy", "random", "top_k", "top_p"]),
     (VECTOR_FORMATS, ["glove", "word2vec_binary", "word2vec_text"]),
     (MISSING_INITS, ["random", "scaled", "zeros"]),

@@ -121,3 +121,19 @@ def saved_model_cli_run(export_dir, signature, input_expr):
                           timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def assert_round_trips(model, inputs, folder, rtol=1e-5):
+    """``model`` rebuilt from its config (same weights) and saved to and loaded from a
+    ``.keras`` file gives its outputs on ``inputs``; returns the loaded model."""
+    import keras
+
+    expected = model(inputs).numpy()
+    clone = type(model).from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    np.testing.assert_allclose(clone(inputs).numpy(), expected, rtol=rtol)
+    model.compile()
+    model.save(folder / "m.keras")
+    loaded = keras.models.load_model(folder / "m.keras")
+    np.testing.assert_allclose(loaded(inputs).numpy(), expected, rtol=rtol)
+    return loaded

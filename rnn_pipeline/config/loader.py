@@ -46,7 +46,8 @@ def _check_range(key, field, value):
     if low is not None and value is not None and value < low:
         raise pipeline_error(key, f"must be at least {low}", value)
     if registry is not None and value is not None:
-        registry.check(value, key)
+        for item in value if isinstance(value, list) else [value]:  # a list: each item
+            registry.check(item, key)
     return value
 
 

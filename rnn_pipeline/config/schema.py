@@ -118,10 +118,21 @@ class ForecastModelConfig(RecurrentConfig):
     Args:
         head: "direct", "autoregressive", "seq2seq" or "segment".
         segment_length: steps per segment of the "segment" head.
+        highway: add a linear map from each target's lookback to its horizon (LSTNet's
+            highway, fitted by least squares on the training windows before training),
+            so the recurrent head learns the residual.
+        distribution: "none" (a point forecast, trained on MSE), "gaussian" or
+            "student_t" (a likelihood per step, as DeepAR), or "quantile" (the
+            ``quantiles`` themselves, trained on the pinball loss).
+        quantiles: increasing levels in (0, 1): the quantiles forecast, exported and
+            written by ``rnn-pipeline forecast`` (lower, median, upper).
     """
 
     head: str = one_of(choices.HEADS, "direct")
     segment_length: Optional[int] = None
+    highway: bool = True
+    distribution: str = one_of(choices.DISTRIBUTIONS, "none")
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
 
 
 @dataclass
@@ -150,7 +161,11 @@ class SeriesConfig:
         csv: a CSV file.
         time_column: the timestamp column.
         targets: columns to forecast (a dataset's default when empty).
-        covariates: extra input columns.
+        covariates: extra input columns; a column of strings is categorical (its
+            values, learned from the training rows, are embedded inside the model).
+        calendar: known-future features of the timestamps ("minute", "hour",
+            "day_of_week", "day_of_month", "day_of_year", "month"), for the history and
+            the horizon.
         frequency: pandas offset alias ("h", "15min", "D", "MS"); None infers it.
         fill: missing values and timestamps: "none" (an error), "ffill" or "interpolate".
         split: "fractions" or "ett" (12/4/4 months of 30 days).
@@ -169,6 +184,8 @@ class SeriesConfig:
     time_column: str = "date"
     targets: list[str] = field(default_factory=list)
     covariates: list[str] = field(default_factory=list)
+    calendar: list[str] = field(default_factory=list,
+                                metadata={"choices": choices.CALENDAR_FEATURES})
     frequency: Optional[str] = None
     fill: str = one_of(choices.FILL_POLICIES, "none")
     split: str = one_of(choices.SERIES_SPLITS, "fractions")

@@ -7,7 +7,9 @@ import tensorflow as tf
 
 class ForecastServing(tf.Module):
     """Signature ``serving_default``: ``history`` [batch, lookback, inputs] float32 ->
-    ``forecast`` [batch, horizon, targets] float32.
+    ``forecast`` [batch, horizon, targets] float32; a model with a distribution returns
+    ``mean`` [batch, horizon, targets] and ``quantiles`` [batch, horizon, targets, Q] at
+    its ``quantiles`` levels instead.
 
     Args:
         model: a trained `Forecaster`.
@@ -20,17 +22,44 @@ class ForecastServing(tf.Module):
         self._model = [model]  # a list hides the Keras model from tracking
         config = model.get_config()
         self.lookback, self.num_inputs = config["lookback"], config["num_inputs"]
+        self.horizon = config["horizon"]
+        self.vocabularies = config.get("categorical_vocabularies") or []
+        self.calendar = config.get("calendar") or []
         self.mean = np.asarray(config["mean"], np.float32)
-        self.generate = tf.function(self._forecast, input_signature=[
-            tf.TensorSpec([None, self.lookback, self.num_inputs], tf.float32, name="history")])
+        specs = [tf.TensorSpec([None, self.lookback, self.num_inputs], tf.float32,
+                               name="history")]
+        if self.vocabularies:
+            specs.append(tf.TensorSpec([None, self.lookback, len(self.vocabularies)],
+                                       tf.string, name="categories"))
+        if self.calendar:
+            specs.append(tf.TensorSpec([None, self.lookback + self.horizon], tf.int64,
+                                       name="time"))
+        self.input_names = [spec.name for spec in specs]
+        self.generate = tf.function(self._forecast, input_signature=specs)
 
-    def _forecast(self, history):
-        return {"forecast": self._model[0](history, training=False)}
+    def _forecast(self, *tensors):
+        model = self._model[0]
+        inputs = dict(zip(self.input_names, tensors)) if len(tensors) > 1 else tensors[0]
+        output = model(inputs, training=False)
+        if not model.probabilistic:
+            return {"forecast": output}
+        levels = model.task_config["quantiles"]
+        quantiles = tf.stack([model.family.quantile(output, q) for q in levels], axis=-1)
+        return {"mean": model.family.mean(output), "quantiles": quantiles}
 
     def signatures(self):
         return {"serving_default": self.generate}
 
     def warmup_inputs(self):
-        """Two windows at the training mean, a realistic level for every column."""
+        """Two windows at the training mean, a realistic level for every column (the first
+        training value of each category; hourly timestamps from 2020-01-01)."""
         window = np.broadcast_to(self.mean, (2, self.lookback, self.num_inputs))
-        return {"serving_default": {"history": window.tolist()}}
+        inputs = {"history": window.tolist()}
+        if self.vocabularies:
+            first = [vocabulary[0] for vocabulary in self.vocabularies]
+            inputs["categories"] = [[first] * self.lookback] * 2
+        if self.calendar:
+            start = 1_577_836_800  # 2020-01-01 00:00
+            inputs["time"] = [[start + 3_600 * i for i in range(self.lookback + self.horizon)]
+                              ] * 2
+        return {"serving_default": inputs}

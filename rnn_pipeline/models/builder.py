@@ -59,7 +59,7 @@ def build_causal_lm(model_config, vocabulary_size, batch_size=None, seed=0, prep
                         name="causal_lm")
 
 
-def build_forecaster(config, num_inputs, num_targets, mean, std):
+def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=()):
     """A `Forecaster` from ``[series]`` and ``[model]`` (the series config resolved).
 
     Args:
@@ -67,6 +67,7 @@ def build_forecaster(config, num_inputs, num_targets, mean, std):
         num_inputs: input columns (targets first).
         num_targets: forecast columns.
         mean, std: per-input-column statistics of the training rows.
+        vocabularies: the training values of each categorical covariate.
     """
     from rnn_pipeline.models.forecaster import Forecaster
 
@@ -76,7 +77,9 @@ def build_forecaster(config, num_inputs, num_targets, mean, std):
                           head=m.head, cell=m.cell, units=m.units, num_layers=m.num_layers,
                           bidirectional=m.bidirectional, dropout=m.dropout,
                           instance_norm=s.instance_norm, segment_length=m.segment_length,
-                          seed=config.train.seed)
+                          highway=m.highway, distribution=m.distribution,
+                          quantiles=m.quantiles, categorical_vocabularies=vocabularies,
+                          calendar=s.calendar, seed=config.train.seed)
 
 
 def build_translator(config, source_size, target_size, pad_id, source_preprocessor=None,

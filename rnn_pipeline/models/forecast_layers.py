@@ -73,20 +73,22 @@ class DecoderCell(keras.layers.Layer):
         cell: "simple_rnn", "lstm" or "gru".
         units: cell size.
         num_targets: predicted values per step.
-        feedback: feed each prediction back as the next input.
+        feedback: feed each prediction's location back as the next input.
         seed: initialisation seed.
+        num_params: outputs per target (a distribution's parameters, the location first):
+            each step writes ``num_params`` blocks of ``num_targets``.
     """
 
-    def __init__(self, cell, units, num_targets, feedback, seed=0, **kwargs):
+    def __init__(self, cell, units, num_targets, feedback, seed=0, num_params=1, **kwargs):
         super().__init__(**kwargs)
         self.cell_name, self.units, self.num_targets = cell, units, num_targets
-        self.feedback, self.seed = feedback, seed
+        self.feedback, self.seed, self.num_params = feedback, seed, num_params
         self.cell = make_cell(cell, units, seed=seed, name="cell")
-        self.project = keras.layers.Dense(num_targets, name="project")
+        self.project = keras.layers.Dense(num_targets * num_params, name="project")
         inner = self.cell.state_size
         self.inner_sizes = list(inner) if isinstance(inner, (list, tuple)) else [inner]
         self.state_size = [*self.inner_sizes, num_targets]
-        self.output_size = num_targets
+        self.output_size = num_targets * num_params
 
     def build(self, input_shape):
         width = self.num_targets if self.feedback else input_shape[-1]
@@ -99,12 +101,13 @@ class DecoderCell(keras.layers.Layer):
         x = previous if self.feedback else step_input
         output, inner = self.cell(x, inner if len(inner) > 1 else inner[0], training=training)
         inner = list(inner) if isinstance(inner, (list, tuple)) else [inner]
-        prediction = self.project(output)  # (batch, num_targets)
-        return prediction, [*inner, prediction]
+        prediction = self.project(output)  # (batch, num_params * num_targets)
+        return prediction, [*inner, prediction[:, :self.num_targets]]
 
     def get_config(self):
         return {**super().get_config(), "cell": self.cell_name, "units": self.units,
-                "num_targets": self.num_targets, "feedback": self.feedback, "seed": self.seed}
+                "num_targets": self.num_targets, "feedback": self.feedback, "seed": self.seed,
+                "num_params": self.num_params}
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -121,10 +124,11 @@ class SegmentRecurrentHead(keras.layers.Layer):
         units: embedding and GRU size (even).
         dropout: dropout on the decoder output.
         seed: initialisation seed.
+        num_params: outputs per channel and step (a distribution's parameters).
     """
 
     def __init__(self, lookback, horizon, num_channels, segment_length, units, dropout=0.0,
-                 seed=0, **kwargs):
+                 seed=0, num_params=1, **kwargs):
         super().__init__(**kwargs)
         for key, value in (("lookback", lookback), ("horizon", horizon)):
             if value % segment_length:
@@ -136,6 +140,7 @@ class SegmentRecurrentHead(keras.layers.Layer):
         self.lookback, self.horizon, self.num_channels = lookback, horizon, num_channels
         self.segment_length, self.units, self.dropout, self.seed = (segment_length, units,
                                                                     dropout, seed)
+        self.num_params = num_params
         self.segments_in = lookback // segment_length
         self.segments_out = horizon // segment_length
         self.embed = keras.layers.Dense(units, activation="relu", name="segment_embedding")
@@ -146,7 +151,8 @@ class SegmentRecurrentHead(keras.layers.Layer):
         self.channel = self.add_weight(shape=(num_channels, units // 2),
                                        initializer="glorot_uniform", name="channel")
         self.drop = keras.layers.Dropout(dropout, seed=seed)
-        self.output_segment = keras.layers.Dense(segment_length, name="output_segment")
+        self.output_segment = keras.layers.Dense(segment_length * num_params,
+                                                 name="output_segment")
 
     def call(self, x, training=False):  # (batch, lookback, channels)
         batch, c, m = ops.shape(x)[0], self.num_channels, self.segments_out
@@ -160,11 +166,70 @@ class SegmentRecurrentHead(keras.layers.Layer):
                               (-1, self.units))  # (batch*c*m, units)
         states = ops.reshape(ops.repeat(state[:, None], m, axis=1), (-1, self.units))
         output, _ = self.decoder(queries, states, training=training)  # (batch*c*m, units)
-        segments = self.output_segment(self.drop(output, training=training))  # (.., w)
-        forecast = ops.reshape(segments, (batch, c, self.horizon))
-        return ops.transpose(forecast, (0, 2, 1))  # (batch, horizon, channels)
+        segments = self.output_segment(self.drop(output, training=training))  # (.., w * p)
+        p, w = self.num_params, self.segment_length
+        segments = ops.reshape(segments, (batch, c, m, p, w))
+        forecast = ops.reshape(ops.transpose(segments, (0, 3, 1, 2, 4)),
+                               (batch, p, c, self.horizon))
+        return ops.transpose(forecast, (0, 3, 1, 2))  # (batch, horizon, params, channels)
 
     def get_config(self):
         return {**super().get_config(), "lookback": self.lookback, "horizon": self.horizon,
                 "num_channels": self.num_channels, "segment_length": self.segment_length,
-                "units": self.units, "dropout": self.dropout, "seed": self.seed}
+                "units": self.units, "dropout": self.dropout, "seed": self.seed,
+                "num_params": self.num_params}
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class LinearHighway(keras.layers.Layer):
+    """LSTNet's linear highway (Lai et al. 2018): one linear map from each target channel's
+    lookback to its horizon, shared by the channels (channel-independent), added to the
+    recurrent head's output so that the network learns the residual.
+
+    Args:
+        lookback, horizon: window lengths.
+        num_targets: the leading input columns it reads and forecasts.
+    """
+
+    def __init__(self, lookback, horizon, num_targets, **kwargs):
+        super().__init__(**kwargs)
+        self.lookback, self.horizon, self.num_targets = lookback, horizon, num_targets
+        self.kernel = self.add_weight(shape=(lookback, horizon), initializer="zeros",
+                                      name="kernel")
+        self.bias = self.add_weight(shape=(horizon,), initializer="zeros", name="bias")
+
+    def call(self, x):  # (batch, lookback, columns)
+        targets = x[:, :, :self.num_targets]  # (batch, lookback, targets)
+        out = ops.einsum("blc,lh->bhc", targets, self.kernel)
+        return out + self.bias[None, :, None]  # (batch, horizon, targets)
+
+    def get_config(self):
+        return {**super().get_config(), "lookback": self.lookback, "horizon": self.horizon,
+                "num_targets": self.num_targets}
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class CalendarFeatures(keras.layers.Layer):
+    """int64 seconds since 1970 (batch, steps) -> the sine and cosine of each calendar
+    feature (batch, steps, 2 * len(names)), in the graph (`series.calendar`).
+
+    Args:
+        names: calendar features, e.g. ["hour", "day_of_week"].
+    """
+
+    def __init__(self, names, **kwargs):
+        super().__init__(**kwargs)
+        from rnn_pipeline.series.calendar import check_calendar
+
+        self.names = check_calendar(names)
+
+    def call(self, seconds):
+        from rnn_pipeline.series.calendar import calendar_features
+
+        return calendar_features(seconds, self.names)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 2 * len(self.names))
+
+    def get_config(self):
+        return {**super().get_config(), "names": self.names}

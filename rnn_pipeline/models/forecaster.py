@@ -4,14 +4,19 @@ returns values on the original scale."""
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from rnn_pipeline.choices import HEADS
+from rnn_pipeline.models.distributions import (DistributionLoss, DistributionOutput,
+                                               get_distribution)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.task import Task
 from rnn_pipeline.models.cells import recurrent_stack
-from rnn_pipeline.models.forecast_layers import (DecoderCell, SegmentRecurrentHead,
-                                                 StepEmbedding, WindowShift)
+from rnn_pipeline.models.forecast_layers import (CalendarFeatures, DecoderCell, LinearHighway,
+                                                 SegmentRecurrentHead, StepEmbedding,
+                                                 WindowShift)
+from rnn_pipeline.series.baselines import channel_rows, ridge_fit
 
 
 def _encode(x, spec):
@@ -30,20 +35,23 @@ def _encode(x, spec):
 def direct(x, spec):
     """All horizon steps at once from the encoder's final vector."""
     summary = _encode(x, spec)
-    flat = keras.layers.Dense(spec["horizon"] * spec["num_targets"], name="direct")(summary)
-    return keras.layers.Reshape((spec["horizon"], spec["num_targets"]))(flat)
+    shape = (spec["horizon"], spec["num_params"], spec["num_targets"])
+    flat = keras.layers.Dense(int(np.prod(shape)), name="direct")(summary)
+    return keras.layers.Reshape(shape)(flat)
 
 
 def _decode(x, spec, feedback):
     summary = _encode(x, spec)
     cell = DecoderCell(spec["cell"], spec["units"], spec["num_targets"], feedback,
-                       seed=spec["seed"] + 100, name="decoder_cell")
+                       seed=spec["seed"] + 100, num_params=spec["num_params"],
+                       name="decoder_cell")
     initial = [keras.layers.Dense(size, activation="tanh", name=f"decoder_state_{i}")(summary)
                for i, size in enumerate(cell.inner_sizes)]
     last_value = x[:, -1, :spec["num_targets"]]  # (batch, targets): the first fed-back value
     steps = StepEmbedding(spec["horizon"], spec["units"], name="step_embedding")(x)
     rnn = keras.layers.RNN(cell, return_sequences=True, name="decoder")
-    return rnn(steps, initial_state=[*initial, last_value])  # (batch, horizon, targets)
+    out = rnn(steps, initial_state=[*initial, last_value])  # (batch, horizon, params*targets)
+    return keras.layers.Reshape((spec["horizon"], spec["num_params"], spec["num_targets"]))(out)
 
 
 @HEADS.register("autoregressive")
@@ -67,8 +75,44 @@ def segment(x, spec):
                              spec["segment_length"])
     head = SegmentRecurrentHead(spec["lookback"], spec["horizon"], spec["num_inputs"],
                                 spec["segment_length"], spec["units"], spec["dropout"],
-                                spec["seed"], name="segment_head")
-    return head(x)[:, :, :spec["num_targets"]]
+                                spec["seed"], num_params=spec["num_params"],
+                                name="segment_head")
+    return head(x)[:, :, :, :spec["num_targets"]]  # (batch, horizon, params, targets)
+
+
+CATEGORY_DIM = 4  # embedding size of each categorical covariate
+
+
+def _covariates(inputs, vocabularies, calendar, spec, instance_norm):
+    """The extra encoder columns (embedded categories, past calendar features) and the
+    calendar's effect on the horizon (or None).
+
+    The effect is a small network of each step's calendar features, taken relative to
+    its value at the window's end (the same `WindowShift` as the series), so that it moves
+    the forecast by how the season changes from the last observed row.
+    """
+    extras, lookback = [], spec["lookback"]
+    if vocabularies:
+        categories = keras.Input((lookback, len(vocabularies)), dtype="string",
+                                 name="categories")
+        inputs["categories"] = categories
+        for j, vocabulary in enumerate(vocabularies):
+            ids = keras.layers.StringLookup(vocabulary=vocabulary, num_oov_indices=1,
+                                            name=f"category_lookup_{j}")(categories[:, :, j])
+            extras.append(keras.layers.Embedding(len(vocabulary) + 1, CATEGORY_DIM,
+                                                 name=f"category_embedding_{j}")(ids))
+    if not calendar:
+        return extras, None
+    time = keras.Input((lookback + spec["horizon"],), dtype="int64", name="time")
+    inputs["time"] = time
+    features = CalendarFeatures(calendar, name="calendar")(time)  # (batch, L + H, 2F)
+    extras.append(features[:, :lookback])
+    hidden = keras.layers.Dense(spec["units"], activation="tanh", name="calendar_hidden")(
+        features)
+    level = keras.layers.Dense(spec["num_targets"], kernel_initializer="zeros",
+                               name="calendar_effect")(hidden)  # (batch, L + H, targets)
+    _, end = WindowShift(instance_norm, name="calendar_shift")(level[:, :lookback])
+    return extras, level[:, lookback:] - end
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -85,38 +129,156 @@ class Forecaster(Task):
         units, num_layers, bidirectional, dropout: the encoder.
         instance_norm: "none", "last" or "mean" (per window, added back at the end).
         segment_length: steps per segment ("segment" head).
+        highway: add a `LinearHighway` to the head's output; the head's last layer then
+            starts at zero, so the model starts as its linear part (see `fit_highway`).
+        distribution: "none" (a point forecast, MSE) or "gaussian", "student_t",
+            "quantile" (the output is then the parameters, (batch, horizon, targets, P),
+            trained by likelihood or the pinball loss; see `distributions`).
+        quantiles: increasing levels in (0, 1): what "quantile" predicts, and the
+            quantiles that `quantiles_of` and the export report.
+        categorical_vocabularies: one list of training values per categorical covariate;
+            the model then takes ``{"history", "categories"}`` (strings, (batch, lookback,
+            categorical)); a value not in its list maps to one out-of-vocabulary id.
+        calendar: calendar features (`series.calendar`); the model then also takes
+            ``time``, int64 seconds of the history and horizon rows (batch, lookback +
+            horizon).
         seed: initialisation seed.
     """
 
     def __init__(self, lookback, horizon, num_inputs, num_targets, mean, std, head="direct",
                  cell="gru", units=64, num_layers=1, bidirectional=False, dropout=0.0,
-                 instance_norm="last", segment_length=None, seed=0, **kwargs):
+                 instance_norm="last", segment_length=None, highway=False, distribution="none",
+                 quantiles=(0.1, 0.5, 0.9), categorical_vocabularies=(), calendar=(), seed=0,
+                 **kwargs):
         mean = np.asarray(mean, np.float32)
         variance = np.square(np.asarray(std, np.float32))
         spec = dict(lookback=lookback, horizon=horizon, num_inputs=num_inputs,
                     num_targets=num_targets, cell=cell, units=units, num_layers=num_layers,
                     bidirectional=bidirectional, dropout=dropout, segment_length=segment_length,
                     seed=seed)
+        family = get_distribution(distribution, quantiles)
+        spec["num_params"] = family.num_params
         build_head = HEADS.get(head, "head")
+        vocabularies = [list(v) for v in categorical_vocabularies]
+        calendar = list(calendar)
         # === Functional graph ===
         history = keras.Input((lookback, num_inputs), name="history")
+        inputs = {"history": history} if vocabularies or calendar else history
         x = keras.layers.Normalization(mean=mean, variance=variance, name="scale")(history)
         x, statistic = WindowShift(instance_norm, name="window_shift")(x)
-        y = build_head(x, spec)  # (batch, horizon, targets), scaled and shifted
+        extras, seasonal = _covariates(inputs, vocabularies, calendar, spec, instance_norm)
+        encoded = ops.concatenate([x, *extras], axis=-1) if extras else x
+        params = build_head(encoded, dict(spec, num_inputs=encoded.shape[-1]))
+        y = params[:, :, 0, :]  # the location: (batch, horizon, targets), scaled, shifted
+        if highway:
+            y = y + LinearHighway(lookback, horizon, num_targets, name="highway")(x)
+        if seasonal is not None:
+            y = y + seasonal
         y = y + statistic[:, :, :num_targets]
-        forecast = keras.layers.Normalization(mean=mean[:num_targets],
-                                              variance=variance[:num_targets], invert=True,
-                                              name="unscale")(y)
-        super().__init__(inputs=history, outputs=forecast, **kwargs)
+        if distribution == "none":
+            forecast = keras.layers.Normalization(mean=mean[:num_targets],
+                                                  variance=variance[:num_targets],
+                                                  invert=True, name="unscale")(y)
+        else:
+            raw = ops.concatenate([y[:, :, None, :], params[:, :, 1:, :]], axis=2)
+            forecast = DistributionOutput(  # (batch, horizon, targets, params), raw scale
+                distribution, quantiles, mean[:num_targets], np.sqrt(variance[:num_targets]),
+                name="distribution")(ops.transpose(raw, (0, 1, 3, 2)))
+        super().__init__(inputs=inputs, outputs=forecast, **kwargs)
         # === Config ===
+        spec.pop("num_params")
         self.task_config = dict(spec, mean=mean.tolist(), std=np.sqrt(variance).tolist(),
-                                head=head, instance_norm=instance_norm)
+                                head=head, instance_norm=instance_norm, highway=highway,
+                                distribution=distribution, quantiles=family.levels,
+                                categorical_vocabularies=vocabularies, calendar=calendar)
+        self.family = family
         self.target_std = np.sqrt(variance[:num_targets])
+        if highway:  # the recurrent head adds nothing until it learns the residual
+            kernel = self.head_output().kernel
+            kernel.assign(np.zeros(kernel.shape, kernel.dtype))
+
+    def head_output(self):
+        """The head's last Dense layer (the one that writes the forecast)."""
+        head = self.task_config["head"]
+        if head == "direct":
+            return self.get_layer("direct")
+        if head == "segment":
+            return self.get_layer("segment_head").output_segment
+        return self.get_layer("decoder").cell.project
+
+    def _shifted(self, history):
+        """History through the scaler and the window shift: (shifted, statistic)."""
+        x = self.get_layer("scale")(np.asarray(history, np.float32))
+        return [np.asarray(v) for v in self.get_layer("window_shift")(x)]
+
+    def fit_highway(self, history, future, ridge=1e-3):
+        """Sets the highway to the least-squares map from the training windows' shifted
+        lookback to their shifted targets (what the `nlinear` baseline fits when
+        ``instance_norm`` is "last").
+
+        Args:
+            history: (windows, lookback, inputs) raw; future: (windows, horizon, targets) raw.
+            ridge: L2 penalty (`ridge_fit`).
+        """
+        t = self.task_config["num_targets"]
+        shifted, statistic = self._shifted(history)
+        mean, std = self._target_scaler()
+        target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
+        weights = ridge_fit(channel_rows(shifted[:, :, :t]), channel_rows(target), ridge)
+        highway = self.get_layer("highway")
+        highway.set_weights([weights[:-1].astype(np.float32), weights[-1].astype(np.float32)])
+
+    def linear_part(self, history):
+        """The highway's forecast alone (raw scale): what the model would say without its
+        recurrent head. (windows, lookback, inputs) -> (windows, horizon, targets)."""
+        t = self.task_config["num_targets"]
+        shifted, statistic = self._shifted(history)
+        scaled = np.asarray(self.get_layer("highway")(shifted)) + statistic[:, :, :t]
+        mean, std = self._target_scaler()
+        return scaled * std + mean
+
+    def _target_scaler(self):
+        t = self.task_config["num_targets"]
+        return (np.asarray(self.task_config["mean"][:t], np.float32),
+                np.asarray(self.task_config["std"][:t], np.float32))
 
     def compile(self, optimizer="adam", loss=None, metrics=None, **kwargs):
-        """Compile defaults of the task: MSE on the scaled targets (the ETT convention)."""
+        """Compile defaults of the task: MSE on the scaled targets (the ETT convention), or
+        the distribution's loss on the same axis."""
+        c = self.task_config
+        if loss is None and c["distribution"] != "none":
+            loss = DistributionLoss(c["distribution"], c["quantiles"], self.target_std.tolist())
         super().compile(optimizer=optimizer, loss=loss or ScaledMSE(self.target_std.tolist()),
                         **kwargs)
+
+    def predict_windows(self, inputs, batch_size=256):
+        """``predict`` over window inputs: an array, or the dict of a model with categories
+        or a calendar (its strings go through tf.data, which Keras' array adapter refuses)."""
+        if not isinstance(inputs, dict):
+            return self.predict(inputs, batch_size=batch_size, verbose=0)
+        data = tf.data.Dataset.from_tensor_slices({k: tf.constant(v) for k, v in inputs.items()})
+        return self.predict(data.batch(batch_size), verbose=0)
+
+    @property
+    def probabilistic(self):
+        return self.task_config["distribution"] != "none"
+
+    def point_forecast(self, output):
+        """The model's output -> its point forecast (the mean; for "quantile" the anchor
+        quantile): (windows, horizon, targets)."""
+        if not self.probabilistic:
+            return np.asarray(output)
+        return np.asarray(self.family.mean(tf.constant(output)))
+
+    def quantiles_of(self, output, levels=None):
+        """The model's output -> {level: (windows, horizon, targets), or None where the
+        distribution has no such quantile}; default levels: the model's ``quantiles``."""
+        params = tf.constant(output)
+        found = {}
+        for level in levels or self.task_config["quantiles"]:
+            value = self.family.quantile(params, level) if self.probabilistic else None
+            found[level] = None if value is None else np.asarray(value)
+        return found
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")

@@ -4,9 +4,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def plot_forecasts(history, actual, forecasts, target, path, windows=4):
+def plot_forecasts(history, actual, forecasts, target, path, windows=4, intervals=None):
     """A few test windows of one target: the end of the history, the actual future and
-    each forecast.
+    each forecast, the first one's central intervals shaded.
 
     Args:
         history: (windows, lookback, columns) raw values.
@@ -15,7 +15,10 @@ def plot_forecasts(history, actual, forecasts, target, path, windows=4):
         target: the plotted target column's name (column 0).
         path: PNG file.
         windows: how many evenly spaced windows to draw.
+        intervals: {share: (lower, upper)} of the first forecast, each
+            (windows, horizon, targets); widest drawn palest.
     """
+    intervals = intervals or {}
     picks = np.linspace(0, len(actual) - 1, windows).astype(int)
     horizon = actual.shape[1]
     shown = min(history.shape[1], 2 * horizon)
@@ -26,6 +29,11 @@ def plot_forecasts(history, actual, forecasts, target, path, windows=4):
         future = np.arange(horizon)
         ax.plot(past, history[i, -shown:, 0], color="grey", label="history")
         ax.plot(future, actual[i, :, 0], color="black", label="actual")
+        first = next(iter(forecasts), None)
+        for share, (lower, upper) in sorted(intervals.items(), reverse=True):
+            ax.fill_between(future, lower[i, :, 0], upper[i, :, 0], color="tab:blue",
+                            alpha=0.15 if share > 0.85 else 0.3, linewidth=0,
+                            label=f"{first}: {share:.0%} interval")
         for name, values in forecasts.items():
             ax.plot(future, values[i, :, 0], label=name)
         ax.set(title=f"test window {i}", ylabel=target)

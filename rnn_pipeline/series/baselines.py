@@ -62,11 +62,44 @@ class WindowMean:
         return np.repeat(mean, horizon, axis=1)
 
 
-@BASELINES.register("linear")
-class Linear:
-    """One linear map from the lookback to the horizon, shared by all target channels, on
-    values taken relative to the window's last value (like NLinear, Zeng et al. 2023),
-    fitted by ridge-regularised least squares on the training windows.
+def channel_rows(values):
+    """(windows, steps, channels) -> (windows * channels, steps): one row per channel, so one
+    map serves every channel (channel-independent, shared weights)."""
+    return values.transpose(0, 2, 1).reshape(-1, values.shape[1])
+
+
+def ridge_fit(features, targets, ridge):
+    """Least squares with a bias column and an L2 penalty of ``ridge`` times the mean
+    diagonal of X^T X (the bias included).
+
+    Args:
+        features: (rows, inputs); targets: (rows, outputs).
+
+    Returns:
+        (inputs + 1, outputs) float64: the weights, the bias last.
+    """
+    x = np.concatenate([features, np.ones([len(features), 1])], axis=1).astype(np.float64)
+    gram = x.T @ x
+    gram += ridge * np.trace(gram) / len(gram) * np.eye(len(gram))
+    return np.linalg.solve(gram, x.T @ targets.astype(np.float64))
+
+
+def moving_average(rows, kernel):
+    """DLinear's trend: a centred moving average over ``kernel`` steps, each end padded
+    with its own value. (rows, steps) -> (rows, steps)."""
+    pad = (kernel - 1) // 2
+    padded = np.concatenate([np.repeat(rows[:, :1], pad, axis=1), rows,
+                             np.repeat(rows[:, -1:], kernel - 1 - pad, axis=1)], axis=1)
+    sums = np.cumsum(np.pad(padded, ((0, 0), (1, 0))), axis=1, dtype=np.float64)
+    return (sums[:, kernel:] - sums[:, :-kernel]) / kernel
+
+
+class _ChannelLinear:
+    """One linear map from the lookback to the horizon, shared by every target channel,
+    fitted by ridge-regularised least squares on the training windows: the exact optimum of
+    the MSE that Zeng et al. (2023) train their linear models on by gradient descent.
+
+    Subclasses choose the inputs (`features`) and the level added back (`level`).
 
     Args:
         ridge: L2 penalty (relative to the mean diagonal of X^T X).
@@ -76,25 +109,57 @@ class Linear:
         self.ridge = ridge
         self.weights = None
 
-    @staticmethod
-    def _rows(history, num_targets):
-        values = history[:, :, :num_targets]  # (windows, lookback, targets)
-        last = values[:, -1:, :]
-        rows = (values - last).transpose(0, 2, 1).reshape(-1, values.shape[1])
-        return rows, last  # (windows * targets, lookback)
+    def level(self, rows):  # (rows, lookback) -> (rows, 1)
+        return np.zeros([len(rows), 1])
+
+    def features(self, rows):  # (rows, lookback), level removed -> (rows, inputs)
+        return rows
 
     def fit(self, history, future):
-        num_targets = future.shape[2]
-        x, last = self._rows(history, num_targets)
-        y = (future - last).transpose(0, 2, 1).reshape(-1, future.shape[1])
-        x = np.concatenate([x, np.ones([len(x), 1], x.dtype)], axis=1).astype(np.float64)
-        gram = x.T @ x
-        gram += self.ridge * np.trace(gram) / len(gram) * np.eye(len(gram))
-        self.weights = np.linalg.solve(gram, x.T @ y)  # (lookback + 1, horizon)
+        rows = channel_rows(history[:, :, :future.shape[2]])
+        level = self.level(rows)
+        self.weights = ridge_fit(self.features(rows - level), channel_rows(future) - level,
+                                 self.ridge)  # (inputs + 1, horizon)
         return self
 
     def predict(self, history, horizon, num_targets):
-        x, last = self._rows(history, num_targets)
-        x = np.concatenate([x, np.ones([len(x), 1], x.dtype)], axis=1)
-        out = (x @ self.weights).reshape(len(history), num_targets, horizon)
-        return (out.transpose(0, 2, 1) + last).astype(np.float32)
+        rows = channel_rows(history[:, :, :num_targets])
+        level = self.level(rows)
+        out = self.features(rows - level) @ self.weights[:-1] + self.weights[-1] + level
+        out = out.reshape(len(history), num_targets, horizon)
+        return out.transpose(0, 2, 1).astype(np.float32)  # (windows, horizon, targets)
+
+
+@BASELINES.register("linear")
+class Linear(_ChannelLinear):
+    """Zeng et al.'s "Linear": the window's values through one linear map."""
+
+
+@BASELINES.register("nlinear")
+class NLinear(_ChannelLinear):
+    """NLinear: values relative to the window's last value through one linear map, the last
+    value added back (robust to a level shift between training and test)."""
+
+    def level(self, rows):
+        return rows[:, -1:]
+
+
+@BASELINES.register("dlinear")
+class DLinear(_ChannelLinear):
+    """DLinear: the window split into a moving-average trend and the remainder, each through
+    its own linear map, the two summed.
+
+    Args:
+        kernel: moving-average length (25, as in the paper).
+        ridge: L2 penalty.
+    """
+
+    def __init__(self, kernel=25, ridge=1e-3):
+        super().__init__(ridge)
+        if kernel < 1:
+            raise pipeline_error("kernel", "must be at least 1", kernel)
+        self.kernel = kernel
+
+    def features(self, rows):
+        trend = moving_average(rows, self.kernel)
+        return np.concatenate([trend, rows - trend], axis=1)  # (rows, 2 * lookback)

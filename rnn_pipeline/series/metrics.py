@@ -1,7 +1,10 @@
 """Forecast metrics: MSE/MAE on scaled values (the ETT convention), MAE/RMSE on the
-original scale, and MASE against the seasonal-naive forecast's in-sample error."""
+original scale, MASE against the seasonal-naive forecast's in-sample error; for a
+distribution, CRPS on the scaled axis and the coverage of its central intervals."""
 
 import numpy as np
+
+INTERVALS = (0.8, 0.95)  # central intervals whose coverage is reported
 
 
 def seasonal_scale(train_targets, period):
@@ -34,3 +37,25 @@ def forecast_metrics(forecast, actual, mean, std, mase_scale):
 def error_by_step(forecast, actual, std):
     """Scaled MSE per horizon step: (horizon,)."""
     return np.mean(((forecast.astype(np.float64) - actual) / std) ** 2, axis=(0, 2))
+
+
+def distribution_metrics(family, params, actual, std):
+    """CRPS (scaled axis, comparable with ``mae``) and the share of actual values inside
+    each central interval of `INTERVALS` (None where the distribution has none).
+
+    Args:
+        family: the model's `Distribution`.
+        params: (windows, horizon, targets, P) on the original scale.
+        actual: (windows, horizon, targets) on the original scale.
+        std: per-target scaler std.
+    """
+    import tensorflow as tf
+
+    params, actual = tf.constant(params, tf.float32), tf.constant(actual, tf.float32)
+    crps = np.asarray(family.crps(params, actual)) / np.asarray(std)
+    found = {"crps": float(np.mean(crps))}
+    for share in INTERVALS:
+        inside = family.covered(params, actual, share)
+        found[f"coverage_{round(100 * share)}"] = (
+            None if inside is None else float(np.mean(np.asarray(inside))))
+    return found

@@ -1,7 +1,8 @@
 """A CSV -> checked, regular, numeric series (pandas), or one clear error that names the
 column and the row."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,13 @@ class Series:
 
     Args:
         times: the timestamps, one per row, at ``frequency``.
-        values: float32 (rows, columns): targets first, then covariates.
+        values: float32 (rows, columns): targets first, then the numeric covariates.
         targets: names of the target columns.
-        covariates: names of the covariate columns (inputs only).
+        covariates: names of the numeric covariate columns (inputs only).
         frequency: pandas offset alias, e.g. "h", "15min", "MS".
         filled: how many missing cells the fill policy filled.
+        categorical: names of the covariate columns of strings.
+        categories: str (rows, len(categorical)), or None without such columns.
     """
 
     times: pd.DatetimeIndex
@@ -39,6 +42,8 @@ class Series:
     covariates: list
     frequency: str
     filled: int = 0
+    categorical: list = field(default_factory=list)
+    categories: Optional[np.ndarray] = None
 
     @property
     def columns(self):
@@ -83,6 +88,18 @@ def _parse_times(frame, path, time_column):
     return pd.DatetimeIndex(times)
 
 
+def _count_missing(table, path, fill):
+    """The missing cells of ``table``; with ``fill = "none"`` the first is an error."""
+    missing = int(table.isna().sum().sum())
+    if missing and fill == "none":
+        column = table.columns[table.isna().any().to_numpy()][0]
+        row = int(np.flatnonzero(table[column].isna().to_numpy())[0])
+        raise pipeline_error(f"{path}:{_file_row(row)}", f"column {column!r} has a missing "
+                             f"value; set series.fill to 'ffill' or 'interpolate' to fill "
+                             f"{missing} missing cells", "")
+    return missing
+
+
 def _numeric(frame, path, columns, fill):
     """Columns as float; non-numeric cells are errors, missing ones follow ``fill``."""
     if fill not in FILL_POLICIES:
@@ -104,17 +121,26 @@ def _numeric(frame, path, columns, fill):
                                  str(raw.iloc[huge[0]]))
         numeric[name] = values.astype("float64")
     table = pd.DataFrame(numeric)
-    missing = int(table.isna().sum().sum())
-    if missing and fill == "none":
-        column = table.columns[table.isna().any().to_numpy()][0]
-        row = int(np.flatnonzero(table[column].isna().to_numpy())[0])
-        raise pipeline_error(f"{path}:{_file_row(row)}", f"column {column!r} has a missing "
-                             f"value; set series.fill to 'ffill' or 'interpolate' to fill "
-                             f"{missing} missing cells", "")
+    missing = _count_missing(table, path, fill)
     if missing:
         table = table.ffill() if fill == "ffill" else table.interpolate(limit_direction="both")
         table = table.bfill()  # leading gaps take the first value
     return table.to_numpy(np.float32), missing
+
+
+def _is_text(raw):
+    """True when a column holds a value that is not a number (a categorical covariate)."""
+    values = pd.to_numeric(raw, errors="coerce")
+    return bool((values.isna() & raw.notna()).any())
+
+
+def _categorical(frame, path, columns, fill):
+    """String columns as (rows, columns) str; missing cells follow ``fill`` (carried
+    forward, then back for leading gaps)."""
+    table = frame[columns].astype("object")
+    missing = _count_missing(table, path, fill)
+    table = table.ffill().bfill()
+    return table.astype(str).to_numpy(), missing
 
 
 def _regular_grid(times, path, frequency, fill):
@@ -155,7 +181,8 @@ def read_series(path, time_column, targets, covariates=(), frequency=None, fill=
         path: the CSV file.
         time_column: the timestamp column.
         targets: the columns to forecast.
-        covariates: extra input columns.
+        covariates: extra input columns; a column with any value that is not a number is
+            categorical (`Series.categories`).
         frequency: pandas offset alias; None infers it.
         fill: "none" (missing values are errors), "ffill" or "interpolate".
     """
@@ -172,5 +199,10 @@ def read_series(path, time_column, targets, covariates=(), frequency=None, fill=
     if grid is not None:  # missing timestamps become missing rows, filled below
         frame = frame.set_index(times).reindex(grid).reset_index(drop=True)
         times = grid
-    values, filled = _numeric(frame, path, [*targets, *covariates], fill)
-    return Series(times, values, targets, covariates, frequency, filled)
+    categorical = [name for name in covariates if _is_text(frame[name])]
+    numeric = [name for name in covariates if name not in categorical]
+    values, filled = _numeric(frame, path, [*targets, *numeric], fill)
+    categories, text_filled = (_categorical(frame, path, categorical, fill) if categorical
+                               else (None, 0))
+    return Series(times, values, targets, numeric, frequency, filled + text_filled,
+                  categorical, categories)

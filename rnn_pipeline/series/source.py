@@ -35,6 +35,8 @@ def load_series(series_config, progress=True):
     series = read_series(path, config.time_column, config.targets, config.covariates,
                          config.frequency, config.fill)
     if config.max_rows is not None:
-        series = dataclasses.replace(series, times=series.times[:config.max_rows],
-                                     values=series.values[:config.max_rows])
+        cut = config.max_rows
+        series = dataclasses.replace(
+            series, times=series.times[:cut], values=series.values[:cut],
+            categories=None if series.categories is None else series.categories[:cut])
     return config, series

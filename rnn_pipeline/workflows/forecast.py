@@ -12,16 +12,22 @@ from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.builder import build_forecaster
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.series.baselines import BASELINES
-from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
+from rnn_pipeline.series.metrics import (INTERVALS, distribution_metrics, error_by_step,
+                                         forecast_metrics, seasonal_scale)
 from rnn_pipeline.series.reader import default_season
 from rnn_pipeline.series.source import load_series, resolve
 from rnn_pipeline.series.splits import split_ranges
-from rnn_pipeline.series.windows import make_windows, window_arrays, window_count
+from rnn_pipeline.series.windows import (make_windows, numeric_history, window_arrays,
+                                         window_count)
+from rnn_pipeline.series.calendar import epoch_seconds
 from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
 FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
 MAX_LINEAR_WINDOWS = 4000
+# Every metrics table, in this order after the model (and its linear part).
+BASELINE_NAMES = ("repeat", "seasonal_naive", "mean", "linear", "nlinear", "dlinear")
+LINEAR_BASELINES = ("linear", "nlinear", "dlinear")
 
 
 @WORKFLOWS.register("forecast")
@@ -35,14 +41,15 @@ class ForecastWorkflow(Workflow):
     run_files = {
         TABLE_CSV: "test table: the model and every baseline on the same windows",
         TABLE_JSON: "the same table as JSON",
-        FORECAST_PNG: "a few test windows: history, actual, the model and the linear baseline",
+        FORECAST_PNG: "a few test windows: history, actual, the model and the best linear "
+                      "baseline",
         ERROR_PNG: "scaled MSE per horizon step, one line per forecaster",
     }
 
     # --- preparation: everything that can fail on user input, nothing written ---
-    def _build(self, num_inputs, num_targets, mean, std):
+    def _build(self, num_inputs, num_targets, mean, std, vocabularies=()):
         config = dataclasses.replace(self.config, series=self.series_config)
-        return build_forecaster(config, num_inputs, num_targets, mean, std)
+        return build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies)
 
     def check(self):
         """Checks the series and model settings (a throwaway model on zeros)."""
@@ -63,6 +70,14 @@ class ForecastWorkflow(Workflow):
         self.ranges = split_ranges(len(series.values), series.frequency, s.lookback, s.horizon,
                                    s.split, s.valid_fraction, s.test_fraction)
         self.splits = {name: series.values[a:b] for name, (a, b) in self.ranges.items()}
+        seconds = epoch_seconds(series.times) if s.calendar else None
+        self.extras = {name: {"categories": None if series.categories is None else
+                              series.categories[a:b],
+                              "seconds": None if seconds is None else seconds[a:b]}
+                       for name, (a, b) in self.ranges.items()}
+        train_categories = self.extras["train"]["categories"]
+        self.vocabularies = [] if train_categories is None else [
+            sorted(set(train_categories[:, j])) for j in range(train_categories.shape[1])]
         train = self.splits["train"]
         self.mean = train.mean(axis=0)
         self.std = np.where(train.std(axis=0) > 0, train.std(axis=0), 1.0)
@@ -79,18 +94,28 @@ class ForecastWorkflow(Workflow):
             name: make_windows(values, self.num_targets, s.lookback, s.horizon,
                                stride=s.stride if name == "train" else 1,
                                batch_size=cfg.train.batch_size, shuffle=name == "train",
-                               seed=cfg.train.seed)
+                               seed=cfg.train.seed, **self.extras[name])
             for name, values in self.splits.items()}
         filled = f", {series.filled} missing cells filled ({s.fill})" if series.filled else ""
         counts = "/".join(
             f"{window_count(len(v), s.lookback, s.horizon, s.stride if n == 'train' else 1):,}"
             for n, v in self.splits.items())
+        categorical = "".join(f"; categorical {name!r}: {len(vocabulary)} values"
+                              for name, vocabulary in zip(series.categorical,
+                                                          self.vocabularies))
+        calendar = f"; calendar {', '.join(s.calendar)}" if s.calendar else ""
         self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
-                 f"{', '.join(series.targets)}; windows train/valid/test {counts}{filled}; "
-                 f"prepared in {seconds:.1f}s")
+                 f"{', '.join(series.targets)}{categorical}{calendar}; windows "
+                 f"train/valid/test {counts}{filled}; prepared in {seconds:.1f}s")
 
     def build_model(self):
-        return self._build(len(self.series.columns), self.num_targets, self.mean, self.std)
+        """The forecaster; on the first build its highway is fitted to the training windows
+        (a copy for saving takes the trained weights instead)."""
+        model = self._build(len(self.series.columns), self.num_targets, self.mean, self.std,
+                            self.vocabularies)
+        if getattr(self, "model", None) is None and self.config.model.highway:
+            model.fit_highway(*self._train_windows())
+        return model
 
     # --- training ---
     def finish(self, run, rows, seconds):
@@ -99,36 +124,63 @@ class ForecastWorkflow(Workflow):
         Returns:
             the metrics table: a list of rows, the model first.
         """
-        history, actual = self._windows("test")
-        table, forecasts, errors = self._table("test", history, actual)
+        inputs, actual = self._windows("test")
+        table, forecasts, errors = self._table("test", inputs, actual)
+        history = numeric_history(inputs)
         run.save_metrics(rows, {"test": table})
         self._write_table(run, table)
-        plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"], "linear")},
-                       self.series.targets[0], run.file(FORECAST_PNG))
+        by_name = {row["model"]: row for row in table}
+        best_linear = min((k for k in LINEAR_BASELINES if k in by_name),
+                          key=lambda k: by_name[k]["mse"])
+        plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"],
+                                                                   best_linear)},
+                       self.series.targets[0], run.file(FORECAST_PNG), intervals=self.intervals)
         plot_error_by_step(errors, run.file(ERROR_PNG),
                            f"{self.config.name}: test error by horizon step")
         return table
 
     def _windows(self, split):
+        """(inputs, future) of every window of ``split`` (stride 1)."""
         s = self.series_config
-        return window_arrays(self.splits[split], self.num_targets, s.lookback, s.horizon)
+        self._warn_unseen(self.extras[split]["categories"], f"the {split} rows")
+        return window_arrays(self.splits[split], self.num_targets, s.lookback, s.horizon,
+                             **self.extras[split])
+
+    def _warn_unseen(self, categories, where):
+        """One warning per categorical covariate with values not seen in training."""
+        if categories is None:
+            return
+        for j, (name, vocabulary) in enumerate(zip(self.series.categorical, self.vocabularies)):
+            unseen = sorted(set(categories[:, j]) - set(vocabulary))
+            if unseen:
+                shown = ", ".join(map(repr, unseen[:5])) + (" ..." if len(unseen) > 5 else "")
+                self.log(f"Warning: series.covariates {name!r} has {len(unseen)} value(s) in "
+                         f"{where} not seen in training, mapped to the out-of-vocabulary "
+                         f"bucket: {shown}")
+
+    def _train_windows(self):
+        """Training windows for the least-squares fits (baselines, highway): at most
+        `MAX_LINEAR_WINDOWS`, evenly spread. Returns (history, future), raw."""
+        s, t = self.series_config, self.num_targets
+        history, future = window_arrays(self.splits["train"], t, s.lookback, s.horizon,
+                                        stride=max(1, s.stride))
+        keep = np.linspace(0, len(history) - 1, min(len(history), MAX_LINEAR_WINDOWS))
+        keep = keep.astype(int)
+        return history[keep], future[keep]
 
     def _baseline_forecasts(self, history):
         """Baselines on scaled values (the linear fit is then fair to every column)."""
         s, t = self.series_config, self.num_targets
-        train_history, train_future = window_arrays(self.splits["train"], t, s.lookback,
-                                                    s.horizon, stride=max(1, s.stride))
-        keep = np.linspace(0, len(train_history) - 1,
-                           min(len(train_history), MAX_LINEAR_WINDOWS)).astype(int)
+        train_history, train_future = self._train_windows()
         scaled = (history - self.mean) / self.std
         forecasts = {}
-        for name in ("repeat", "seasonal_naive", "mean", "linear"):
+        for name in BASELINE_NAMES:
             if name == "seasonal_naive" and self.season > s.lookback:
                 continue
             baseline = BASELINES.get(name)(self.season) if name == "seasonal_naive" \
                 else BASELINES.get(name)()
-            baseline.fit((train_history[keep] - self.mean) / self.std,
-                         (train_future[keep] - self.mean[:t]) / self.std[:t])
+            baseline.fit((train_history - self.mean) / self.std,
+                         (train_future - self.mean[:t]) / self.std[:t])
             out = baseline.predict(scaled, s.horizon, t)
             forecasts[name] = out * self.std[:t] + self.mean[:t]
         return forecasts
@@ -141,10 +193,15 @@ class ForecastWorkflow(Workflow):
         """
         return self._table(split, *self._windows(split))
 
-    def _table(self, split, history, actual):
+    def _table(self, split, inputs, actual):
         m = self.config.model
         name = f"{m.cell} {m.head}"
-        forecasts = {name: self.model.predict(history, batch_size=256, verbose=0)}
+        output = self.model.predict_windows(inputs)
+        forecasts = {name: self.model.point_forecast(output)}
+        self.intervals = self._intervals(output)
+        history = numeric_history(inputs)
+        if m.highway:
+            forecasts[f"{name} linear part"] = self.model.linear_part(history)
         forecasts.update(self._baseline_forecasts(history))
         t = self.num_targets
         scale = seasonal_scale(self.splits["train"][:, :t], self.season)
@@ -156,9 +213,27 @@ class ForecastWorkflow(Workflow):
         rows, errors = [], {}
         for key, forecast in forecasts.items():
             metrics = forecast_metrics(forecast, actual, self.mean[:t], self.std[:t], scale)
+            if key == name and self.model.probabilistic:
+                metrics.update(distribution_metrics(self.model.family, output, actual,
+                                                    self.std[:t]))
+            else:  # a point forecast: CRPS is its absolute error; it has no interval
+                metrics.update(crps=metrics["mae"], **{f"coverage_{round(100 * share)}": None
+                                                       for share in INTERVALS})
             rows.append({"model": key, "split": split, "windows": len(actual), **metrics})
             errors[key] = error_by_step(forecast, actual, self.std[:t])
         return rows, forecasts, errors
+
+    def _intervals(self, output):
+        """{share: (lower, upper)} of the model's central intervals (those it has)."""
+        if not self.model.probabilistic:
+            return {}
+        found = {}
+        for share in INTERVALS:
+            bounds = self.model.quantiles_of(output, [(1 - share) / 2, (1 + share) / 2])
+            lower, upper = bounds.values()
+            if lower is not None and upper is not None:
+                found[share] = (lower, upper)
+        return found
 
     @staticmethod
     def _write_table(run, table):
@@ -194,10 +269,26 @@ class ForecastWorkflow(Workflow):
         if len(series.values) < s.lookback:
             raise pipeline_error("--input", f"must have at least lookback = {s.lookback} rows",
                                  f"{path} ({len(series.values)} rows)")
-        history = series.values[None, -s.lookback:]  # (1, lookback, columns)
-        forecast = self.model.predict(history, verbose=0)[0]  # (horizon, targets)
         times = pd.date_range(series.times[-1], periods=s.horizon + 1, freq=s.frequency)[1:]
+        history = series.values[None, -s.lookback:]  # (1, lookback, columns)
+        inputs = {"history": history}
+        if series.categories is not None:
+            self.series, self.vocabularies = series, self.model.task_config[
+                "categorical_vocabularies"]
+            self._warn_unseen(series.categories[-s.lookback:], str(path))
+            inputs["categories"] = series.categories[None, -s.lookback:]
+        if s.calendar:
+            inputs["time"] = epoch_seconds(series.times[-s.lookback:].append(times))[None]
+        output = self.model.predict_windows(inputs if len(inputs) > 1 else history)
+        forecast = self.model.point_forecast(output)[0]  # (horizon, targets)
         frame = pd.DataFrame(forecast, columns=s.targets)
+        if self.model.probabilistic:
+            levels = self.model.task_config["quantiles"]
+            median = min(levels, key=lambda q: abs(q - 0.5))
+            found = self.model.quantiles_of(output, [levels[0], median, levels[-1]])
+            for target_index, target in enumerate(s.targets):
+                for label, values in zip(("lower", "median", "upper"), found.values()):
+                    frame[f"{target}_{label}"] = values[0, :, target_index]
         frame.insert(0, s.time_column, times)
         return frame
 
@@ -209,12 +300,17 @@ class ForecastWorkflow(Workflow):
 
     @staticmethod
     def summary(table):
-        """The metrics table as aligned text lines."""
-        lines = [f"{'model':<22}{'MSE':>8}{'MAE':>8}{'MAE (orig)':>12}{'RMSE (orig)':>13}"
-                 f"{'MASE':>8}"]
+        """The metrics table as aligned text lines (coverage columns for a distribution)."""
+        shares = [f"coverage_{round(100 * share)}" for share in INTERVALS]
+        coverage = [key for key in shares if any(row.get(key) is not None for row in table)]
+        lines = [f"{'model':<26}{'MSE':>8}{'MAE':>8}{'CRPS':>8}{'MAE (orig)':>12}"
+                 f"{'RMSE (orig)':>13}{'MASE':>10}"
+                 + "".join(f"{key.split('_')[1] + '% in':>9}" for key in coverage)]
         for row in table:
-            lines.append(f"{row['model']:<22}{row['mse']:8.4f}{row['mae']:8.4f}"
-                         f"{row['mae_original']:12.4f}{row['rmse_original']:13.4f}"
-                         + (f"{row['mase']:8.4f}" if row["mase"] is not None else
-                            f"{'undefined':>10}"))
+            mase = f"{row['mase']:10.4f}" if row["mase"] is not None else f"{'undefined':>10}"
+            cells = "".join(f"{row[key]:9.1%}" if row.get(key) is not None else f"{'-':>9}"
+                            for key in coverage)
+            lines.append(f"{row['model']:<26}{row['mse']:8.4f}{row['mae']:8.4f}"
+                         f"{row['crps']:8.4f}{row['mae_original']:12.4f}"
+                         f"{row['rmse_original']:13.4f}{mase}{cells}")
         return lines

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.models import forecaster  # noqa: F401  (registers the classes a run loads)
 from rnn_pipeline.models.builder import build_forecaster
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.series.baselines import BASELINES

@@ -129,8 +129,9 @@ class Forecaster(Task):
         units, num_layers, bidirectional, dropout: the encoder.
         instance_norm: "none", "last" or "mean" (per window, added back at the end).
         segment_length: steps per segment ("segment" head).
-        highway: add a `LinearHighway` to the head's output; the head's last layer then
-            starts at zero, so the model starts as its linear part (see `fit_highway`).
+        highway: add a `LinearHighway` to the head's output, fixed at its least-squares fit
+            (`fit_highway`); the head's last layer starts at zero, so the model starts as
+            its linear part and the recurrent head learns the residual.
         distribution: "none" (a point forecast, MSE) or "gaussian", "student_t",
             "quantile" (the output is then the parameters, (batch, horizon, targets, P),
             trained by likelihood or the pinball loss; see `distributions`).
@@ -171,7 +172,10 @@ class Forecaster(Task):
         params = build_head(encoded, dict(spec, num_inputs=encoded.shape[-1]))
         y = params[:, :, 0, :]  # the location: (batch, horizon, targets), scaled, shifted
         if highway:
-            y = y + LinearHighway(lookback, horizon, num_targets, name="highway")(x)
+            # Fixed at its least-squares fit (`fit_highway`): trained along, it drifted from
+            # that optimum and ETTh1's validation loss was worse (BENCHMARKS.md, issue 20).
+            y = y + LinearHighway(lookback, horizon, num_targets, name="highway",
+                                  trainable=False)(x)
         if seasonal is not None:
             y = y + seasonal
         y = y + statistic[:, :, :num_targets]

@@ -29,7 +29,7 @@ import numpy as np
 # DLinear's published test MSE (Zeng et al., AAAI 2023, Table 2; lookback 336).
 PUBLISHED_DLINEAR = {"etth1": {96: 0.375, 192: 0.405, 336: 0.439, 720: 0.472},
                      "ettm1": {96: 0.299, 192: 0.335, 336: 0.369, 720: 0.425}}
-FIGURES = ("mse", "mae", "crps", "coverage_80", "coverage_95")
+FIGURES = ("mse", "mae", "mase", "crps", "coverage_80", "coverage_95")
 
 
 def summarise(tables):
@@ -59,8 +59,10 @@ def run_once(pipeline, horizon, seed, overrides, folder):
     start = time.perf_counter()
     subprocess.run(command, check=True)
     wall = time.perf_counter() - start
-    config = (run / "config.toml").read_text()
-    return json.loads((run / "forecast_metrics.json").read_text()), wall, config
+    from rnn_pipeline.runs import RunFolder
+
+    series = RunFolder(run).load_config().series  # resolved: the dataset's defaults applied
+    return json.loads((run / "forecast_metrics.json").read_text()), wall, series
 
 
 def main():
@@ -76,18 +78,14 @@ def main():
         for horizon in args.horizons:
             tables, walls = [], []
             for seed in range(args.seeds):
-                table, wall, config = run_once(args.pipeline, horizon, seed, args.overrides,
+                table, wall, series = run_once(args.pipeline, horizon, seed, args.overrides,
                                                folder)
                 tables.append(table)
                 walls.append(round(wall, 1))
-            dataset = next((line.split('"')[1] for line in config.splitlines()
-                            if line.startswith("dataset")), None)
-            lookback = next((int(line.split("=")[1]) for line in config.splitlines()
-                             if line.startswith("lookback")), None)
-            row = {"horizon": horizon, "lookback": lookback, "wall_seconds": walls,
+            row = {"horizon": horizon, "lookback": series.lookback, "wall_seconds": walls,
                    "summary": summarise(tables),
                    "published_dlinear_mse_lookback_336": PUBLISHED_DLINEAR.get(
-                       dataset, {}).get(horizon),
+                       series.dataset, {}).get(horizon),
                    "per_seed": [[{k: (round(v, 4) if isinstance(v, float) else v)
                                   for k, v in r.items()} for r in t] for t in tables]}
             results.append(row)

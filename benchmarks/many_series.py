@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -31,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import forecast_horizons  # noqa: E402  (the mean and std over seeds)
 
 # frequency -> (season, horizon, lookback): the whole recipe's dependence on the series
 RECIPES = {"YS": (1, 4, 8), "QS": (4, 8, 16), "MS": (12, 12, 24), "30min": (48, 48, 96)}
@@ -120,27 +124,19 @@ def run_series(name, frequency, values, seed, folder):
 
 def summarise(name, frequency, source, values, tables, walls):
     season, horizon, lookback = RECIPES[frequency]
-    rows = {}
-    for table in tables:
-        for row in table:
-            rows.setdefault(row["model"], []).append(row)
-    model = next(iter(rows))
-
-    def mean(key, forecaster):
-        found = [r[key] for r in rows[forecaster] if r.get(key) is not None]
-        return round(float(np.mean(found)), 4) if found else None
-
+    rows = {row["model"]: row for row in forecast_horizons.summarise(tables)}
+    model = tables[0][0]["model"]
     entry = {"series": name, "source": source, "frequency": frequency, "rows": len(values),
              "season": season, "horizon": horizon, "lookback": lookback,
              "test_windows": tables[0][0]["windows"], "seeds": len(tables),
              "wall_seconds": [round(w, 1) for w in walls]}
     for forecaster in (model, "seasonal_naive", *LINEAR):
         label = "model" if forecaster == model else forecaster
-        entry[f"mase {label}"] = mean("mase", forecaster)
-        entry[f"crps {label}"] = mean("crps", forecaster)
-    entry["mase model std"] = round(float(np.std([r["mase"] for r in rows[model]])), 4)
-    entry["coverage_80"], entry["coverage_95"] = mean("coverage_80", model), mean(
-        "coverage_95", model)
+        entry[f"mase {label}"] = rows[forecaster].get("mase")
+        entry[f"crps {label}"] = rows[forecaster].get("crps")
+    entry["mase model std"] = rows[model]["mase_std"]
+    entry["coverage_80"] = rows[model].get("coverage_80")
+    entry["coverage_95"] = rows[model].get("coverage_95")
     best_linear = min(entry[f"mase {k}"] for k in LINEAR)
     entry["beats seasonal naive"] = entry["mase model"] < entry["mase seasonal_naive"]
     entry["beats best linear"] = entry["mase model"] < best_linear

@@ -132,18 +132,16 @@ def test_fit_learns_the_vocabulary_and_warns_about_unseen_values(covariate_run):
 
 def test_the_export_takes_raw_strings_and_timestamps(covariate_run, tmp_path):
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
-    from tests_support import fresh_process
+    from tests_support import export_run, fresh_process
 
     result, run, path = covariate_run
-    base = tmp_path / "saved_models"
-    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
-    assert done.exit_code == 0, done.output
+    export_dir = export_run(run, tmp_path)
     frame = pd.read_csv(path)
     inputs = {"history": frame["Passengers"].to_numpy(np.float32)[None, :24, None],
               "categories": frame["season"].to_numpy(object)[None, :24, None],
               "time": epoch_seconds(pd.to_datetime(frame["Month"]))[None, :36]}
     request = {k: v.tolist() for k, v in inputs.items()}
-    out = fresh_process(base / "air" / "1", {"serving_default": request}, tmp_path)
+    out = fresh_process(export_dir, {"serving_default": request}, tmp_path)
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     np.testing.assert_allclose(out["serving_default"]["forecast"],
                                model.predict_windows(inputs), rtol=1e-5)

@@ -200,13 +200,10 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
 
     from rnn_pipeline.export.graph_checks import op_names, read_saved_model
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
-    from tests_support import fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process, saved_model_cli_run
 
     _, run = student_t_run
-    base = tmp_path / "saved_models"
-    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
-    assert done.exit_code == 0, done.output
-    path = base / "air" / "1"
+    path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
     out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path)
     served = out["serving_default"]

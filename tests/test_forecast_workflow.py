@@ -128,14 +128,11 @@ def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted,
     import numpy as np
 
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
-    from tests_support import fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process, saved_model_cli_run
 
     result, run = fitted
     assert result.exit_code == 0, result.output
-    base = tmp_path / "saved_models"
-    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
-    assert done.exit_code == 0, done.output
-    path = base / "air" / "1"
+    path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
     out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path)
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model

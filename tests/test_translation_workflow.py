@@ -85,13 +85,10 @@ def test_translate_and_evaluate_commands(fitted):
 
 def test_export_translates_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
     from rnn_pipeline.workflows.translation import TranslationWorkflow
-    from tests_support import fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process, saved_model_cli_run
 
     result, run = fitted
-    base = tmp_path / "saved_models"
-    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
-    assert done.exit_code == 0, done.output
-    path = base / "tiny_mt" / "1"
+    path = export_run(run, tmp_path)
     sources = ["red cat runs", "quick fox jumps", ""]
     out = fresh_process(path, {"serving_default": {"source": sources}}, tmp_path)
     assert out["modules"] == []

@@ -137,3 +137,17 @@ def assert_round_trips(model, inputs, folder, rtol=1e-5):
     loaded = keras.models.load_model(folder / "m.keras")
     np.testing.assert_allclose(loaded(inputs).numpy(), expected, rtol=rtol)
     return loaded
+
+
+def export_run(run, folder):
+    """``rnn-pipeline export RUN --base folder/saved_models`` (must succeed); returns the
+    version folder it wrote, ``saved_models/<name>/1``."""
+    from click.testing import CliRunner
+
+    from rnn_pipeline.cli.main import cli
+
+    base = folder / "saved_models"
+    done = CliRunner().invoke(cli, ["export", str(run), "--base", str(base)])
+    assert done.exit_code == 0, done.output
+    (name,) = [path.name for path in base.iterdir() if path.is_dir()]
+    return base / name / "1"

@@ -89,20 +89,8 @@ class Distribution:
 
 @DISTRIBUTIONS.register("none")
 class Point(Distribution):
-    """A point forecast (the `Forecaster` without a distribution layer), trained with
-    the squared error; its only quantile is itself at 0.5."""
-
-    def nll(self, actual, params):
-        return tf.square(actual - params[..., 0])
-
-    def quantile(self, params, level):
-        return params[..., 0] if level == 0.5 else None
-
-    def crps(self, params, actual):
-        return tf.abs(actual - params[..., 0])
-
-    def covered(self, params, actual, share):
-        return None
+    """A point forecast: the `Forecaster` then has no distribution layer and trains on
+    the squared error (`ScaledMSE`); its CRPS is its absolute error."""
 
 
 @DISTRIBUTIONS.register("gaussian")

@@ -143,15 +143,18 @@ class ForecastWorkflow(Workflow):
     def _windows(self, split):
         """(inputs, future) of every window of ``split`` (stride 1)."""
         s = self.series_config
-        self._warn_unseen(self.extras[split]["categories"], f"the {split} rows")
+        self._warn_unseen(self.extras[split]["categories"], self.series.categorical,
+                          f"the {split} rows")
         return window_arrays(self.splits[split], self.num_targets, s.lookback, s.horizon,
                              **self.extras[split])
 
-    def _warn_unseen(self, categories, where):
-        """One warning per categorical covariate with values not seen in training."""
+    def _warn_unseen(self, categories, names, where):
+        """One warning per categorical covariate (``names``) with values that the model's
+        vocabulary does not have."""
         if categories is None:
             return
-        for j, (name, vocabulary) in enumerate(zip(self.series.categorical, self.vocabularies)):
+        vocabularies = self.model.task_config["categorical_vocabularies"]
+        for j, (name, vocabulary) in enumerate(zip(names, vocabularies)):
             unseen = sorted(set(categories[:, j]) - set(vocabulary))
             if unseen:
                 shown = ", ".join(map(repr, unseen[:5])) + (" ..." if len(unseen) > 5 else "")
@@ -274,9 +277,7 @@ class ForecastWorkflow(Workflow):
         history = series.values[None, -s.lookback:]  # (1, lookback, columns)
         inputs = {"history": history}
         if series.categories is not None:
-            self.series, self.vocabularies = series, self.model.task_config[
-                "categorical_vocabularies"]
-            self._warn_unseen(series.categories[-s.lookback:], str(path))
+            self._warn_unseen(series.categories[-s.lookback:], series.categorical, str(path))
             inputs["categories"] = series.categories[None, -s.lookback:]
         if s.calendar:
             inputs["time"] = epoch_seconds(series.times[-s.lookback:].append(times))[None]

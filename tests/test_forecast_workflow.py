@@ -198,3 +198,35 @@ def test_forecast_out_into_a_missing_folder_is_one_line(fitted, tmp_path):
     assert done.output.strip().splitlines() == [
         f"Error: --out must be a file in an existing folder. Received: --out='{out}'"]
     assert not (tmp_path / "missing").exists()
+
+
+def test_early_stopping_keeps_the_starting_linear_fit_when_training_only_hurts(tmp_path):
+    import numpy as np
+
+    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+
+    # A noisy straight line: the highway's least-squares fit is all there is to learn, and
+    # a learning rate of 1.0 sends the recurrent head far from its zero start.
+    rng = np.random.default_rng(0)
+    rows = ['"Month","Passengers"'] + [
+        f'"{1949 + t // 12}-{t % 12 + 1:02d}",{100 + 2 * t + rng.normal():.3f}'
+        for t in range(144)]
+    csv = tmp_path / "line.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    pipeline = tmp_path / "line.toml"
+    pipeline.write_text(PIPELINE.format(csv=csv.as_posix(), extra="", target="Passengers")
+                        .replace("learning_rate = 0.05", "learning_rate = 1.0"))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "Early stopping: stopped after epoch 2; kept the initial weights (val_loss " \
+        in result.output
+    losses = [row["valid_loss"] for row in json.loads((run / "metrics.json").read_text())[
+        "epochs"]]
+    workflow = ForecastWorkflow.from_run(run, log=lambda *_: None)
+    workflow.load_series()
+    history, actual = workflow._windows("valid")
+    assert workflow.model.evaluate(history, actual, verbose=0) < min(losses)
+    # The saved model is its own linear part: the head's zero-initialised output.
+    np.testing.assert_allclose(workflow.model.predict(history, verbose=0),
+                               workflow.model.linear_part(history), rtol=1e-5, atol=1e-4)

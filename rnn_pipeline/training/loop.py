@@ -142,6 +142,8 @@ class TrainingLoop:
             verbose=self.verbose, epochs=self.epochs, steps=steps, model=self.model)
         self.model.stop_training = False
         callbacks.on_train_begin()
+        if restore is None and valid is not None:
+            self._validate_start(valid, callbacks)
         for _ in range(PASSES_PER_EPOCH * position.epoch):
             iter(train)
         logs, first = {}, True
@@ -169,6 +171,15 @@ class TrainingLoop:
                 break
         callbacks.on_train_end(logs)
         return logs
+
+    def _validate_start(self, valid, callbacks):
+        """Gives the starting weights' validation logs to the callbacks that keep the best
+        weights (``start_from``), so that epoch 0 competes with the trained epochs."""
+        keepers = [c for c in callbacks.callbacks if hasattr(c, "start_from")]
+        if keepers:
+            logs = {f"val_{k}": v for k, v in self.evaluate(valid, callbacks).items()}
+            for keeper in keepers:
+                keeper.start_from(logs)
 
     def _train_epoch(self, epoch, train, start, steps, callbacks, position):
         """One epoch's batches from batch ``start``; returns its logs."""

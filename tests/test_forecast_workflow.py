@@ -42,13 +42,14 @@ def monthly_rows(months=144):
     return rows
 
 
-def _fit(tmp_path, extra="", target="Passengers"):
+def _fit(tmp_path, extra="", target="Passengers", options=()):
     csv = tmp_path / "monthly.csv"
     csv.write_text("\n".join(monthly_rows()) + "\n")
     pipeline = tmp_path / "air.toml"
     pipeline.write_text(PIPELINE.format(csv=csv.as_posix(), extra=extra, target=target))
     run = tmp_path / "run"
-    return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
+    return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run),
+                                    *options]), run
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +74,18 @@ def test_fit_writes_the_table_plots_and_model(fitted):
     for name in ("linear", "nlinear", "dlinear"):
         assert by_name[name]["mse"] < by_name["repeat"]["mse"], name
     assert "linear" in result.output and "MASE" in result.output
+    assert "Highway: least squares on the training windows, penalty 0.001 toward zero (only 3 " \
+        "validation windows, fewer than 10 to choose it on)" in result.output
 
 
-def test_early_stopping_keeps_the_best_epochs_weights(fitted):
+def test_early_stopping_keeps_the_best_epochs_weights(tmp_path):
     import re
 
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
 
-    result, run = fitted
+    # Without the highway (its fit is near exact here, so no epoch would beat the start).
+    result, run = _fit(tmp_path, options=["--set", "model.highway=false"])
+    assert result.exit_code == 0, result.output
     losses = [row["valid_loss"] for row in json.loads((run / "metrics.json").read_text())[
         "epochs"]]
     best = losses.index(min(losses))

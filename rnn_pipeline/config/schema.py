@@ -119,8 +119,9 @@ class ForecastModelConfig(RecurrentConfig):
         head: "direct", "autoregressive", "seq2seq" or "segment".
         segment_length: steps per segment of the "segment" head.
         highway: add a linear map from each target's lookback to its horizon (LSTNet's
-            highway, fitted by least squares on the training windows before training and
-            then kept fixed), so the recurrent head learns the residual.
+            highway, fitted by ridge least squares on the training windows before training,
+            its penalty and its pull toward zero or seasonal naive chosen on the validation
+            windows, then kept fixed), so the recurrent head learns the residual.
         distribution: "none" (a point forecast, trained on MSE), "gaussian" or
             "student_t" (a likelihood per step, as DeepAR), or "quantile" (the
             ``quantiles`` themselves, trained on the pinball loss).

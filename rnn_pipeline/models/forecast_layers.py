@@ -183,8 +183,10 @@ class SegmentRecurrentHead(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class LinearHighway(keras.layers.Layer):
     """LSTNet's linear highway (Lai et al. 2018): one linear map from each target channel's
-    lookback to its horizon, shared by the channels (channel-independent), added to the
-    recurrent head's output so that the network learns the residual.
+    shifted lookback and its window statistic (`WindowShift`) to its horizon, shared by the
+    channels (channel-independent), added to the recurrent head's output so that the network
+    learns the residual. With the statistic as an input it spans Zeng et al.'s Linear and
+    NLinear alike.
 
     Args:
         lookback, horizon: window lengths.
@@ -196,12 +198,14 @@ class LinearHighway(keras.layers.Layer):
         self.lookback, self.horizon, self.num_targets = lookback, horizon, num_targets
         self.kernel = self.add_weight(shape=(lookback, horizon), initializer="zeros",
                                       name="kernel")
+        self.level = self.add_weight(shape=(horizon,), initializer="zeros", name="level")
         self.bias = self.add_weight(shape=(horizon,), initializer="zeros", name="bias")
 
-    def call(self, x):  # (batch, lookback, columns)
+    def call(self, x, statistic):  # (batch, lookback, columns), (batch, 1, columns)
         targets = x[:, :, :self.num_targets]  # (batch, lookback, targets)
         out = ops.einsum("blc,lh->bhc", targets, self.kernel)
-        return out + self.bias[None, :, None]  # (batch, horizon, targets)
+        level = statistic[:, :, :self.num_targets] * self.level[None, :, None]
+        return out + level + self.bias[None, :, None]  # (batch, horizon, targets)
 
     def get_config(self):
         return {**super().get_config(), "lookback": self.lookback, "horizon": self.horizon,

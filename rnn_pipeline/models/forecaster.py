@@ -16,7 +16,8 @@ from rnn_pipeline.models.cells import recurrent_stack
 from rnn_pipeline.models.forecast_layers import (CalendarFeatures, DecoderCell, LinearHighway,
                                                  SegmentRecurrentHead, StepEmbedding,
                                                  WindowShift)
-from rnn_pipeline.series.baselines import channel_rows, ridge_fit
+from rnn_pipeline.series.baselines import (RIDGES, channel_rows, ridge_fit, seasonal_prior,
+                                          with_bias)
 
 
 def _encode(x, spec):
@@ -175,7 +176,7 @@ class Forecaster(Task):
             # Fixed at its least-squares fit (`fit_highway`): trained along, it drifted from
             # that optimum and ETTh1's validation loss was worse (BENCHMARKS.md, issue 20).
             y = y + LinearHighway(lookback, horizon, num_targets, name="highway",
-                                  trainable=False)(x)
+                                  trainable=False)(x, statistic)
         if seasonal is not None:
             y = y + seasonal
         y = y + statistic[:, :, :num_targets]
@@ -215,29 +216,70 @@ class Forecaster(Task):
         x = self.get_layer("scale")(np.asarray(history, np.float32))
         return [np.asarray(v) for v in self.get_layer("window_shift")(x)]
 
-    def fit_highway(self, history, future, ridge=1e-3):
-        """Sets the highway to the least-squares map from the training windows' shifted
-        lookback to their shifted targets (what the `nlinear` baseline fits when
-        ``instance_norm`` is "last").
+    def _highway_problem(self, history, future=None):
+        """The highway's least-squares problem in its own units: (features, target) with
+        features (rows, lookback + 1), the shifted lookback and the window statistic of each
+        target channel, and target (rows, horizon) the shifted future (None without
+        ``future``)."""
+        t = self.task_config["num_targets"]
+        shifted, statistic = self._shifted(history)
+        features = np.concatenate([channel_rows(shifted[:, :, :t]),
+                                   channel_rows(statistic[:, :, :t])], axis=1)
+        if future is None:
+            return features, None
+        mean, std = self._target_scaler()
+        target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
+        return features, channel_rows(target)
+
+    def fit_highway(self, history, future, valid=None, season=None, ridge=1e-3):
+        """Sets the highway to a ridge least-squares fit on the training windows. Given
+        ``valid`` windows, the penalty (`RIDGES`) and what it pulls toward (zero weights, or
+        seasonal naive's when ``season`` fits in the lookback) are the pair with the lowest
+        validation MSE; otherwise the penalty is ``ridge``, toward zero.
 
         Args:
             history: (windows, lookback, inputs) raw; future: (windows, horizon, targets) raw.
-            ridge: L2 penalty (`ridge_fit`).
+            valid: (history, future) validation windows, raw, or None.
+            season: season length in rows (the seasonal prior), or None.
+            ridge: the penalty without ``valid`` (`ridge_fit`).
+
+        Returns:
+            {"prior": "zero" or "seasonal naive", "ridge": penalty, "valid_mse": scaled
+            validation MSE or None}.
         """
-        t = self.task_config["num_targets"]
-        shifted, statistic = self._shifted(history)
-        mean, std = self._target_scaler()
-        target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
-        weights = ridge_fit(channel_rows(shifted[:, :, :t]), channel_rows(target), ridge)
-        highway = self.get_layer("highway")
-        highway.set_weights([weights[:-1].astype(np.float32), weights[-1].astype(np.float32)])
+        lookback, horizon = self.task_config["lookback"], self.task_config["horizon"]
+        features, target = self._highway_problem(history, future)
+        priors = {"zero": None}
+        if valid is not None and season and season <= lookback:
+            priors["seasonal naive"] = seasonal_prior(lookback, horizon, season, lookback + 1)
+        candidates = [(p, r) for p in priors for r in RIDGES] if valid is not None \
+            else [("zero", ridge)]
+        if valid is not None:  # validation SSE from its moments: one pass over the windows
+            v_features, v_target = self._highway_problem(*valid)
+            v = with_bias(v_features)
+            gram, moment = v.T @ v, v.T @ v_target
+            constant, count = np.sum(np.square(v_target, dtype=np.float64)), v_target.size
+        best = None
+        for prior, penalty in candidates:
+            weights = ridge_fit(features, target, penalty, priors[prior])
+            mse = None if valid is None else float(
+                (np.sum(weights * (gram @ weights)) - 2 * np.sum(weights * moment)
+                 + constant) / count)
+            if best is None or (mse is not None and mse < best[0]["valid_mse"]):
+                best = ({"prior": prior, "ridge": penalty, "valid_mse": mse}, weights)
+        choice, weights = best
+        weights = weights.astype(np.float32)  # rows: lookback, the statistic, the bias
+        self.get_layer("highway").set_weights([weights[:lookback], weights[lookback],
+                                               weights[-1]])
+        return choice
 
     def linear_part(self, history):
         """The highway's forecast alone (raw scale): what the model would say without its
         recurrent head. (windows, lookback, inputs) -> (windows, horizon, targets)."""
         t = self.task_config["num_targets"]
         shifted, statistic = self._shifted(history)
-        scaled = np.asarray(self.get_layer("highway")(shifted)) + statistic[:, :, :t]
+        highway = self.get_layer("highway")
+        scaled = np.asarray(highway(shifted, statistic)) + statistic[:, :, :t]
         mean, std = self._target_scaler()
         return scaled * std + mean
 

@@ -45,8 +45,7 @@ class SeasonalNaive:
         if self.period > lookback:
             raise pipeline_error("series.season", f"must be at most the lookback ({lookback})",
                                  self.period)
-        steps = np.arange(horizon)
-        source = lookback - self.period + steps % self.period  # (horizon,)
+        source = seasonal_prior(lookback, horizon, self.period)[:-1].argmax(axis=0)  # (horizon,)
         return history[:, source, :num_targets]
 
 
@@ -68,20 +67,47 @@ def channel_rows(values):
     return values.transpose(0, 2, 1).reshape(-1, values.shape[1])
 
 
-def ridge_fit(features, targets, ridge):
+# Penalties the highway chooses from on validation (relative, as in `ridge_fit`).
+RIDGES = tuple(float(r) for r in 10.0 ** np.arange(-4.0, 4.5, 0.5))
+
+
+def ridge_fit(features, targets, ridge, prior=None):
     """Least squares with a bias column and an L2 penalty of ``ridge`` times the mean
-    diagonal of X^T X (the bias included).
+    diagonal of X^T X (the bias included), pulling the weights toward ``prior``.
 
     Args:
         features: (rows, inputs); targets: (rows, outputs).
+        prior: (inputs + 1, outputs) weights that a large penalty gives; None = zeros.
 
     Returns:
         (inputs + 1, outputs) float64: the weights, the bias last.
     """
-    x = np.concatenate([features, np.ones([len(features), 1])], axis=1).astype(np.float64)
+    x = with_bias(features)
     gram = x.T @ x
-    gram += ridge * np.trace(gram) / len(gram) * np.eye(len(gram))
-    return np.linalg.solve(gram, x.T @ targets.astype(np.float64))
+    penalty = ridge * np.trace(gram) / len(gram)
+    moment = x.T @ targets.astype(np.float64)
+    if prior is not None:
+        moment = moment + penalty * prior
+    return np.linalg.solve(gram + penalty * np.eye(len(gram)), moment)
+
+
+def with_bias(features):
+    """(rows, inputs) -> (rows, inputs + 1) float64, a column of ones last."""
+    return np.concatenate([features, np.ones([len(features), 1])], axis=1).astype(np.float64)
+
+
+def seasonal_prior(lookback, horizon, season, inputs=None):
+    """The weights of seasonal naive as a linear map: step h copies lookback step
+    ``lookback - season + h % season``. (inputs + 1, horizon), zero beyond the lookback's
+    rows (extra inputs and the bias).
+
+    Args:
+        inputs: feature count (at least ``lookback``; the lookback comes first).
+    """
+    prior = np.zeros([(inputs or lookback) + 1, horizon])
+    steps = np.arange(horizon)
+    prior[lookback - season + steps % season, steps] = 1.0
+    return prior
 
 
 def moving_average(rows, kernel):

@@ -26,6 +26,9 @@ from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
 FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
 MAX_LINEAR_WINDOWS = 4000
+# Fewer validation windows than this are too few to choose the highway's penalty and prior on
+# (one of `RIDGES` times two priors): it then keeps the default fit.
+MIN_SELECTION_WINDOWS = 10
 # Every metrics table, in this order after the model (and its linear part).
 BASELINE_NAMES = ("repeat", "seasonal_naive", "mean", "linear", "nlinear", "dlinear")
 LINEAR_BASELINES = ("linear", "nlinear", "dlinear")
@@ -110,12 +113,24 @@ class ForecastWorkflow(Workflow):
                  f"train/valid/test {counts}{filled}; prepared in {seconds:.1f}s")
 
     def build_model(self):
-        """The forecaster; on the first build its highway is fitted to the training windows
-        (a copy for saving takes the trained weights instead)."""
+        """The forecaster; on the first build its highway is fitted to the training windows,
+        its penalty and prior chosen on the validation windows (a copy for saving takes the
+        trained weights instead)."""
         model = self._build(len(self.series.columns), self.num_targets, self.mean, self.std,
                             self.vocabularies)
         if getattr(self, "model", None) is None and self.config.model.highway:
-            model.fit_highway(*self._train_windows())
+            valid = self._linear_windows("valid")
+            if len(valid[0]) < MIN_SELECTION_WINDOWS:
+                choice = model.fit_highway(*self._train_windows())
+                self.log(f"Highway: least squares on the training windows, penalty "
+                         f"{choice['ridge']:g} toward zero (only {len(valid[0])} validation "
+                         f"windows, fewer than {MIN_SELECTION_WINDOWS} to choose it on)")
+                return model
+            choice = model.fit_highway(*self._train_windows(), valid=valid, season=self.season)
+            self.log(f"Highway: least squares on the training windows, pulled toward "
+                     f"{choice['prior']} weights with penalty {choice['ridge']:g}, chosen on "
+                     f"{len(valid[0]):,} validation windows (scaled MSE "
+                     f"{choice['valid_mse']:.4f})")
         return model
 
     # --- training ---
@@ -165,9 +180,14 @@ class ForecastWorkflow(Workflow):
     def _train_windows(self):
         """Training windows for the least-squares fits (baselines, highway): at most
         `MAX_LINEAR_WINDOWS`, evenly spread. Returns (history, future), raw."""
+        return self._linear_windows("train", max(1, self.series_config.stride))
+
+    def _linear_windows(self, split, stride=1):
+        """(history, future) of ``split``, numbers only, raw, at most `MAX_LINEAR_WINDOWS`
+        evenly spread."""
         s, t = self.series_config, self.num_targets
-        history, future = window_arrays(self.splits["train"], t, s.lookback, s.horizon,
-                                        stride=max(1, s.stride))
+        history, future = window_arrays(self.splits[split], t, s.lookback, s.horizon,
+                                        stride=stride)
         keep = np.linspace(0, len(history) - 1, min(len(history), MAX_LINEAR_WINDOWS))
         keep = keep.astype(int)
         return history[keep], future[keep]

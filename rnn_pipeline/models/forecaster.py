@@ -16,8 +16,8 @@ from rnn_pipeline.models.cells import recurrent_stack
 from rnn_pipeline.models.forecast_layers import (CalendarFeatures, DecoderCell, LinearHighway,
                                                  SegmentRecurrentHead, StepEmbedding,
                                                  WindowShift)
-from rnn_pipeline.series.baselines import (RIDGES, channel_rows, ridge_fit, seasonal_prior,
-                                          with_bias)
+from rnn_pipeline.series.baselines import (RIDGES, channel_rows, moments, ridge_fit,
+                                          ridge_solve, seasonal_prior)
 
 
 def _encode(x, spec):
@@ -216,17 +216,14 @@ class Forecaster(Task):
         x = self.get_layer("scale")(np.asarray(history, np.float32))
         return [np.asarray(v) for v in self.get_layer("window_shift")(x)]
 
-    def _highway_problem(self, history, future=None):
-        """The highway's least-squares problem in its own units: (features, target) with
-        features (rows, lookback + 1), the shifted lookback and the window statistic of each
-        target channel, and target (rows, horizon) the shifted future (None without
-        ``future``)."""
+    def _highway_problem(self, history, future):
+        """The highway's least-squares problem in its own units: features (rows, lookback +
+        1), the shifted lookback and the window statistic of each target channel, and
+        target (rows, horizon), the shifted future."""
         t = self.task_config["num_targets"]
         shifted, statistic = self._shifted(history)
         features = np.concatenate([channel_rows(shifted[:, :, :t]),
                                    channel_rows(statistic[:, :, :t])], axis=1)
-        if future is None:
-            return features, None
         mean, std = self._target_scaler()
         target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
         return features, channel_rows(target)
@@ -249,25 +246,28 @@ class Forecaster(Task):
         """
         lookback, horizon = self.task_config["lookback"], self.task_config["horizon"]
         features, target = self._highway_problem(history, future)
-        priors = {"zero": None}
-        if valid is not None and season and season <= lookback:
-            priors["seasonal naive"] = seasonal_prior(lookback, horizon, season, lookback + 1)
-        candidates = [(p, r) for p in priors for r in RIDGES] if valid is not None \
-            else [("zero", ridge)]
-        if valid is not None:  # validation SSE from its moments: one pass over the windows
+        if valid is None:
+            choice = {"prior": "zero", "ridge": ridge, "valid_mse": None}
+            weights = ridge_fit(features, target, ridge)
+        else:
+            choice = {"valid_mse": np.inf}
+            priors = {"zero": None}
+            if season and season <= lookback:
+                priors["seasonal naive"] = seasonal_prior(lookback, horizon, season,
+                                                          lookback + 1)
+            # Every candidate from the training moments, and its validation SSE from the
+            # validation moments: one pass over each split's windows.
+            train_gram, train_moment = moments(features, target)
             v_features, v_target = self._highway_problem(*valid)
-            v = with_bias(v_features)
-            gram, moment = v.T @ v, v.T @ v_target
-            constant, count = np.sum(np.square(v_target, dtype=np.float64)), v_target.size
-        best = None
-        for prior, penalty in candidates:
-            weights = ridge_fit(features, target, penalty, priors[prior])
-            mse = None if valid is None else float(
-                (np.sum(weights * (gram @ weights)) - 2 * np.sum(weights * moment)
-                 + constant) / count)
-            if best is None or (mse is not None and mse < best[0]["valid_mse"]):
-                best = ({"prior": prior, "ridge": penalty, "valid_mse": mse}, weights)
-        choice, weights = best
+            gram, moment = moments(v_features, v_target)
+            constant = np.sum(np.square(v_target, dtype=np.float64))
+            for prior, penalty in ((p, r) for p in priors for r in RIDGES):
+                candidate = ridge_solve(train_gram, train_moment, penalty, priors[prior])
+                mse = float((np.sum(candidate * (gram @ candidate))
+                             - 2 * np.sum(candidate * moment) + constant) / v_target.size)
+                if mse < choice["valid_mse"]:
+                    choice, weights = {"prior": prior, "ridge": penalty, "valid_mse": mse}, \
+                        candidate
         weights = weights.astype(np.float32)  # rows: lookback, the statistic, the bias
         self.get_layer("highway").set_weights([weights[:lookback], weights[lookback],
                                                weights[-1]])

@@ -45,8 +45,7 @@ class SeasonalNaive:
         if self.period > lookback:
             raise pipeline_error("series.season", f"must be at most the lookback ({lookback})",
                                  self.period)
-        source = seasonal_prior(lookback, horizon, self.period)[:-1].argmax(axis=0)  # (horizon,)
-        return history[:, source, :num_targets]
+        return history[:, seasonal_sources(lookback, horizon, self.period), :num_targets]
 
 
 @BASELINES.register("mean")
@@ -82,31 +81,39 @@ def ridge_fit(features, targets, ridge, prior=None):
     Returns:
         (inputs + 1, outputs) float64: the weights, the bias last.
     """
-    x = with_bias(features)
-    gram = x.T @ x
+    return ridge_solve(*moments(features, targets), ridge, prior)
+
+
+def moments(features, targets):
+    """(X^T X, X^T Y) of the features with a bias column: what `ridge_solve` needs, once
+    for any number of penalties."""
+    x = np.concatenate([features, np.ones([len(features), 1])], axis=1).astype(np.float64)
+    return x.T @ x, x.T @ targets.astype(np.float64)
+
+
+def ridge_solve(gram, moment, ridge, prior=None):
+    """`ridge_fit` from its `moments`."""
     penalty = ridge * np.trace(gram) / len(gram)
-    moment = x.T @ targets.astype(np.float64)
     if prior is not None:
         moment = moment + penalty * prior
     return np.linalg.solve(gram + penalty * np.eye(len(gram)), moment)
 
 
-def with_bias(features):
-    """(rows, inputs) -> (rows, inputs + 1) float64, a column of ones last."""
-    return np.concatenate([features, np.ones([len(features), 1])], axis=1).astype(np.float64)
+def seasonal_sources(lookback, horizon, season):
+    """Seasonal naive's lookback step for each horizon step h: ``lookback - season +
+    h % season``. (horizon,) int."""
+    return lookback - season + np.arange(horizon) % season
 
 
 def seasonal_prior(lookback, horizon, season, inputs=None):
-    """The weights of seasonal naive as a linear map: step h copies lookback step
-    ``lookback - season + h % season``. (inputs + 1, horizon), zero beyond the lookback's
-    rows (extra inputs and the bias).
+    """The weights of seasonal naive as a linear map (`seasonal_sources`): (inputs + 1,
+    horizon), zero beyond the lookback's rows (extra inputs and the bias).
 
     Args:
         inputs: feature count (at least ``lookback``; the lookback comes first).
     """
     prior = np.zeros([(inputs or lookback) + 1, horizon])
-    steps = np.arange(horizon)
-    prior[lookback - season + steps % season, steps] = 1.0
+    prior[seasonal_sources(lookback, horizon, season), np.arange(horizon)] = 1.0
     return prior
 
 

@@ -120,17 +120,19 @@ class ForecastWorkflow(Workflow):
                             self.vocabularies)
         if getattr(self, "model", None) is None and self.config.model.highway:
             valid = self._linear_windows("valid")
-            if len(valid[0]) < MIN_SELECTION_WINDOWS:
-                choice = model.fit_highway(*self._train_windows())
-                self.log(f"Highway: least squares on the training windows, penalty "
-                         f"{choice['ridge']:g} toward zero (only {len(valid[0])} validation "
-                         f"windows, fewer than {MIN_SELECTION_WINDOWS} to choose it on)")
-                return model
+            count = len(valid[0])
+            if count < MIN_SELECTION_WINDOWS:
+                valid = None
             choice = model.fit_highway(*self._train_windows(), valid=valid, season=self.season)
-            self.log(f"Highway: least squares on the training windows, pulled toward "
-                     f"{choice['prior']} weights with penalty {choice['ridge']:g}, chosen on "
-                     f"{len(valid[0]):,} validation windows (scaled MSE "
-                     f"{choice['valid_mse']:.4f})")
+            if valid is None:
+                self.log(f"Highway: least squares on the training windows, penalty "
+                         f"{choice['ridge']:g} toward zero (only {count} validation windows, "
+                         f"fewer than {MIN_SELECTION_WINDOWS} to choose it on)")
+            else:
+                self.log(f"Highway: least squares on the training windows, pulled toward "
+                         f"{choice['prior']} weights with penalty {choice['ridge']:g}, chosen "
+                         f"on {count:,} validation windows (scaled MSE "
+                         f"{choice['valid_mse']:.4f})")
         return model
 
     # --- training ---

@@ -109,6 +109,16 @@ def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path):
     assert not run.exists()
 
 
+@pytest.mark.parametrize("bad", ["[0.9, 0.1]", "[0.1, 1.0]"])
+def test_bad_quantiles_are_one_line_and_nothing_is_written(tmp_path, bad):
+    result, run = _fit(tmp_path, options=["--set", f"model.quantiles={bad}"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: model.quantiles must be strictly increasing levels in (0, 1), at least one. "
+        f"Received: model.quantiles={bad}"]
+    assert not run.exists()
+
+
 def test_forecast_command_continues_the_timestamps(fitted, tmp_path):
     result, run = fitted
     assert result.exit_code == 0, result.output

@@ -128,38 +128,6 @@ def test_with_a_highway_the_model_starts_as_the_linear_fit(head):
     np.testing.assert_allclose(model(X).numpy(), model.linear_part(X), rtol=1e-5, atol=1e-5)
 
 
-def test_the_gaussian_starts_at_the_linear_parts_error_spread():
-    history, future = _sine_windows()
-    model = _model("direct", highway=True, distribution="gaussian")
-    model.fit_highway(history, future)
-    model.start_spread(history, future)
-    rms = np.sqrt(np.mean((future - model.linear_part(history)) ** 2, axis=0))  # (4, 2)
-    params = model(X).numpy()  # (3, 4, 2, 2): whatever the input, the start's spread
-    np.testing.assert_allclose(params[..., 1], np.broadcast_to(rms, (3, 4, 2)), rtol=1e-4)
-    np.testing.assert_allclose(params[..., 0], model.linear_part(X), rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("distribution", ["gaussian", "student_t", "quantile"])
-def test_the_fitted_start_spread_beats_the_unit_one(head, distribution):
-    from rnn_pipeline.models.distributions import DistributionLoss
-
-    history, future = _sine_windows()
-    model = _model(head, highway=True, distribution=distribution)
-    model.fit_highway(history, future)
-    loss = DistributionLoss(distribution, model.task_config["quantiles"],
-                            model.target_std.tolist())
-    unit = float(loss(future, model(history)))
-    model.start_spread(history, future)
-    output = model(history).numpy()
-    assert float(loss(future, output)) < 0.5 * unit
-    np.testing.assert_allclose(model.point_forecast(output), model.linear_part(history),
-                               rtol=1e-5, atol=1e-5)
-    if distribution == "quantile" and head == "direct":  # each level is its own share
-        for level, value in model.quantiles_of(output).items():
-            assert abs(np.mean(future <= value) - level) < 0.05
-
-
 def _seasonal_windows(rows=120, season=4, noise=0.0):
     """Windows (lookback 8, horizon 4) of a pattern repeating every ``season`` rows."""
     rng = np.random.default_rng(5)

@@ -19,14 +19,6 @@ from rnn_pipeline.errors import pipeline_error
 
 DISTRIBUTIONS = choices.DISTRIBUTIONS
 MIN_SCALE = 1e-3  # on the scaled axis: a floor that keeps the likelihood finite
-START_DFS = (2.5, 3.0, 4.0, 6.0, 10.0, 30.0)  # Student's t degrees of freedom tried at the start
-START_SCALES = tuple(np.linspace(0.2, 1.5, 27))  # its scale, as multiples of the residuals' RMS
-
-
-def inverse_softplus(value):
-    """x with softplus(x) = value (floored at 1e-4), float32, elementwise."""
-    value = np.maximum(np.asarray(value, np.float64), 1e-4)
-    return (value + np.log(-np.expm1(-value))).astype(np.float32)
 
 
 def check_quantiles(quantiles, argument="quantiles"):
@@ -79,12 +71,6 @@ class Distribution:
     def mean(self, params):
         return params[..., 0]
 
-    def start_raw(self, residuals):
-        """Raw head outputs for every parameter but the location, (horizon, P - 1,
-        targets), that fit the spread of ``residuals`` (windows, horizon, targets, scaled
-        axis): the errors of a starting forecast, taken as the location."""
-        return np.zeros(residuals.shape[1:2] + (0,) + residuals.shape[2:], np.float32)
-
     def quantile(self, params, level):
         """The ``level`` quantile (...,), or None when the family cannot tell it."""
         raise NotImplementedError
@@ -116,11 +102,6 @@ class Gaussian(Distribution):
     def constrain(self, raw):
         return tf.stack([raw[..., 0], tf.nn.softplus(raw[..., 1]) + MIN_SCALE], axis=-1)
 
-    def start_raw(self, residuals):
-        """The maximum-likelihood scale of each (step, target): the residuals' RMS."""
-        scale = np.sqrt(np.mean(np.square(residuals, dtype=np.float64), axis=0))
-        return inverse_softplus(scale - MIN_SCALE)[:, None, :]
-
     def nll(self, actual, params):
         z = (actual - params[..., 0]) / params[..., 1]
         return 0.5 * math.log(2 * math.pi) + tf.math.log(params[..., 1]) + 0.5 * tf.square(z)
@@ -150,25 +131,6 @@ class StudentT(Distribution):
     def constrain(self, raw):
         return tf.stack([raw[..., 0], tf.nn.softplus(raw[..., 1]) + MIN_SCALE,
                          2.0 + tf.nn.softplus(raw[..., 2])], axis=-1)
-
-    def start_raw(self, residuals):
-        """Maximum likelihood on a grid: one df for all (step, target) cells
-        (`START_DFS`), and each cell's scale among `START_SCALES` times its RMS."""
-        r = np.asarray(residuals, np.float64)
-        rms = np.sqrt(np.mean(np.square(r), axis=0))  # (horizon, targets)
-        best = None
-        for df in START_DFS:
-            constant = math.lgamma(df / 2) - math.lgamma((df + 1) / 2) + 0.5 * math.log(
-                df * math.pi)
-            nlls = np.stack([np.mean(np.log(rms * c) + (df + 1) / 2 * np.log1p(
-                np.square(r / (rms * c)) / df), axis=0) for c in START_SCALES])
-            pick = np.argmin(nlls, axis=0)  # (horizon, targets)
-            total = constant + np.mean(np.min(nlls, axis=0))
-            if best is None or total < best[0]:
-                best = (total, df, rms * np.asarray(START_SCALES)[pick])
-        _, df, scale = best
-        return np.stack([inverse_softplus(scale - MIN_SCALE),
-                         np.full(scale.shape, inverse_softplus(df - 2.0))], axis=1)
 
     def nll(self, actual, params):
         loc, scale, df = params[..., 0], params[..., 1], params[..., 2]
@@ -256,12 +218,6 @@ class Quantiles(Distribution):
     def nll(self, actual, params):
         levels = tf.constant(self.levels, params.dtype)
         return tf.reduce_mean(pinball(actual[..., None] - params, levels), axis=-1)
-
-    def start_raw(self, residuals):
-        """The gaps between the residuals' empirical quantiles at the levels, measured
-        from the anchor's (the starting forecast stays the anchor)."""
-        found = np.quantile(np.asarray(residuals, np.float64), self.levels, axis=0)
-        return inverse_softplus(np.diff(found, axis=0)).transpose(1, 0, 2)
 
     def mean(self, params):
         """The anchor quantile (the median when 0.5 is a level): the point forecast."""

@@ -283,34 +283,6 @@ class Forecaster(Task):
         mean, std = self._target_scaler()
         return scaled * std + mean
 
-    def start_spread(self, history, future):
-        """Sets the head's starting spread (every distribution parameter but the location)
-        to fit the linear part's errors on ``history``/``future`` (raw training windows),
-        so that the model starts as its linear part with a fitted distribution, not a
-        unit one. The `direct` head gets one value per step; the others share one over
-        the steps (their output layer does), the mean of the steps' values.
-
-        Returns:
-            the starting raw values, (horizon, P - 1, targets).
-        """
-        _, std = self._target_scaler()
-        residuals = (np.asarray(future, np.float32) - self.linear_part(history)) / std
-        raw = self.family.start_raw(residuals)  # (horizon, P - 1, targets)
-        layer = self.head_output()
-        bias = np.asarray(layer.bias)
-        c, p = self.task_config, self.family.num_params
-        if c["head"] == "direct":
-            bias = bias.reshape(c["horizon"], p, -1)
-            bias[:, 1:] = raw
-        elif c["head"] == "segment":  # (params, positions in a segment), for every channel
-            bias = bias.reshape(p, -1)
-            bias[1:] = raw.mean(axis=(0, 2))[:, None]
-        else:  # the decoder's projection: (params, targets) at every step
-            bias = bias.reshape(p, -1)
-            bias[1:] = raw.mean(axis=0)
-        layer.bias.assign(bias.reshape(-1))
-        return raw
-
     def _target_scaler(self):
         t = self.task_config["num_targets"]
         return (np.asarray(self.task_config["mean"][:t], np.float32),

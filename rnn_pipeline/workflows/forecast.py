@@ -133,10 +133,6 @@ class ForecastWorkflow(Workflow):
                          f"{choice['prior']} weights with penalty {choice['ridge']:g}, chosen "
                          f"on {count:,} validation windows (scaled MSE "
                          f"{choice['valid_mse']:.4f})")
-            if model.probabilistic:
-                model.start_spread(*self._train_windows())
-                self.log(f"Distribution: {self.config.model.distribution} starts fitted to "
-                         f"the highway's training errors")
         return model
 
     # --- training ---

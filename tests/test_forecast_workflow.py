@@ -75,7 +75,7 @@ def test_fit_writes_the_table_plots_and_model(fitted):
         assert by_name[name]["mse"] < by_name["repeat"]["mse"], name
     assert "linear" in result.output and "MASE" in result.output
     assert "Highway: least squares on the training windows, penalty 0.001 toward zero (only 3 " \
-        "validation windows, fewer than 10 to choose it on)" in result.output
+        "validation windows, fewer than 4 to choose it on)" in result.output
 
 
 def test_early_stopping_keeps_the_best_epochs_weights(tmp_path):

@@ -1,0 +1,86 @@
+"""Benchmark: choosing the highway on validation against its default fit, judged without
+the test rows (a nested check).
+
+Each many-series series (`many_series.load_all`) loses its test rows (the last 20%); what
+is left is split again the same way (valid 15%, test 20%, lookback and horizon of
+`many_series.RECIPES`). On those inner splits the highway of a `Forecaster` is fitted to
+the inner training windows either by default (penalty 1e-3 toward zero) or with its
+penalty and prior chosen on the inner validation windows (`Forecaster.fit_highway`), and
+its forecast alone (`linear_part`) is scored on the inner test windows against Linear,
+NLinear, DLinear and seasonal naive fitted on the inner training windows. The rows scored
+are the real benchmark's training and validation rows, so a rule chosen here has not seen
+its test rows.
+
+Reported per series: the inner validation windows and the MAE of each rule divided by the
+best linear baseline's (below 1 beats it).
+
+Usage:
+    python benchmarks/highway_selection.py
+"""
+
+import datetime
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import many_series  # noqa: E402  (the series and the recipe)
+
+from rnn_pipeline.models.forecaster import Forecaster  # noqa: E402
+from rnn_pipeline.series.baselines import BASELINES  # noqa: E402
+from rnn_pipeline.series.splits import fraction_ranges  # noqa: E402
+from rnn_pipeline.series.windows import window_arrays  # noqa: E402
+
+TEST_FRACTION, VALID_FRACTION = 0.2, 0.15
+
+
+def inner_splits(values, lookback, horizon):
+    """The series without its test rows, split again: {split: (history, future)}, raw."""
+    kept = values[:len(values) - round(len(values) * TEST_FRACTION)].astype(np.float32)
+    ranges = fraction_ranges(len(kept), lookback, VALID_FRACTION, TEST_FRACTION)
+    return {name: window_arrays(kept[start:end, None], 1, lookback, horizon)
+            for name, (start, end) in ranges.items()}, kept[slice(*ranges.train)]
+
+
+def score(values, season, horizon, lookback):
+    """{"valid windows": n, forecaster: inner test MAE} for one series."""
+    splits, train_rows = inner_splits(values, lookback, horizon)
+    mean, std = train_rows.mean(keepdims=True), train_rows.std(keepdims=True)
+    test_history, test_future = splits["test"]
+    mae = {}
+    for name in ("linear", "nlinear", "dlinear", "seasonal_naive"):
+        baseline = BASELINES.get(name)(season) if name == "seasonal_naive" \
+            else BASELINES.get(name)()
+        history, future = splits["train"]
+        baseline.fit((history - mean) / std, (future - mean) / std)
+        forecast = baseline.predict((test_history - mean) / std, horizon, 1) * std + mean
+        mae[name] = float(np.mean(np.abs(forecast - test_future)))
+    model = Forecaster(lookback, horizon, 1, 1, mean, std, units=4, highway=True)
+    for rule, valid in (("default fit", None), ("chosen on validation", splits["valid"])):
+        model.fit_highway(*splits["train"], valid=valid, season=season)
+        mae[rule] = float(np.mean(np.abs(model.linear_part(test_history) - test_future)))
+    return {"valid windows": len(splits["valid"][0]), **mae}
+
+
+def main():
+    rows = []
+    for name, (frequency, _, values) in many_series.load_all().items():
+        season, horizon, lookback = many_series.RECIPES[frequency]
+        mae = score(values.to_numpy(), season, horizon, lookback)
+        best = min(mae[k] for k in many_series.LINEAR)
+        row = {"series": name, "valid windows": mae.pop("valid windows")}
+        row.update({f"{k} / best linear": round(v / best, 3) for k, v in mae.items()})
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    rules = ("default fit", "chosen on validation")
+    wins = {rule: sum(r[f"{rule} / best linear"] < 1 for r in rows) for rule in rules}
+    means = {rule: round(float(np.mean([r[f"{rule} / best linear"] for r in rows])), 3)
+             for rule in rules}
+    print(json.dumps({"date": datetime.date.today().isoformat(), "wins over best linear": wins,
+                      "mean ratio": means, "series": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

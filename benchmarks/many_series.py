@@ -14,8 +14,13 @@ CRPS is its MAE) of the model, seasonal naive and the linear baselines (Linear, 
 DLinear, fitted by least squares on the training windows), the 80%/95% coverage, and
 whether the model beats seasonal naive and the best linear baseline on MASE.
 
+With ``--without-test`` each series first loses its test rows (the last 20%) and the rest
+is split again the same way: a recipe change can then be judged on rows the real
+benchmark never tests on (the nested check, as in `highway_selection.py`).
+
 Usage:
-    python benchmarks/many_series.py [--seeds 1] [--only airline,lynx]
+    python benchmarks/many_series.py [--seeds 1] [--only airline,lynx] [--without-test]
+        [--set model.distribution=none ...]
 """
 
 import argparse
@@ -39,6 +44,7 @@ import forecast_horizons  # noqa: E402  (the mean and std over seeds)
 # frequency -> (season, horizon, lookback): the whole recipe's dependence on the series
 RECIPES = {"YS": (1, 4, 8), "QS": (4, 8, 16), "MS": (12, 12, 24), "30min": (48, 48, 96)}
 LINEAR = ("linear", "nlinear", "dlinear")
+TEST_FRACTION = 0.2  # the pipeline's series.test_fraction
 
 PIPELINE = """
 name = "{name}"
@@ -52,7 +58,7 @@ season = {season}
 lookback = {lookback}
 horizon = {horizon}
 valid_fraction = 0.15
-test_fraction = 0.2
+test_fraction = {test_fraction}
 instance_norm = "last"
 [model]
 cell = "gru"
@@ -106,18 +112,20 @@ def load_all():
     }
 
 
-def run_series(name, frequency, values, seed, folder):
+def run_series(name, frequency, values, seed, folder, overrides=()):
     season, horizon, lookback = RECIPES[frequency]
     csv = Path(folder) / f"{name}.csv"
     pd.DataFrame({"date": values.index, "value": values.to_numpy()}).to_csv(csv, index=False)
     pipeline = Path(folder) / f"{name}.toml"
     pipeline.write_text(PIPELINE.format(name=name, csv=csv.as_posix(), frequency=frequency,
                                         season=season, lookback=lookback, horizon=horizon,
-                                        seed=seed))
+                                        seed=seed, test_fraction=TEST_FRACTION))
     run = Path(folder) / f"{name}_s{seed}"
     start = time.perf_counter()
-    subprocess.run(["rnn-pipeline", "fit", str(pipeline), "--run-dir", str(run)], check=True,
-                   stdout=subprocess.DEVNULL)
+    command = ["rnn-pipeline", "fit", str(pipeline), "--run-dir", str(run)]
+    for override in overrides:
+        command += ["--set", override]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     table = json.loads((run / "forecast_metrics.json").read_text())
     return table, time.perf_counter() - start
 
@@ -135,6 +143,7 @@ def summarise(name, frequency, source, values, tables, walls):
         entry[f"mase {label}"] = rows[forecaster].get("mase")
         entry[f"crps {label}"] = rows[forecaster].get("crps")
     entry["mase model std"] = rows[model]["mase_std"]
+    entry["mase linear part"] = rows.get(f"{model} linear part", {}).get("mase")
     entry["coverage_80"] = rows[model].get("coverage_80")
     entry["coverage_95"] = rows[model].get("coverage_95")
     best_linear = min(entry[f"mase {k}"] for k in LINEAR)
@@ -147,6 +156,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1, help="train.seed 0 .. N-1")
     parser.add_argument("--only", default="", help="comma-separated series names")
+    parser.add_argument("--without-test", action="store_true",
+                        help="drop each series' last 20%% of rows first (the nested check)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="extra --set KEY=VALUE for every fit")
     args = parser.parse_args()
     series = load_all()
     names = [n for n in args.only.split(",") if n] or list(series)
@@ -154,7 +167,9 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             frequency, source, values = series[name]
-            runs = [run_series(name, frequency, values, seed, folder)
+            if args.without_test:
+                values = values.iloc[:len(values) - round(len(values) * TEST_FRACTION)]
+            runs = [run_series(name, frequency, values, seed, folder, args.overrides)
                     for seed in range(args.seeds)]
             entry = summarise(name, frequency, source, values, [t for t, _ in runs],
                               [w for _, w in runs])
@@ -164,7 +179,8 @@ def main():
                                                           "beats best linear")}
     print(json.dumps({"date": datetime.date.today().isoformat(),
                       "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                      "seeds": args.seeds, "series": len(results), "wins": wins,
+                      "seeds": args.seeds, "without_test": args.without_test,
+                      "overrides": args.overrides, "series": len(results), "wins": wins,
                       "results": results}, indent=2))
 
 

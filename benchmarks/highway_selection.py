@@ -33,13 +33,12 @@ from rnn_pipeline.series.baselines import BASELINES  # noqa: E402
 from rnn_pipeline.series.splits import fraction_ranges  # noqa: E402
 from rnn_pipeline.series.windows import window_arrays  # noqa: E402
 
-TEST_FRACTION, VALID_FRACTION = 0.2, 0.15
-
 
 def inner_splits(values, lookback, horizon):
-    """The series without its test rows, split again: {split: (history, future)}, raw."""
-    kept = values[:len(values) - round(len(values) * TEST_FRACTION)].astype(np.float32)
-    ranges = fraction_ranges(len(kept), lookback, VALID_FRACTION, TEST_FRACTION)
+    """The series (`many_series.without_test`) split again: {split: (history, future)}, raw."""
+    kept = values.astype(np.float32)
+    ranges = fraction_ranges(len(kept), lookback, many_series.VALID_FRACTION,
+                             many_series.TEST_FRACTION)
     return {name: window_arrays(kept[start:end, None], 1, lookback, horizon)
             for name, (start, end) in ranges.items()}, kept[slice(*ranges.train)]
 
@@ -68,7 +67,7 @@ def main():
     rows = []
     for name, (frequency, _, values) in many_series.load_all().items():
         season, horizon, lookback = many_series.RECIPES[frequency]
-        mae = score(values.to_numpy(), season, horizon, lookback)
+        mae = score(many_series.without_test(values).to_numpy(), season, horizon, lookback)
         best = min(mae[k] for k in many_series.LINEAR)
         row = {"series": name, "valid windows": mae.pop("valid windows")}
         row.update({f"{k} / best linear": round(v / best, 3) for k, v in mae.items()})

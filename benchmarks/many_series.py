@@ -44,7 +44,7 @@ import forecast_horizons  # noqa: E402  (the mean and std over seeds)
 # frequency -> (season, horizon, lookback): the whole recipe's dependence on the series
 RECIPES = {"YS": (1, 4, 8), "QS": (4, 8, 16), "MS": (12, 12, 24), "30min": (48, 48, 96)}
 LINEAR = ("linear", "nlinear", "dlinear")
-TEST_FRACTION = 0.2  # the pipeline's series.test_fraction
+VALID_FRACTION, TEST_FRACTION = 0.15, 0.2  # the pipeline's series fractions
 
 PIPELINE = """
 name = "{name}"
@@ -57,7 +57,7 @@ frequency = "{frequency}"
 season = {season}
 lookback = {lookback}
 horizon = {horizon}
-valid_fraction = 0.15
+valid_fraction = {valid_fraction}
 test_fraction = {test_fraction}
 instance_norm = "last"
 [model]
@@ -112,6 +112,11 @@ def load_all():
     }
 
 
+def without_test(values):
+    """The series without its test rows (the last `TEST_FRACTION`): the nested check."""
+    return values.iloc[:len(values) - round(len(values) * TEST_FRACTION)]
+
+
 def run_series(name, frequency, values, seed, folder, overrides=()):
     season, horizon, lookback = RECIPES[frequency]
     csv = Path(folder) / f"{name}.csv"
@@ -119,7 +124,8 @@ def run_series(name, frequency, values, seed, folder, overrides=()):
     pipeline = Path(folder) / f"{name}.toml"
     pipeline.write_text(PIPELINE.format(name=name, csv=csv.as_posix(), frequency=frequency,
                                         season=season, lookback=lookback, horizon=horizon,
-                                        seed=seed, test_fraction=TEST_FRACTION))
+                                        seed=seed, valid_fraction=VALID_FRACTION,
+                                        test_fraction=TEST_FRACTION))
     run = Path(folder) / f"{name}_s{seed}"
     start = time.perf_counter()
     command = ["rnn-pipeline", "fit", str(pipeline), "--run-dir", str(run)]
@@ -168,7 +174,7 @@ def main():
         for name in names:
             frequency, source, values = series[name]
             if args.without_test:
-                values = values.iloc[:len(values) - round(len(values) * TEST_FRACTION)]
+                values = without_test(values)
             runs = [run_series(name, frequency, values, seed, folder, args.overrides)
                     for seed in range(args.seeds)]
             entry = summarise(name, frequency, source, values, [t for t, _ in runs],

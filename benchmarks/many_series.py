@@ -28,6 +28,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -131,8 +132,12 @@ def run_series(name, frequency, values, seed, folder, overrides=()):
     command = ["rnn-pipeline", "fit", str(pipeline), "--run-dir", str(run)]
     for override in overrides:
         command += ["--set", override]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     table = json.loads((run / "forecast_metrics.json").read_text())
+    checks = [line for line in output.splitlines() if line.startswith("Residual check:")]
+    table[0]["residual kept"] = bool(checks) and checks[-1].endswith(": kept")
+    found = re.search(r"p = ([0-9.e-]+)", checks[-1]) if checks else None
+    table[0]["residual p"] = float(found.group(1)) if found else None
     return table, time.perf_counter() - start
 
 
@@ -150,6 +155,9 @@ def summarise(name, frequency, source, values, tables, walls):
         entry[f"crps {label}"] = rows[forecaster].get("crps")
     entry["mase model std"] = rows[model]["mase_std"]
     entry["mase linear part"] = rows.get(f"{model} linear part", {}).get("mase")
+    entry["residual kept (seeds)"] = sum(table[0].get("residual kept", False)
+                                         for table in tables)
+    entry["residual p (seeds)"] = [table[0].get("residual p") for table in tables]
     entry["coverage_80"] = rows[model].get("coverage_80")
     entry["coverage_95"] = rows[model].get("coverage_95")
     best_linear = min(entry[f"mase {k}"] for k in LINEAR)

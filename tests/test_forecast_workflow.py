@@ -76,6 +76,12 @@ def test_fit_writes_the_table_plots_and_model(fitted):
     assert "linear" in result.output and "MASE" in result.output
     assert "Highway: least squares on the training windows, penalty 0.001 toward zero (only 3 " \
         "validation windows, fewer than 4 to choose it on)" in result.output
+    # 3 validation windows cannot show that the head's correction helps: it is dropped.
+    assert "over 3 windows (Diebold-Mariano, too few windows for the test at horizon 12; level " \
+        "0.1): dropped: the forecast's location is the highway's" in result.output
+    for key in ("mse", "mae", "mase"):
+        assert by_name["gru direct"][key] == pytest.approx(
+            by_name["gru direct linear part"][key], rel=1e-4)
 
 
 def test_early_stopping_keeps_the_best_epochs_weights(tmp_path):
@@ -107,6 +113,27 @@ def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("Error: series.targets must name columns of ")
     assert "('Month', 'Passengers'). Received: series.targets='Passenger'" in lines[0]
     assert not run.exists()
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5"])
+def test_a_bad_residual_test_level_is_one_line_and_nothing_is_written(tmp_path, bad):
+    result, run = _fit(tmp_path, options=["--set", f"model.residual_test={bad}"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: model.residual_test must be a significance level in (0, 1] (1 keeps the "
+        f"recurrent head's correction always). Received: model.residual_test={float(bad)!r}"]
+    assert not run.exists()
+
+
+def test_level_one_keeps_the_heads_correction(tmp_path):
+    result, run = _fit(tmp_path, options=["--set", "model.residual_test=1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Residual check:") == 1
+    assert "level 1): kept" in result.output
+    table = {row["model"]: row for row in json.loads((run / "forecast_metrics.json")
+                                                     .read_text())}
+    assert table["gru direct"]["mse"] != pytest.approx(table["gru direct linear part"]["mse"],
+                                                       rel=1e-4)
 
 
 @pytest.mark.parametrize("bad", ["[0.9, 0.1]", "[0.1, 1.0]"])

@@ -122,6 +122,10 @@ class ForecastModelConfig(RecurrentConfig):
             highway, fitted by ridge least squares on the training windows before training,
             its penalty and its pull toward zero or seasonal naive chosen on the validation
             windows, then kept fixed), so the recurrent head learns the residual.
+        residual_test: significance level in (0, 1] at which the recurrent head's
+            correction to the highway must beat the highway alone on the validation
+            windows (one-sided Diebold-Mariano on scaled MSE) to be kept after training;
+            otherwise the forecast's location is the highway's. 1 keeps it always.
         distribution: "none" (a point forecast, trained on MSE), "gaussian" or
             "student_t" (a likelihood per step, as DeepAR), or "quantile" (the
             ``quantiles`` themselves, trained on the pinball loss).
@@ -132,6 +136,7 @@ class ForecastModelConfig(RecurrentConfig):
     head: str = one_of(choices.HEADS, "direct")
     segment_length: Optional[int] = None
     highway: bool = True
+    residual_test: float = 0.1
     distribution: str = one_of(choices.DISTRIBUTIONS, "none")
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
 

@@ -187,6 +187,7 @@ class Workflow:
             self.model = self.single_device_model()
         if not self.chief:
             return None
+        self.after_training()
         run.save_model(self.model)
         return self.finish(run, rows, seconds)
 
@@ -214,6 +215,9 @@ class Workflow:
     def training_callbacks(self):
         """The task's own Keras callbacks during training."""
         return []
+
+    def after_training(self):
+        """Settles the trained model before it is saved; nothing by default."""
 
     def finish(self, run, rows, seconds):
         """After training: final figures, ``metrics.json``/``.csv`` and plots.

@@ -11,6 +11,7 @@ import numpy as np
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models import forecaster  # noqa: F401  (registers the classes a run loads)
 from rnn_pipeline.models.builder import build_forecaster
+from rnn_pipeline.models.residual import check_level, check_residual
 from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.series.baselines import BASELINES
 from rnn_pipeline.series.metrics import (INTERVALS, distribution_metrics, error_by_step,
@@ -64,6 +65,7 @@ class ForecastWorkflow(Workflow):
         self._build(columns, max(1, len(self.series_config.targets)), [0.0] * columns,
                     [1.0] * columns)
         make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
+        check_level(self.config.model.residual_test)
 
     def load_series(self):
         """Reads and checks the series, splits it and fits the scaler (train rows only)."""
@@ -138,6 +140,12 @@ class ForecastWorkflow(Workflow):
         return model
 
     # --- training ---
+    def after_training(self):
+        """Keeps the head's correction to the highway where validation shows it helps."""
+        if self.config.model.highway:
+            check_residual(self.model, *self._windows("valid"), self.config.model.residual_test,
+                           self.log)
+
     def finish(self, run, rows, seconds):
         """The test table against the baselines, metrics, forecast and error plots.
 

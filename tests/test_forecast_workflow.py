@@ -115,16 +115,6 @@ def test_a_bad_column_is_one_line_and_nothing_is_written(tmp_path):
     assert not run.exists()
 
 
-@pytest.mark.parametrize("bad", ["0", "1.5"])
-def test_a_bad_residual_test_level_is_one_line_and_nothing_is_written(tmp_path, bad):
-    result, run = _fit(tmp_path, options=["--set", f"model.residual_test={bad}"])
-    assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "Error: model.residual_test must be a significance level in (0, 1] (1 keeps the "
-        f"recurrent head's correction always). Received: model.residual_test={float(bad)!r}"]
-    assert not run.exists()
-
-
 def test_level_one_keeps_the_heads_correction(tmp_path):
     result, run = _fit(tmp_path, options=["--set", "model.residual_test=1"])
     assert result.exit_code == 0, result.output
@@ -136,13 +126,22 @@ def test_level_one_keeps_the_heads_correction(tmp_path):
                                                        rel=1e-4)
 
 
-@pytest.mark.parametrize("bad", ["[0.9, 0.1]", "[0.1, 1.0]"])
-def test_bad_quantiles_are_one_line_and_nothing_is_written(tmp_path, bad):
-    result, run = _fit(tmp_path, options=["--set", f"model.quantiles={bad}"])
+QUANTILES_RULE = "must be strictly increasing levels in (0, 1), at least one"
+LEVEL_RULE = ("must be a significance level in (0, 1] (1 keeps the recurrent head's "
+              "correction always)")
+
+
+@pytest.mark.parametrize("key, bad, rule, shown", [
+    ("model.quantiles", "[0.9, 0.1]", QUANTILES_RULE, "[0.9, 0.1]"),
+    ("model.quantiles", "[0.1, 1.0]", QUANTILES_RULE, "[0.1, 1.0]"),
+    ("model.residual_test", "0", LEVEL_RULE, "0.0"),
+    ("model.residual_test", "1.5", LEVEL_RULE, "1.5"),
+])
+def test_bad_model_values_are_one_line_and_nothing_is_written(tmp_path, key, bad, rule,
+                                                              shown):
+    result, run = _fit(tmp_path, options=["--set", f"{key}={bad}"])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines() == [
-        "Error: model.quantiles must be strictly increasing levels in (0, 1), at least one. "
-        f"Received: model.quantiles={bad}"]
+    assert result.output.strip().splitlines() == [f"Error: {key} {rule}. Received: {key}={shown}"]
     assert not run.exists()
 
 

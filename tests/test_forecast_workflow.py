@@ -82,6 +82,9 @@ def test_fit_writes_the_table_plots_and_model(fitted):
     for key in ("mse", "mae", "mase"):
         assert by_name["gru direct"][key] == pytest.approx(
             by_name["gru direct linear part"][key], rel=1e-4)
+    check = json.loads((run / "metrics.json").read_text())["final"]["residual_check"]
+    assert check["kept"] is False and check["windows"] == 3 and check["statistic"] is None
+    assert check["reason"] == "too few windows for the test"
 
 
 def test_early_stopping_keeps_the_best_epochs_weights(tmp_path):

@@ -142,9 +142,8 @@ class ForecastWorkflow(Workflow):
     # --- training ---
     def after_training(self):
         """Keeps the head's correction to the highway where validation shows it helps."""
-        if self.config.model.highway:
-            check_residual(self.model, *self._windows("valid"), self.config.model.residual_test,
-                           self.log)
+        self.residual_check = None if not self.config.model.highway else check_residual(
+            self.model, *self._windows("valid"), self.config.model.residual_test, self.log)
 
     def finish(self, run, rows, seconds):
         """The test table against the baselines, metrics, forecast and error plots.
@@ -155,7 +154,7 @@ class ForecastWorkflow(Workflow):
         inputs, actual = self._windows("test")
         table, forecasts, errors = self._table("test", inputs, actual)
         history = numeric_history(inputs)
-        run.save_metrics(rows, {"test": table})
+        run.save_metrics(rows, {"test": table, "residual_check": self.residual_check})
         self._write_table(run, table)
         by_name = {row["model"]: row for row in table}
         best_linear = min((k for k in LINEAR_BASELINES if k in by_name),

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import many_series  # noqa: E402  (the series and the recipe)
 
 from rnn_pipeline.models.forecaster import Forecaster  # noqa: E402
-from rnn_pipeline.series.baselines import (BASELINES, RIDGES, moments,  # noqa: E402
-                                           ridge_solve, seasonal_prior)
+from rnn_pipeline.series.baselines import (BASELINES, RIDGES,  # noqa: E402
+                                           highway_priors, moments, ridge_solve)
 from rnn_pipeline.series.splits import fraction_ranges  # noqa: E402
 from rnn_pipeline.series.windows import window_arrays  # noqa: E402
 
@@ -52,11 +52,10 @@ def inner_splits(values, lookback, horizon):
 def candidate_errors(model, train, folds, season):
     """{(prior, penalty): (summed validation SSE over ``folds``, weights fitted on all of
     ``train``)}; each fold is (windows fitted, windows scored), in the highway's units."""
-    lookback, horizon = model.task_config["lookback"], model.task_config["horizon"]
-    priors = {"zero": None}
-    if season <= lookback:
-        priors["seasonal naive"] = seasonal_prior(lookback, horizon, season, lookback + 1)
-    found = {(p, r): [0.0, ridge_solve(*moments(*train), r, priors[p])]
+    priors = highway_priors(model.task_config["lookback"], model.task_config["horizon"],
+                            season)
+    train_moments = moments(*train)  # once for every candidate
+    found = {(p, r): [0.0, ridge_solve(*train_moments, r, priors[p])]
              for p in priors for r in RIDGES}
     for fitted, scored in folds:
         gram, moment = moments(*fitted)

@@ -153,9 +153,8 @@ def summarise(name, frequency, source, values, tables, walls):
         entry[f"crps {label}"] = rows[forecaster].get("crps")
     entry["mase model std"] = rows[model]["mase_std"]
     entry["mase linear part"] = rows.get(f"{model} linear part", {}).get("mase")
-    entry["residual kept (seeds)"] = sum(table[0].get("residual kept", False)
-                                         for table in tables)
-    entry["residual p (seeds)"] = [table[0].get("residual p") for table in tables]
+    entry["residual kept (seeds)"] = sum(table[0]["residual kept"] for table in tables)
+    entry["residual p (seeds)"] = [table[0]["residual p"] for table in tables]
     entry["coverage_80"] = rows[model].get("coverage_80")
     entry["coverage_95"] = rows[model].get("coverage_95")
     best_linear = min(entry[f"mase {k}"] for k in LINEAR)

@@ -16,8 +16,8 @@ from rnn_pipeline.models.cells import recurrent_stack
 from rnn_pipeline.models.forecast_layers import (CalendarFeatures, DecoderCell, LinearHighway,
                                                  SegmentRecurrentHead, StepEmbedding,
                                                  WindowShift)
-from rnn_pipeline.series.baselines import (RIDGES, channel_rows, moments, ridge_fit,
-                                          ridge_solve, seasonal_prior)
+from rnn_pipeline.series.baselines import (RIDGES, channel_rows, highway_priors, moments,
+                                          ridge_fit, ridge_solve)
 
 
 def _encode(x, spec):
@@ -251,10 +251,7 @@ class Forecaster(Task):
             weights = ridge_fit(features, target, ridge)
         else:
             choice = {"valid_mse": np.inf}
-            priors = {"zero": None}
-            if season and season <= lookback:
-                priors["seasonal naive"] = seasonal_prior(lookback, horizon, season,
-                                                          lookback + 1)
+            priors = highway_priors(lookback, horizon, season)
             # Every candidate from the training moments, and its validation SSE from the
             # validation moments: one pass over each split's windows.
             train_gram, train_moment = moments(features, target)

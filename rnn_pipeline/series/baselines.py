@@ -117,6 +117,16 @@ def seasonal_prior(lookback, horizon, season, inputs=None):
     return prior
 
 
+def highway_priors(lookback, horizon, season=None):
+    """What the highway's ridge fit may pull toward, in its units (lookback, the window
+    statistic, the bias): {"zero": None}, and {"seasonal naive": weights} when ``season``
+    fits in the lookback."""
+    priors = {"zero": None}
+    if season and season <= lookback:
+        priors["seasonal naive"] = seasonal_prior(lookback, horizon, season, lookback + 1)
+    return priors
+
+
 def moving_average(rows, kernel):
     """DLinear's trend: a centred moving average over ``kernel`` steps, each end padded
     with its own value. (rows, steps) -> (rows, steps)."""

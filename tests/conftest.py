@@ -96,6 +96,24 @@ def fitted_lm_run(tmp_path_factory):
     return folder / "run"
 
 
+@pytest.fixture(scope="session")
+def fitted_translation(tmp_path_factory):
+    """(CliRunner result, run folder) of test_translation_workflow's tiny pipeline, fitted
+    once per session; tests only read it."""
+    from test_translation_workflow import _fit
+
+    return _fit(tmp_path_factory.mktemp("translation"))
+
+
+@pytest.fixture(scope="session")
+def fitted_forecast(tmp_path_factory):
+    """(CliRunner result, run folder) of test_forecast_workflow's tiny pipeline, fitted
+    once per session; tests only read it."""
+    from test_forecast_workflow import _fit
+
+    return _fit(tmp_path_factory.mktemp("forecast"))
+
+
 def tiny_config(files, **sections):
     """A `LanguageModelConfig` for a tiny, fast model on ``files``; ``sections`` override keys,
     e.g. model={"cell": "gru"}."""

@@ -52,10 +52,11 @@ def _fit(tmp_path, extra="", target="Passengers", options=()):
                                     *options]), run
 
 
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    """One trained run shared by the tests that only read it."""
-    return _fit(tmp_path_factory.mktemp("forecast"))
+@pytest.fixture
+def fitted(fitted_forecast):
+    """One trained run (of this module's `_fit`, once per session) shared by the tests
+    that only read it."""
+    return fitted_forecast
 
 
 def test_fit_writes_the_table_plots_and_model(fitted):

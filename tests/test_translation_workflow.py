@@ -49,10 +49,11 @@ def _fit(tmp_path, extra="", lines=None):
     return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
 
 
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    """One trained run shared by the tests that only read it."""
-    return _fit(tmp_path_factory.mktemp("translation"))
+@pytest.fixture
+def fitted(fitted_translation):
+    """One trained run (of this module's `_fit`, once per session) shared by the tests
+    that only read it."""
+    return fitted_translation
 
 
 def test_fit_scores_the_test_pairs_and_writes_the_run_folder(fitted):

@@ -151,3 +151,37 @@ def export_run(run, folder):
     assert done.exit_code == 0, done.output
     (name,) = [path.name for path in base.iterdir() if path.is_dir()]
     return base / name / "1"
+
+
+def files_under(folder):
+    """Every path under ``folder`` (relative, sorted): compare before and after a command
+    to check that it wrote nothing."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def assert_one_line_error(result, expected, code=2, absent=()):
+    """The answer promised for a user's mistake (the bad-input suite, ``test_bad_input*``):
+    exit ``code``, and the whole output one ``Error: ...`` line that contains ``expected``;
+    no path of ``absent`` exists (nothing half-written).
+
+    Args:
+        result: a click `Result` (CliRunner) or a `subprocess.CompletedProcess` (text).
+        expected: text the line must contain.
+        code: the exit code (2: a user's mistake; 1: a fault during training).
+        absent: paths that must not exist afterwards.
+    """
+    from pathlib import Path
+
+    if hasattr(result, "exit_code"):
+        output, exit_code = result.output, result.exit_code
+    else:
+        output, exit_code = result.stdout + result.stderr, result.returncode
+    lines = output.strip().splitlines()
+    assert exit_code == code, output
+    assert len(lines) == 1 and lines[0].startswith("Error: "), lines
+    assert expected in lines[0], lines[0]
+    left = [str(p) for p in absent if Path(p).exists()]
+    assert left == [], f"left behind: {left}"

@@ -3,6 +3,7 @@
 import dataclasses
 import difflib
 import math
+import re
 import tomllib
 import typing
 from pathlib import Path
@@ -40,11 +41,18 @@ def _check_value(key, annotation, value):
 
 
 def _check_range(key, field, value):
-    """Applies a field's ``metadata["min"]`` and ``["choices"]`` (`training.at_least`,
-    `training.one_of`)."""
-    low, registry = field.metadata.get("min"), field.metadata.get("choices")
+    """Applies a field's ``metadata["min"]``, ``["max"]``, ``["pattern"]`` and
+    ``["choices"]`` (`training.at_least`, `training.matching`, `training.one_of`)."""
+    low, high = field.metadata.get("min"), field.metadata.get("max")
+    pattern = field.metadata.get("pattern")
+    if pattern is not None and value is not None and not re.fullmatch(pattern, value):
+        raise pipeline_error(key, field.metadata["rule"], value)
+    registry = field.metadata.get("choices")
     if low is not None and value is not None and value < low:
-        raise pipeline_error(key, f"must be at least {low}", value)
+        rule = f"must be at least {low}" if high is None else f"must be in [{low}, {high}]"
+        raise pipeline_error(key, rule, value)
+    if high is not None and value is not None and value > high:
+        raise pipeline_error(key, f"must be in [{low}, {high}]", value)
     if registry is not None and value is not None:
         for item in value if isinstance(value, list) else [value]:  # a list: each item
             registry.check(item, key)

@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rnn_pipeline import choices
-from rnn_pipeline.config.training import TrainConfig, one_of  # noqa: F401  (re-exported)
+from rnn_pipeline.config.training import (TrainConfig, at_least, matching,  # noqa: F401
+                                          one_of, seed_field)
+
+# A run name becomes a folder name under runs/ and a TF Serving model name.
+# 64 characters of 3 UTF-8 bytes each, with the timestamp, stay within a folder name's 255.
+RUN_NAME = r"[^\W_][\w.-]{0,63}"
 
 
 @dataclass
@@ -197,9 +202,9 @@ class SeriesConfig:
     split: str = one_of(choices.SERIES_SPLITS, "fractions")
     valid_fraction: float = 0.1
     test_fraction: float = 0.2
-    lookback: int = 96
-    horizon: int = 24
-    stride: int = 1
+    lookback: int = at_least(1, 96)
+    horizon: int = at_least(1, 24)
+    stride: int = at_least(1, 1)
     instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
     season: Optional[int] = None
     max_rows: Optional[int] = None
@@ -236,7 +241,7 @@ class PairsConfig:
     max_source_words: Optional[int] = None
     max_target_chars: Optional[int] = None
     max_pairs: Optional[int] = None
-    seed: int = 0
+    seed: int = seed_field()
 
 
 @dataclass
@@ -301,7 +306,7 @@ class Word2VecConfig:
     epochs: int = 5
     min_count: int = 1
     sample: float = 1e-3
-    seed: int = 0
+    seed: int = seed_field()
 
 
 @dataclass
@@ -310,11 +315,14 @@ class PipelineConfig:
     (`rnn_pipeline.config.tasks`).
 
     Args:
-        name: run name prefix.
+        name: run name prefix: 1-64 letters (any script), digits, '_', '.' or '-',
+            starting with a letter or digit (a folder name in runs/, never a path).
         task: the task (`rnn_pipeline.choices.TASKS`), which decides the other sections.
     """
 
-    name: str = "default"
+    name: str = matching(RUN_NAME, "must be 1-64 letters, digits, '_', '.' or '-', "
+                         "starting with a letter or digit (it names a folder in runs/)",
+                         "default")
     task: str = one_of(choices.TASKS, choices.DEFAULT_TASK)
     model: RecurrentConfig = field(default_factory=RecurrentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -4,11 +4,24 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rnn_pipeline import choices
+from rnn_pipeline.limits import MAX_EPOCHS, MAX_SEED
 
 
-def at_least(low, default):
-    """A field whose value must be at least ``low`` (checked when a file is loaded)."""
-    return field(default=default, metadata={"min": low})
+def at_least(low, default, most=None):
+    """A field whose value must be at least ``low`` (and at most ``most``, when given),
+    checked when a file is loaded."""
+    return field(default=default, metadata={"min": low, "max": most})
+
+
+def seed_field(default=0):
+    """A seed: a whole number in [0, `MAX_SEED`], used in full."""
+    return at_least(0, default, most=MAX_SEED)
+
+
+def matching(pattern, rule, default):
+    """A string field that must match regular expression ``pattern`` (``rule`` says so in
+    words), checked when a file is loaded."""
+    return field(default=default, metadata={"pattern": pattern, "rule": rule})
 
 
 def one_of(registry, default):
@@ -51,7 +64,7 @@ class TrainConfig:
             losses to float32 round-off, faster for LSTM language models on CPU.
     """
 
-    epochs: int = at_least(1, 6)
+    epochs: int = at_least(1, 6, most=MAX_EPOCHS)
     batch_size: int = at_least(1, 20)
     bptt: int = at_least(1, 35)
     optimizer: str = one_of(choices.OPTIMIZERS, "adam")
@@ -67,7 +80,7 @@ class TrainConfig:
     decay_start: int = 4
     patience: int = 0
     early_stopping: Optional[int] = None
-    seed: int = 0
+    seed: int = seed_field()
     checkpoint_every: Optional[int] = at_least(1, None)
     checkpoint_minutes: float = at_least(0.0, 10.0)
     strategy: str = one_of(choices.STRATEGIES, "default")

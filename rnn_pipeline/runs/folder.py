@@ -155,6 +155,9 @@ class RunFolder:
         """
         import keras
 
+        import rnn_pipeline.metrics  # noqa: F401  (registers the classes model.keras names)
+        import rnn_pipeline.models  # noqa: F401
+
         path = self.file(self.MODEL)
         if not path.is_file():
             if any(self.file(self.CHECKPOINTS).glob("ckpt-*.json")):

@@ -1,0 +1,11 @@
+"""Bounds on numbers a user gives, so that a typo is refused instead of allocating
+without end or wrapping around silently."""
+
+# Seeds: Keras' and numpy's are 32-bit; a larger one would be cut.
+MAX_SEED = 2**32 - 1
+# TF Serving reads a version folder's name as an int64.
+MAX_VERSION = 2**63 - 1
+# Tokens one generation request or command may ask for.
+MAX_GENERATED_TOKENS = 10_000
+# Passes over the training split.
+MAX_EPOCHS = 100_000

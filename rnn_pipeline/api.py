@@ -10,8 +10,10 @@ from rnn_pipeline import config as config_lib
 from rnn_pipeline.config import ForecastConfig
 from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.paths import check_output_file, check_writable
 from rnn_pipeline.progress import say
 from rnn_pipeline.runs import RunFolder, new_run_path
+from rnn_pipeline.runs.lock import check_not_training
 from rnn_pipeline.startup import import_tensorflow_quietly
 
 
@@ -95,6 +97,7 @@ def resume_config(run, overrides=(), other_source=None):
     if not folder.file(folder.CONFIG).is_file():
         raise pipeline_error("--resume", f"must be a run folder containing {folder.CONFIG}",
                              str(run))
+    check_not_training(folder.path, "--resume")
     check_resume_overrides(overrides)
     return config_lib.apply_overrides(folder.load_config(), overrides)
 
@@ -133,9 +136,16 @@ def launch_local_workers(count, config, pipeline_path, overrides, run_dir=None, 
                          log=say):
     """``fit --local-workers N``: the job as N local worker processes; returns the chief's
     exit code."""
+    import dataclasses
+
     from rnn_pipeline.distribute.local_workers import run_local_workers
 
+    cluster = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, strategy="multi_worker"))
+    workflow_class(config.task)(cluster, log=log).check_settings(replicas=count)
     run_dir = None if resume else (run_dir or new_run_path(config.name))
+    if not resume:
+        RunFolder(run_dir).check_new()
     command = local_workers_command(pipeline_path, overrides, run_dir, resume)
     return run_local_workers(command, count, out=log)
 
@@ -169,7 +179,9 @@ def export_run(run, base="saved_models", name=None, version=None, log=say, **opt
     from rnn_pipeline.export.layout import check_name, resolve_version
 
     config = RunFolder(run).check_exists().load_config()
-    name = check_name(config.name if name is None else name)
+    name = check_name(config.name, "name", "; give export a --name") if name is None \
+        else check_name(name)
+    check_writable(Path(base) / name, "--base")
     version = resolve_version(Path(base) / name, version)
     cls = workflow_class(config.task)
     cls.check_export_options(config.task, options)  # before the model is loaded
@@ -194,8 +206,11 @@ def forecast_csv(run, input_path, out=None, log=say):
     """
     from rnn_pipeline.atomic import atomic_write
 
-    if out is not None and not Path(out).absolute().parent.is_dir():
-        raise pipeline_error("--out", "must be a file in an existing folder", out)
+    if out is not None:
+        check_output_file(out, "--out")
+        if Path(out).exists() and Path(out).resolve() == Path(input_path).resolve():
+            raise pipeline_error("--out", "must not be the --input file (it would be "
+                                 "overwritten)", out)
     workflow = load_run(run, ForecastConfig, "a forecasting run", log)
     frame = workflow.forecast_file(input_path)
     if out is not None:
@@ -212,10 +227,11 @@ def diagnosis_config(target, overrides=(), out=None):
     run = target if target and (Path(target) / RunFolder.CONFIG).is_file() else None
     if run is None:
         _, config = pipeline_config(target, overrides)
-        return config, None, Path(out or Path("diagnostics") / config.name)
+        return config, None, check_writable(out or Path("diagnostics") / config.name, "--out")
     if overrides:
         raise pipeline_error("--set", "applies to a PIPELINE, not a RUN", overrides[0])
-    return RunFolder(run).load_config(), run, Path(out or Path(run) / "diagnostics")
+    config = RunFolder(run).check_exists().load_config()
+    return config, run, check_writable(out or Path(run) / "diagnostics", "--out")
 
 
 def pipeline_description(path):

@@ -50,7 +50,12 @@ def config_keys(keys):
         raise ArgumentError(keys[exc.argument], exc.rule, exc.received) from None
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingStopped(RuntimeError):
+    """Training stopped on a fault that is not a usage mistake (exit code 1): a run folder
+    that cannot be written, a NaN or Inf loss (`TrainingDiverged`)."""
+
+
+class TrainingDiverged(TrainingStopped):
     """Training met a NaN or Inf loss or gradient and was stopped (not a usage mistake)."""
 
 

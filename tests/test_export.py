@@ -191,7 +191,7 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     assert again.exit_code == 2
     assert again.output.strip().splitlines()[-1].startswith("Error: --version already exists")
     bad = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "a/b"])
-    assert bad.exit_code == 2 and "Error: --name must be letters, digits" in bad.output
+    assert bad.exit_code == 2 and "Error: --name must be ASCII letters, digits" in bad.output
 
 
 def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run, tmp_path):
@@ -228,7 +228,7 @@ def test_export_mistakes_are_one_line_and_leave_nothing_behind(fitted_lm_run, tm
     assert not (tmp_path / "new").exists()  # not even the folders the export would create
     empty_name = export("--name", "")
     assert empty_name.exit_code == 2
-    assert empty_name.output.startswith("Error: --name must be letters, digits")
+    assert empty_name.output.startswith("Error: --name must be ASCII letters, digits")
     base.mkdir(parents=True)
     (base / "models.config").write_text("this is { not a proto")
     garbage = export()

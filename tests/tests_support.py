@@ -173,8 +173,6 @@ def assert_one_line_error(result, expected, code=2, absent=()):
         code: the exit code (2: a user's mistake; 1: a fault during training).
         absent: paths that must not exist afterwards.
     """
-    from pathlib import Path
-
     if hasattr(result, "exit_code"):
         output, exit_code = result.output, result.exit_code
     else:
@@ -183,5 +181,5 @@ def assert_one_line_error(result, expected, code=2, absent=()):
     assert exit_code == code, output
     assert len(lines) == 1 and lines[0].startswith("Error: "), lines
     assert expected in lines[0], lines[0]
-    left = [str(p) for p in absent if Path(p).exists()]
+    left = [str(p) for p in absent if os.path.exists(p)]
     assert left == [], f"left behind: {left}"

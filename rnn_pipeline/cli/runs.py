@@ -7,6 +7,7 @@ from rnn_pipeline import api
 from rnn_pipeline.choices import SAMPLERS
 from rnn_pipeline.cli.options import FiniteFloatRange, run_workflow, user_errors
 from rnn_pipeline.config import LanguageModelConfig, TranslationConfig
+from rnn_pipeline.limits import MAX_GENERATED_TOKENS, MAX_SEED, MAX_VERSION
 from rnn_pipeline.startup import import_tensorflow_quietly
 
 
@@ -36,7 +37,8 @@ def evaluate(run, split, batch_size):
 @click.option("--prompt", "prompts", multiple=True, default=[""], show_default=False,
               help="Text to continue (repeatable: prompts run as one batch). Default: empty, "
                    "which starts from <eos>.")
-@click.option("--max-tokens", type=click.IntRange(min=1), default=30, show_default=True,
+@click.option("--max-tokens", type=click.IntRange(1, MAX_GENERATED_TOKENS), default=30,
+              show_default=True,
               help="Tokens to generate after each prompt.")
 @click.option("--sampler", type=click.Choice(SAMPLERS.names()),
               default="top_k", show_default=True,
@@ -53,7 +55,7 @@ def evaluate(run, split, batch_size):
                                       "probabilities sum to P.")
 @click.option("--num-beams", type=click.IntRange(min=1), default=4, show_default=True,
               help="beam: hypotheses kept per prompt (1 is greedy).")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Same seed, same text.")
 @click.option("--stop-at-eos", is_flag=True, help="End a continuation at <eos> (line end).")
 def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_beams, seed,
@@ -95,12 +97,13 @@ def translate(run, texts, num_beams):
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--name", help="Model name in TF Serving (default: the pipeline's name).")
-@click.option("--version", type=int, help="Version number (default: the next free one).")
+@click.option("--version", type=click.IntRange(1, MAX_VERSION),
+              help="Version number (default: the next free one).")
 @click.option("--base", type=click.Path(file_okay=False), default="saved_models",
               show_default=True, help="Export base: <base>/<name>/<version>/.")
 @click.option("--top-words", type=click.IntRange(min=1),
               help="Language models: words returned by the next_words signature [default: 10].")
-@click.option("--max-tokens-limit", type=click.IntRange(min=1),
+@click.option("--max-tokens-limit", type=click.IntRange(1, MAX_GENERATED_TOKENS),
               help="Language models: largest max_tokens a generation request may ask for "
                    "[default: 1000].")
 def export(run, name, version, base, top_words, max_tokens_limit):

@@ -6,7 +6,8 @@ import click
 
 from rnn_pipeline import api
 from rnn_pipeline.cli.options import PipelineUsageError, user_errors
-from rnn_pipeline.errors import TrainingDiverged, TrainingInterrupted
+from rnn_pipeline.errors import TrainingInterrupted, TrainingStopped
+from rnn_pipeline.paths import check_output_file
 from rnn_pipeline.startup import import_tensorflow_quietly
 
 
@@ -51,12 +52,13 @@ def fit(pipeline, overrides, epochs, run_dir, resume, local_workers, print_confi
 
 
 def train(config, resume, run_dir, overrides):
-    """Fits or resumes; a divergence is exit code 1, SIGINT/SIGTERM 130/143."""
+    """Fits or resumes; a divergence or an unwritable run folder is exit code 1,
+    SIGINT/SIGTERM 130/143."""
     try:
         if resume is not None:
             return api.resume_run(resume, overrides, log=click.echo)
         return api.fit_pipeline(config, run_dir, log=click.echo)
-    except TrainingDiverged as exc:  # not a usage mistake: exit code 1
+    except TrainingStopped as exc:  # not a usage mistake: exit code 1
         raise click.ClickException(str(exc)) from None
     except TrainingInterrupted as exc:
         where, name = exc.position, signal.Signals(exc.signal_number).name
@@ -96,6 +98,7 @@ def embed(pipeline, out, overrides):
         if out.exists():
             raise PipelineUsageError(f"--out must not exist yet (delete it or choose another "
                                      f"name). Received: --out={out}")
+        check_output_file(out, "--out")
         import_tensorflow_quietly()
         from rnn_pipeline.workflows.word_vectors import embed_pipeline
 

@@ -14,6 +14,7 @@ from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.progress import say
 
 _POLL_SECONDS = 0.05
+USAGE_ERROR = 2  # the exit code of a user's mistake (one "Error: ..." line)
 
 
 def free_ports(n):
@@ -47,7 +48,9 @@ def _start(command, env, addresses, index, emit):
     def pump():
         with proc.stdout:
             for line in proc.stdout:
-                emit(f"[worker {index}] " + line.rstrip("\n"))
+                line = line.rstrip("\n")
+                # A user's mistake is the same on every worker: its one line, once.
+                emit(line if line.startswith("Error: ") else f"[worker {index}] {line}")
 
     reader = threading.Thread(target=pump, name=f"worker-{index}-output", daemon=True)
     reader.start()
@@ -86,8 +89,9 @@ def _supervise(procs, emit, grace_seconds):
             break
         time.sleep(_POLL_SECONDS)
     if failed is not None:
-        emit(f"[launcher] worker {failed} exited with code {codes[failed]}; stopping the other "
-             "workers")
+        if codes[failed] != USAGE_ERROR:  # a usage error's line says it all
+            emit(f"[launcher] worker {failed} exited with code {codes[failed]}; stopping the "
+                 "other workers")
         _stop(procs, grace_seconds)
         return _exit_code(codes[0] if codes[0] is not None else codes[failed])
     if not _wait_all(procs, grace_seconds):
@@ -134,10 +138,14 @@ def run_local_workers(command, num_workers, env=None, out=None, grace_seconds=30
     """
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
         raise pipeline_error("--local-workers", "must be at least 1", num_workers)
-    out, lock = out or say, threading.Lock()
+    out, lock, shown = out or say, threading.Lock(), set()
 
     def emit(line):
         with lock:
+            if line.startswith("Error: "):
+                if line in shown:
+                    return
+                shown.add(line)
             out(line)
 
     addresses = [f"127.0.0.1:{port}" for port in free_ports(num_workers)]

@@ -9,15 +9,26 @@ import tempfile
 from pathlib import Path
 
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.processes import process_alive
+from rnn_pipeline.limits import MAX_VERSION
 
 MODELS_CONFIG = "models.config"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+STAGING_PREFIX = ".export-"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
 
-def check_name(name):
+def check_name(name, argument="--name", advice=""):
+    """A TF Serving model name: ASCII letters, digits, '_', '.' or '-'.
+
+    Args:
+        name: the name.
+        argument: what gave it, for the message.
+        advice: added to the rule, e.g. "; give export a --name".
+    """
     if not _NAME.match(name or ""):
-        raise pipeline_error("--name", "must be letters, digits, '_', '.' or '-' (starting "
-                             "with a letter or digit)", name)
+        raise pipeline_error(argument, f"must be ASCII letters, digits, '_', '.' or '-', "
+                             f"starting with a letter or digit, to name a model in TF "
+                             f"Serving{advice}", name)
     return name
 
 
@@ -29,15 +40,22 @@ def versions(model_dir):
 
 
 def resolve_version(model_dir, version=None):
-    """The given version (a positive integer that does not exist yet), or the next free one."""
+    """The given version (in [1, `MAX_VERSION`], not taken yet), or the next free one (a
+    number whose name no file or folder of ``model_dir`` has)."""
     existing = versions(model_dir)
+    taken = {p.name for p in model_dir.iterdir()} if model_dir.is_dir() else set()
+    free = (existing[-1] + 1) if existing else 1
+    while str(free) in taken:
+        free += 1
     if version is None:
-        return (existing[-1] + 1) if existing else 1
-    if version < 1:
-        raise pipeline_error("--version", "must be a positive integer", version)
-    if version in existing or (model_dir / str(version)).exists():
-        raise pipeline_error("--version", f"already exists in {model_dir}; versions are never "
-                             f"overwritten (next free: {existing[-1] + 1})", version)
+        return free
+    if not 1 <= version <= MAX_VERSION:
+        raise pipeline_error("--version", f"must be in [1, {MAX_VERSION}] (TF Serving reads "
+                             f"it as an int64)", version)
+    if str(version) in taken:
+        what = "a version" if version in existing else "a file or folder of that name"
+        raise pipeline_error("--version", f"already exists in {model_dir} ({what}); versions "
+                             f"are never overwritten (next free: {free})", version)
     return version
 
 
@@ -56,6 +74,15 @@ def _umask_mode():
     return 0o777 & ~mask
 
 
+def remove_stale_staging(model_dir):
+    """Removes the staging folders (``.export-<pid>-*``) of exports whose process is gone:
+    an export killed mid-write leaves one, which no server reads but which would stay."""
+    for path in model_dir.glob(f"{STAGING_PREFIX}*"):
+        pid = path.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def write_atomically(model_dir, version, write):
     """Calls ``write(tmp_path)`` on a temporary, non-numeric folder inside ``model_dir`` and
     renames it to ``<version>``: a server polling the folder never sees half a version. On
@@ -66,7 +93,8 @@ def write_atomically(model_dir, version, write):
     """
     created = _missing_folders(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
+    remove_stale_staging(model_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=model_dir))
     target = model_dir / str(version)
     try:
         write(staging)

@@ -25,6 +25,8 @@ from rnn_pipeline import config as config_lib
 from rnn_pipeline.atomic import atomic_write
 from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.paths import check_writable
+from rnn_pipeline.runs.lock import LOCK_FILE, check_not_training
 
 
 def new_run_path(name, base="runs"):
@@ -55,6 +57,7 @@ class RunFolder:
     LAST_GOOD = "last_good.weights.h5"
     EMBEDDING_COVERAGE = "embedding_coverage.json"
     CHECKPOINTS = "checkpoints"
+    LOCK = LOCK_FILE
     FITTED_TEXT = "fitted_text.json"  # inside CHECKPOINTS
     # Every task writes these; a task's workflow declares its own (`Workflow.run_files`).
     COMMON_FILES = {
@@ -67,6 +70,7 @@ class RunFolder:
         LAST_GOOD: "only after a NaN/Inf stop: the weights before the failing step",
         CHECKPOINTS: "the last 2 checkpoints (rnn-pipeline fit --resume RUN) and the fitted "
                      "tokenizers and vocabularies",
+        LOCK: "only while a process trains the run: which one (removed when it ends)",
     }
 
     def __init__(self, path):
@@ -82,7 +86,9 @@ class RunFolder:
 
     # --- writing -----------------------------------------------------------
     def check_new(self):
-        """Refuses an existing non-empty folder (before any slow work starts)."""
+        """Refuses an existing non-empty folder, or one that cannot be created here (before
+        any slow work starts)."""
+        check_writable(self.path, "--run-dir")
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise pipeline_error("--run-dir", "must be a new or empty folder", str(self.path))
         return self
@@ -139,9 +145,11 @@ class RunFolder:
 
     # --- reading -----------------------------------------------------------
     def check_exists(self):
+        """Refuses a folder that is not a run, or a run that a live process is training."""
         if not self.file(self.CONFIG).is_file():
             raise pipeline_error("RUN", f"must be a run folder containing {self.CONFIG}",
                                  str(self.path))
+        check_not_training(self.path)
         return self
 
     def load_config(self):
@@ -177,7 +185,12 @@ class RunFolder:
             raise damaged from exc
 
     def load_vocabulary(self):
-        return Vocabulary.load(self.file(self.VOCAB))
+        path = self.file(self.VOCAB)
+        if not path.is_file():
+            raise pipeline_error("RUN", f"must hold its vocabulary {self.VOCAB}, but it is "
+                                 f"missing: the run folder is incomplete (train it again with "
+                                 f"rnn-pipeline fit)", str(self.path))
+        return Vocabulary.load(path)
 
     def load_metrics(self):
         return json.loads(self.file(self.METRICS_JSON).read_text(encoding="utf-8"))

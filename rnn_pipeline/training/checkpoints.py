@@ -81,11 +81,13 @@ class Checkpoints:
         every_steps: also save every this many global steps (None: not by steps).
         minutes: minutes of training between timed checkpoints.
         agree: callable(flag) -> flag, the same on every worker (any worker's True).
+        log: callable given one short line per checkpoint written (None: silent).
     """
 
     def __init__(self, directory, model, carried, chief=True, every_steps=None, minutes=10.0,
-                 agree=bool):
+                 agree=bool, log=None):
         self.directory, self.chief, self.carried = Path(directory), chief, carried
+        self.log = log
         self.every_steps, self.seconds, self.agree = every_steps, minutes * 60.0, agree
         self.checkpoint = tf.train.Checkpoint(
             model=list(model.variables), optimizer=list(model.optimizer.variables),
@@ -126,6 +128,10 @@ class Checkpoints:
                    "best_weights": sorted(arrays)}
         self.write_sidecar(path, sidecar)
         self._remove_stale()
+        if self.log is not None:
+            where = (f"end of epoch {position.epoch}" if position.step == 0 else
+                     f"epoch {position.epoch + 1}, step {position.step}")
+            self.log(f"Checkpoint {path.name} written ({where}) in {self.directory}")
 
     def write_sidecar(self, path, sidecar):
         """Writes ``ckpt-N.json``: from then on checkpoint ``path`` counts."""
@@ -173,20 +179,25 @@ class Checkpoints:
                 callback.best_weights = [arrays[n] for n in names]
 
 
+def latest_complete(directory):
+    """The path prefix of the newest checkpoint in ``directory`` with its sidecar, or None."""
+    directory = Path(directory)
+    state = tf.train.get_checkpoint_state(str(directory)) if directory.is_dir() else None
+    paths = [Path(p) for p in (state.all_model_checkpoint_paths if state else [])]
+    complete = [p for p in paths if p.with_suffix(".json").is_file()]
+    return directory / complete[-1].name if complete else None
+
+
 def find_checkpoint(directory, run):
     """The newest complete checkpoint of a run: (its path prefix, its sidecar dict).
 
     Every problem is one line naming the run or the file: no checkpoint, a sidecar of
     another format (a run of an incompatible version), a truncated or damaged file.
     """
-    directory = Path(directory)
-    state = tf.train.get_checkpoint_state(str(directory)) if directory.is_dir() else None
-    paths = [Path(p) for p in (state.all_model_checkpoint_paths if state else [])]
-    complete = [p for p in paths if p.with_suffix(".json").is_file()]
-    if not complete:
+    path = latest_complete(directory)
+    if path is None:
         raise pipeline_error("--resume", "must be a run folder with a checkpoint in "
                              "checkpoints/ (the run stopped before its first one)", str(run))
-    path = directory / complete[-1].name
     sidecar_file = path.with_suffix(".json")
     try:
         sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))

@@ -13,12 +13,15 @@ A task supplies the hooks in backquotes above, `save_assets`, `training_callback
 `training.fit`, monitoring ``"val_" + metric``.
 """
 
+import contextlib
 import time
 
 from rnn_pipeline.choices import TASKS
 from rnn_pipeline.errors import TrainingInterrupted, pipeline_error
 from rnn_pipeline.progress import say
+from rnn_pipeline.resources import check_memory, recurrent_parts
 from rnn_pipeline.runs import RunFolder
+from rnn_pipeline.runs.writable import writable
 
 WORKFLOWS = TASKS  # the workflow of each task
 
@@ -61,22 +64,31 @@ class Workflow:
         once, before any data is read; returns the workflow."""
         if not self._validated:
             from rnn_pipeline.distribute.strategies import is_chief, make_strategy
-            from rnn_pipeline.training import make_optimizer, make_schedule
-            from rnn_pipeline.training.stopping import make_early_stopping
 
             self.strategy = make_strategy(self.config.train)  # before TensorFlow runs an op
-            self.replicas = self.strategy.num_replicas_in_sync
             self.chief = is_chief(self.strategy)
-            self.check_replicas()
-            if self.config.train.jit_compile and self.replicas > 1:
-                raise pipeline_error("train.jit_compile", f"needs one replica, but train."
-                                     f"strategy {self.config.train.strategy!r} has "
-                                     f"{self.replicas}", True)
-            make_optimizer(self.config.train)
-            make_schedule(self.config.train, self.monitor)
-            make_early_stopping(self.config.train, self.monitor)
-            self.check()
+            self.check_settings(self.strategy.num_replicas_in_sync)
             self._validated = True
+        return self
+
+    def check_settings(self, replicas):
+        """Every check of the settings that needs neither data nor a strategy, for
+        ``replicas`` replicas (the ``--local-workers`` launcher runs it before it starts
+        any worker); returns the workflow."""
+        from rnn_pipeline.training import make_optimizer, make_schedule
+        from rnn_pipeline.training.stopping import make_early_stopping
+
+        self.replicas = replicas
+        self.check_replicas()
+        if self.config.train.jit_compile and self.replicas > 1:
+            raise pipeline_error("train.jit_compile", f"needs one replica, but train."
+                                 f"strategy {self.config.train.strategy!r} has "
+                                 f"{self.replicas}", True)
+        make_optimizer(self.config.train)
+        make_schedule(self.config.train, self.monitor)
+        make_early_stopping(self.config.train, self.monitor)
+        check_memory(Workflow.memory_parts(self))  # the stack alone, before `check` builds
+        self.check()
         return self
 
     def prepare(self, fitted_text=None):
@@ -96,6 +108,7 @@ class Workflow:
         keras.utils.set_random_seed(self.config.train.seed)
         self.fitted_text = fitted_text
         self.load_data()
+        check_memory(self.memory_parts())  # before the model takes any memory
         with self.strategy.scope():
             self.model = self.build_model()
             self.model.compile(optimizer=make_optimizer(self.config.train))
@@ -124,6 +137,20 @@ class Workflow:
     def build_model(self):
         """The task's model for the prepared data (not compiled)."""
         raise NotImplementedError
+
+    def memory_parts(self, batch=None, batch_key="train.batch_size"):
+        """The terms of the memory the model and a batch need (`resources.MemoryPart`),
+        checked before the model is built; by default the recurrent stack over one step
+        of ``model.embedding_dim`` (or 1) features. A task adds its embeddings, output
+        layer and sequence length.
+
+        Args:
+            batch: the batch (default ``train.batch_size``).
+            batch_key: the key or option that sets it, for the message.
+        """
+        model = self.config.model
+        batch = self.config.train.batch_size if batch is None else batch
+        return recurrent_parts(model, getattr(model, "embedding_dim", 1), batch, 1, batch_key)
 
     # --- training ---
     def fit(self, run_path, callbacks=(), resume=None):
@@ -156,33 +183,54 @@ class Workflow:
         checkpointer = Checkpoints(run.file(run.CHECKPOINTS), self.model,
                                    CarriedState(self.model, self.strategy), chief=self.chief,
                                    every_steps=train.checkpoint_every,
-                                   minutes=train.checkpoint_minutes, agree=agree)
-        if resume is not None:
-            checkpointer.check(resume, run.path)  # before anything in the run changes
-        if self.chief and resume is None:
+                                   minutes=train.checkpoint_minutes, agree=agree,
+                                   log=self.log if self.chief else None)
+        with contextlib.ExitStack() as held:
+            held.enter_context(writable(run.path))
+            if self.chief:
+                held.enter_context(self._start_run(run, resume, checkpointer))
+            elif resume is not None:
+                checkpointer.check(resume, run.path)
+            self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}"
+                     + (f"; {self.replicas} replicas" if self.replicas > 1 else ""))
+            written = (run_callbacks(run, append=resume is not None) if self.chief
+                       else [GradientLog()])
+            start = time.perf_counter()
+            try:
+                with StopSignals(agree) as stop:
+                    rows = fit(self.model, self.datasets["train"], self.datasets["valid"], train,
+                               metric=self.metric, log=self.log, strategy=self.strategy,
+                               callbacks=[*written, *self.training_callbacks(), *callbacks],
+                               checkpoints=checkpointer, resume=resume, stop=stop,
+                               on_epoch=run.save_epoch_rows if self.chief else None)
+            except TrainingInterrupted as exc:
+                exc.run = run.path
+                raise
+            finally:
+                checkpointer.close()
+            return self._finish_training(run, rows, time.perf_counter() - start)
+
+    @contextlib.contextmanager
+    def _start_run(self, run, resume, checkpointer):
+        """The chief's run folder, locked while it trains (`RunLock`): a new run is created
+        with its config and assets; a resumed one is checked against its checkpoint first."""
+        from rnn_pipeline.runs.lock import RunLock
+
+        if resume is None:
             run.create()
-            run.save_config(self.config)
-            self.save_assets(run)
-            run.save_fitted_text(self.fitted_text_configs())
-        elif self.chief:
-            run.save_config(self.config)  # --epochs and the train keys --resume may change
-        self.log(f"Model: {self.model.count_params():,} parameters; run folder {run.path}"
-                 + (f"; {self.replicas} replicas" if self.replicas > 1 else ""))
-        written = run_callbacks(run, append=resume is not None) if self.chief else [GradientLog()]
-        start = time.perf_counter()
-        try:
-            with StopSignals(agree) as stop:
-                rows = fit(self.model, self.datasets["train"], self.datasets["valid"], train,
-                           metric=self.metric, log=self.log, strategy=self.strategy,
-                           callbacks=[*written, *self.training_callbacks(), *callbacks],
-                           checkpoints=checkpointer, resume=resume, stop=stop,
-                           on_epoch=run.save_epoch_rows if self.chief else None)
-        except TrainingInterrupted as exc:
-            exc.run = run.path
-            raise
-        finally:
-            checkpointer.close()
-        seconds = time.perf_counter() - start
+        with RunLock(run.path, "--resume" if resume is not None else "--run-dir",
+                     log=self.log):
+            if resume is not None:
+                checkpointer.check(resume, run.path)  # before anything in the run changes
+                run.save_config(self.config)  # --epochs and the train keys --resume may change
+            else:
+                run.save_config(self.config)
+                self.save_assets(run)
+                run.save_fitted_text(self.fitted_text_configs())
+            yield
+
+    def _finish_training(self, run, rows, seconds):
+        """After the last epoch: one device's model, settled, saved and measured (chief)."""
         if self.replicas > 1:
             self.model = self.single_device_model()
         if not self.chief:

@@ -15,6 +15,7 @@ from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.translate import translate_text
 from rnn_pipeline.models.builder import build_translator
+from rnn_pipeline.resources import recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
@@ -118,6 +119,18 @@ class TranslationWorkflow(Workflow):
             name: pair_batches(pairs, self.source_pre, self.target_pre, cfg.train.batch_size,
                                shuffle_seed=cfg.train.seed if name == "train" else None)
             for name, pairs in self.splits.items()}
+
+    def memory_parts(self, batch=None, batch_key="train.batch_size"):
+        """Both sides' embeddings, the target softmax and the encoder and decoder stacks,
+        over sentences of up to ``decode.max_tokens`` tokens."""
+        m, steps = self.config.model, self.config.decode.max_tokens
+        batch = self.config.train.batch_size if batch is None else batch
+        source = vocabulary_parts(len(self.source_vocab), m.embedding_dim, m.units, batch,
+                                  steps, batch_key=batch_key)[:1]
+        target = vocabulary_parts(len(self.target_vocab), m.embedding_dim, m.units, batch,
+                                  steps, batch_key=batch_key)
+        return [*source, *target, *recurrent_parts(m, m.embedding_dim, batch, steps, batch_key),
+                *recurrent_parts(m, m.embedding_dim + m.units, batch, steps, batch_key)]
 
     def build_model(self):
         return self._build(len(self.source_vocab), len(self.target_vocab), self.source_pre,

@@ -166,7 +166,8 @@ def test_forecast_command_continues_the_timestamps(fitted, tmp_path):
     short.write_text("\n".join(source[:11]) + "\n")
     bad = CliRunner().invoke(cli, ["forecast", str(run), "--input", str(short)])
     assert bad.exit_code == 2
-    assert bad.output.startswith("Error: --input must have at least lookback = 24 rows.")
+    assert bad.output.startswith("Error: --input must have at least 24 data rows for the "
+                                 "run's series.lookback = 24; it has 10.")
 
 
 def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.series.reader import read_series
-from rnn_pipeline.series.splits import split_ranges
+from rnn_pipeline.series.splits import rows_needed, split_ranges
 from rnn_pipeline.series.windows import make_windows, window_count
 
 
@@ -95,6 +95,19 @@ def test_fraction_split_and_too_short_series():
     with pytest.raises(PipelineError, match=r"^series is too short for a valid window"):
         split_ranges(40, "D", 10, 5)
 
+
+
+@pytest.mark.parametrize("lookback, horizon, valid, test", [
+    (24, 12, 0.1, 0.2), (1, 1, 0.1, 0.2), (96, 24, 0.05, 0.01), (3, 7, 0.33, 0.4)])
+def test_rows_needed_is_the_fewest_rows_every_split_accepts(lookback, horizon, valid, test):
+    rows, reason = rows_needed("D", lookback, horizon, "fractions", valid, test)
+    split_ranges(rows, "D", lookback, horizon, "fractions", valid, test)
+    with pytest.raises(PipelineError, match="too short|at least"):
+        split_ranges(rows - 1, "D", lookback, horizon, "fractions", valid, test)
+    assert reason.startswith(f"series.lookback = {lookback} and series.horizon = {horizon}: "
+                             f"a window of {lookback + horizon} rows in each")
+    assert rows_needed("h", lookback, horizon, "ett")[0] == 20 * 30 * 24
+    assert rows_needed(None, lookback, horizon, "ett")[0] == lookback + horizon
 
 def test_windows_hold_history_and_the_next_target_rows():
     values = np.arange(20, dtype=np.float32).reshape(10, 2)  # column 0: target

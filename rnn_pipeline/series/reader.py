@@ -55,8 +55,16 @@ def _file_row(position):
     return position + 2
 
 
-def _check_columns(frame, path, time_column, targets, covariates):
+def _check_columns(frame, path, time_column, targets, covariates, argument):
+    """Every named column is in ``frame``. A config key ``argument`` ("series.csv") names
+    the key of a missing column; an option ("--input") lists the columns the file lacks."""
     available = list(frame.columns)
+    lacking = [name for name in [time_column, *targets, *covariates] if name not in available]
+    if lacking and not argument.startswith("series."):
+        raise pipeline_error(argument, f"must have the run's columns "
+                             f"{', '.join(map(repr, [time_column, *targets, *covariates]))}; "
+                             f"it lacks {', '.join(map(repr, lacking))} (it has "
+                             f"{', '.join(map(repr, available))})", str(path))
     for key, names in (("series.time_column", [time_column]), ("series.targets", targets),
                        ("series.covariates", covariates)):
         for name in names:
@@ -68,6 +76,64 @@ def _check_columns(frame, path, time_column, targets, covariates):
     overlap = set(targets) & set(covariates)
     if overlap:
         raise pipeline_error("series.covariates", "must not repeat a target", sorted(overlap))
+
+
+def _read_frame(path, argument):
+    """The CSV as a pandas frame, or one error naming ``argument`` and what is wrong."""
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise pipeline_error(argument, "must be an existing CSV file", str(path)) from None
+    except IsADirectoryError:
+        raise pipeline_error(argument, "must be a CSV file, not a directory", str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise pipeline_error(argument, "must be a CSV file with a header line and data rows; "
+                             "it is empty", str(path)) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise pipeline_error(argument, f"must be a readable CSV ({exc})", str(path)) from None
+    except OSError as exc:  # permissions, a special file
+        raise pipeline_error(argument, f"must be a readable CSV file ({exc.strerror})",
+                             str(path)) from None
+
+
+def _check_row_count(count, path, argument, need, floor=None):
+    """At least ``need`` rows, or with ``floor`` (the raw rows, before gaps are filled) at
+    least ``floor``: otherwise one error saying how many there are and what needs how many."""
+    rows, reason = need or (1, "a series")
+    if count >= (rows if floor is None else floor):
+        return
+    if floor is not None and floor > rows:
+        rows, reason = floor, "series.frequency to be inferred (it is not set)"
+    raise pipeline_error(argument, f"must have at least {rows:,} data rows for {reason}; "
+                         f"it has {count:,}", str(path))
+
+
+def _infer_frequency(times, path):
+    """The frequency of ``times`` (3 rows at least); where there is none, one error at the
+    first row that breaks the step of the rows before it."""
+    frequency = pd.infer_freq(times)
+    if frequency is not None:
+        return frequency
+    # times[:regular] has a frequency (or is under 3 rows), times[:irregular] has none.
+    regular, irregular = 2, len(times)
+    while irregular - regular > 1:
+        middle = (regular + irregular) // 2
+        if pd.infer_freq(times[:middle]) is not None:
+            regular = middle
+        else:
+            irregular = middle
+    if regular < 3:
+        raise pipeline_error(f"{path}:{_file_row(2)}", f"must step regularly for "
+                             f"series.frequency to be inferred; the first rows step "
+                             f"{times[0]}, {times[1]}, {times[2]}; set series.frequency "
+                             f"(e.g. 'h', 'D', 'MS')", str(times[2]))
+    step = pd.infer_freq(times[:regular])
+    raise pipeline_error(f"{path}:{_file_row(regular)}", f"breaks the step of the rows before "
+                         f"it ({step!r}, lines {_file_row(0)}-{_file_row(regular - 1)}): "
+                         f"{times[regular - 1]} is followed by {times[regular]}, a gap or an "
+                         f"irregular step, so series.frequency cannot be inferred; add the "
+                         f"missing rows, or set series.frequency = {step!r} with series.fill "
+                         f"= 'ffill' or 'interpolate'", str(times[regular]))
 
 
 def _parse_times(frame, path, time_column):
@@ -151,10 +217,7 @@ def _regular_grid(times, path, frequency, fill):
         (frequency, grid or None when ``times`` is already regular).
     """
     if frequency is None:
-        frequency = pd.infer_freq(times) if len(times) >= 3 else None
-        if frequency is None:
-            raise pipeline_error("series.frequency", f"must be set: it cannot be inferred from "
-                                 f"{path}", None)
+        frequency = _infer_frequency(times, path)
     try:
         expected = pd.date_range(times[0], periods=len(times), freq=frequency)
     except ValueError:
@@ -174,7 +237,8 @@ def _regular_grid(times, path, frequency, fill):
                          f"'ffill' or 'interpolate' fills gaps)", str(times[row]))
 
 
-def read_series(path, time_column, targets, covariates=(), frequency=None, fill="none"):
+def read_series(path, time_column, targets, covariates=(), frequency=None, fill="none",
+                argument="series.csv", need=None):
     """Reads and checks a CSV series.
 
     Args:
@@ -185,20 +249,22 @@ def read_series(path, time_column, targets, covariates=(), frequency=None, fill=
             categorical (`Series.categories`).
         frequency: pandas offset alias; None infers it.
         fill: "none" (missing values are errors), "ffill" or "interpolate".
+        argument: what errors about the whole file name: the config key "series.csv" (or
+            "series.dataset"), or an option such as "--input" (see `_check_columns`).
+        need: (rows, what needs them) of the caller, e.g. `splits.rows_needed`; default
+            one row.
     """
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise pipeline_error("series.csv", "must be an existing CSV file", str(path)) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise pipeline_error("series.csv", f"must be a readable CSV ({exc})", str(path)) from None
+    frame = _read_frame(path, argument)
     targets, covariates = list(targets), list(covariates)
-    _check_columns(frame, path, time_column, targets, covariates)
+    _check_columns(frame, path, time_column, targets, covariates, argument)
+    # Before the timestamps: a frequency is inferred from 3 rows at least.
+    _check_row_count(len(frame), path, argument, need, 1 if frequency else 3)
     times = _parse_times(frame, path, time_column)
     frequency, grid = _regular_grid(times, path, frequency, fill)
     if grid is not None:  # missing timestamps become missing rows, filled below
         frame = frame.set_index(times).reindex(grid).reset_index(drop=True)
         times = grid
+    _check_row_count(len(times), path, argument, need)
     categorical = [name for name in covariates if _is_text(frame[name])]
     numeric = [name for name in covariates if name not in categorical]
     values, filled = _numeric(frame, path, [*targets, *numeric], fill)

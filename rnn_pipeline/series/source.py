@@ -5,6 +5,8 @@ import dataclasses
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.series.reader import read_series
+from rnn_pipeline.series.splits import rows_needed
+
 
 def resolve(series_config):
     """The series settings with a dataset's defaults filled in where left at default."""
@@ -32,8 +34,11 @@ def load_series(series_config, progress=True):
         path = fetch_file(DATASETS.get(config.dataset).files["data"], progress=progress)
     else:
         path = config.csv
+    need = rows_needed(config.frequency, config.lookback, config.horizon, config.split,
+                       config.valid_fraction, config.test_fraction)
     series = read_series(path, config.time_column, config.targets, config.covariates,
-                         config.frequency, config.fill)
+                         config.frequency, config.fill, need=need,
+                         argument="series.csv" if config.dataset is None else "series.dataset")
     if config.max_rows is not None:
         cut = config.max_rows
         series = dataclasses.replace(

@@ -71,9 +71,53 @@ def split_ranges(num_rows, frequency, lookback, horizon, split="fractions", vali
                              f"{lookback + horizon} rows", num_rows)
     ranges = (ett_ranges(num_rows, frequency, lookback) if split == "ett"
               else fraction_ranges(num_rows, lookback, valid_fraction, test_fraction))
-    for name, (start, end) in ranges.items():
-        if start < 0 or end - start < lookback + horizon:
-            raise pipeline_error("series", f"is too short for a {name} window of lookback + "
-                                 f"horizon = {lookback + horizon} rows (the {name} split "
-                                 f"has rows [{start}, {end}))", num_rows)
+    short = _short_split(ranges, lookback + horizon)
+    if short is not None:
+        name, (start, end) = short
+        raise pipeline_error("series", f"is too short for a {name} window of lookback + "
+                             f"horizon = {lookback + horizon} rows (the {name} split "
+                             f"has rows [{start}, {end}))", num_rows)
     return ranges
+
+
+def _short_split(ranges, window):
+    """The first (name, (start, end)) of ``ranges`` that cannot hold a ``window`` of rows."""
+    for name, (start, end) in ranges.items():
+        if start < 0 or end - start < window:
+            return name, (start, end)
+    return None
+
+
+def rows_needed(frequency, lookback, horizon, split="fractions", valid_fraction=0.1,
+                test_fraction=0.2):
+    """The fewest rows on which every split holds a window of lookback + horizon rows, and
+    what needs them: a CSV with fewer is refused while it is read, before its timestamps.
+
+    Args:
+        frequency: pandas offset alias, or None when it is yet to be inferred.
+        lookback, horizon, split, valid_fraction, test_fraction: the ``[series]`` keys.
+
+    Returns:
+        (rows, reason), e.g. (115, "series.lookback = 24 and series.horizon = 12: ...").
+    """
+    window = lookback + horizon
+    keys = f"series.lookback = {lookback} and series.horizon = {horizon}"
+    if split == "ett":
+        try:
+            return 20 * 30 * rows_per_day(frequency), f"the 'ett' split (20 months of 30 days " \
+                                                      f"at {frequency!r})"
+        except (TypeError, ValueError):  # no fixed frequency yet: `ett_ranges` says so later
+            return window, keys
+    if split not in SPLITS or not (0 < valid_fraction < 1 and 0 < test_fraction < 1) \
+            or valid_fraction + test_fraction >= 1:
+        return window, keys  # `split_ranges` names the key
+    # Each split needs round(rows * share) >= horizon, train rows >= window: start just
+    # below the real-valued bound and step up (rounding decides the last row or two).
+    start = max(window, int(max((horizon - 0.5) / valid_fraction,
+                                (horizon - 0.5) / test_fraction,
+                                (window - 1) / (1 - valid_fraction - test_fraction))) - 2)
+    rows = next((n for n in range(start, 2 * start + 10) if _short_split(
+        fraction_ranges(n, lookback, valid_fraction, test_fraction), window) is None), window)
+    return rows, (f"{keys}: a window of {window} rows in each of the train, valid and test "
+                  f"splits (series.valid_fraction = {valid_fraction:g}, "
+                  f"series.test_fraction = {test_fraction:g})")

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 
-from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models import forecaster  # noqa: F401  (registers the classes a run loads)
 from rnn_pipeline.models.builder import build_forecaster
 from rnn_pipeline.models.residual import check_level, check_residual
@@ -300,10 +299,9 @@ class ForecastWorkflow(Workflow):
         from rnn_pipeline.series.reader import read_series
 
         s = self.series_config
-        series = read_series(path, s.time_column, s.targets, s.covariates, s.frequency, s.fill)
-        if len(series.values) < s.lookback:
-            raise pipeline_error("--input", f"must have at least lookback = {s.lookback} rows",
-                                 f"{path} ({len(series.values)} rows)")
+        series = read_series(path, s.time_column, s.targets, s.covariates, s.frequency, s.fill,
+                             argument="--input",
+                             need=(s.lookback, f"the run's series.lookback = {s.lookback}"))
         times = pd.date_range(series.times[-1], periods=s.horizon + 1, freq=s.frequency)[1:]
         history = series.values[None, -s.lookback:]  # (1, lookback, columns)
         inputs = {"history": history}

@@ -23,7 +23,7 @@ def check_embeddings(config):
         raise pipeline_error("embeddings.file", "must be an existing vectors file", config.file)
 
 
-def load_pretrained(layer, config, itos, train_stream, seed=0):
+def load_pretrained(layer, config, itos, train_stream, seed=0, vectors=None):
     """Writes the pretrained rows into ``layer.embeddings`` and applies ``trainable``.
 
     Args:
@@ -32,11 +32,15 @@ def load_pretrained(layer, config, itos, train_stream, seed=0):
         itos: vocabulary words in id order.
         train_stream: token ids of the training split.
         seed: seed of the "scaled" initialisation.
+        vectors: the file's `WordVectors` when the caller read it already (`read_vectors`
+            checks them, so a bad file can be refused before the data's progress line);
+            None reads it here.
 
     Returns:
         the `Coverage` report.
     """
-    vectors = read_vectors(config.file, config.format)
+    if vectors is None:
+        vectors = read_vectors(config.file, config.format)
     matrix, coverage = pretrained_matrix(
         itos, vectors, layer.embeddings.numpy(), train_stream, config.missing,
         config.lowercase, seed=seed)

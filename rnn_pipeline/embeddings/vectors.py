@@ -76,14 +76,34 @@ def _parse_line(line, dim, path, line_number):
         raise pipeline_error("embeddings.file", f"must have a word and {dim} numbers on every "
                              f"line; line {line_number} has {len(parts) - 1} numbers", str(path))
     try:
-        return parts[0], np.asarray(parts[1:], dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 -> Inf, refused by `_check_finite`
+            return parts[0], np.asarray(parts[1:], dtype=np.float32)
     except ValueError:
         raise pipeline_error("embeddings.file", f"must have numbers after the word; line "
                              f"{line_number} has {' '.join(parts[1:4])!r}...", str(path)) from None
 
 
+def _check_finite(words, matrix, path, where):
+    """Every value finite: a NaN or Inf (or a number beyond float32's range, read as Inf)
+    would make the model's loss NaN at its first step.
+
+    Args:
+        words, matrix: the vectors read, in file order.
+        path: the file.
+        where: row index -> its place in the file, e.g. "line 3".
+    """
+    bad = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+    if bad.size:
+        row = matrix[bad[0]]
+        value = row[~np.isfinite(row)][0]
+        raise pipeline_error("embeddings.file", f"must hold finite numbers (no NaN or Inf, "
+                             f"none beyond float32's range); {where(bad[0])} (word "
+                             f"{words[bad[0]]!r}) has {value}, and {bad.size:,} vectors in "
+                             f"all have such values", str(path))
+
+
 def _read_text(path, with_header):
-    words, rows, dim, count = [], [], None, None
+    words, rows, dim, count, line_numbers = [], [], None, None, []
     with _open(path) as f:
         for line_number, raw in enumerate(f, start=1):
             line = _decode(raw, path, f"line {line_number}")
@@ -104,12 +124,15 @@ def _read_text(path, with_header):
                                          f"word; line {line_number} has none", str(path))
             words.append(word)
             rows.append(vector)
+            line_numbers.append(line_number)
     if count is not None and count != len(words):
         raise pipeline_error("embeddings.file", f"must hold the {count:,} vectors its header "
                              f"declares; it has {len(words):,}", str(path))
     if not words:
         raise pipeline_error("embeddings.file", "must contain at least one vector", str(path))
-    return WordVectors(words, np.stack(rows), str(path))
+    matrix = np.stack(rows)
+    _check_finite(words, matrix, path, lambda row: f"line {line_numbers[row]}")
+    return WordVectors(words, matrix, str(path))
 
 
 @VECTOR_FORMATS.register("glove")
@@ -151,6 +174,7 @@ def read_word2vec_binary(path):
                                      str(path))
             words.append(_decode(bytes(word), path, f"the word of vector {i + 1}"))
             matrix[i] = np.frombuffer(values, dtype="<f4")
+    _check_finite(words, matrix, path, lambda row: f"vector {row + 1}")
     return WordVectors(words, matrix, str(path))
 
 

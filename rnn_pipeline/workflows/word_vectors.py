@@ -10,9 +10,19 @@ from rnn_pipeline.data.text_pipeline import fit_text
 from rnn_pipeline.embeddings import nearest, read_vectors
 from rnn_pipeline.embeddings.word2vec import (check_word2vec, save_vectors, stream_sentences,
                                               train_word2vec)
-from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.workflows.base import say
+
+
+def check_embed_task(config):
+    """Raises a `PipelineError` unless ``config`` is a language model's: Word2Vec trains on
+    its ``[data]`` text, with its ``[text]`` tokenizer and vocabulary."""
+    if not isinstance(config, LanguageModelConfig):
+        raise pipeline_error("PIPELINE", f"must be a language-model pipeline (task "
+                             f"{LanguageModelConfig.task!r}: rnn-pipeline embed trains "
+                             f"Word2Vec on its text), but its task is {config.task!r}",
+                             config.name)
 
 
 def embed_pipeline(config, out, log=say):
@@ -28,6 +38,7 @@ def embed_pipeline(config, out, log=say):
     Returns:
         the number of words written.
     """
+    check_embed_task(config)
     check_word2vec(config.word2vec, config.model.embedding_dim)
     start = time.perf_counter()
     corpus = load_corpus(config.data)
@@ -57,7 +68,8 @@ def neighbor_tables(source, word, k=10):
     """
     source = Path(source)
     if source.is_file():
-        vectors = read_vectors(source)
+        with config_keys({"embeddings.file": "RUN"}):  # the file is the command's argument
+            vectors = read_vectors(source)
         return [(f"input vectors {source}", nearest(vectors.words, vectors.matrix, word, k))]
     run = RunFolder(source).check_exists()
     config = run.load_config()

@@ -4,12 +4,14 @@ scaler and instance normalisation are inside the model)."""
 import numpy as np
 import tensorflow as tf
 
+from rnn_pipeline.export.request_checks import assert_finite
+
 
 class ForecastServing(tf.Module):
     """Signature ``serving_default``: ``history`` [batch, lookback, inputs] float32 ->
     ``forecast`` [batch, horizon, targets] float32; a model with a distribution returns
     ``mean`` [batch, horizon, targets] and ``quantiles`` [batch, horizon, targets, Q] at
-    its ``quantiles`` levels instead.
+    its ``quantiles`` levels instead. A history with NaN or infinity is refused, naming it.
 
     Args:
         model: a trained `Forecaster`.
@@ -39,6 +41,9 @@ class ForecastServing(tf.Module):
 
     def _forecast(self, *tensors):
         model = self._model[0]
+        with tf.control_dependencies([assert_finite(tensors[0], "history",
+                                                    "must hold finite numbers only")]):
+            tensors = [tf.identity(tensor) for tensor in tensors]
         inputs = dict(zip(self.input_names, tensors)) if len(tensors) > 1 else tensors[0]
         output = model(inputs, training=False)
         if not model.probabilistic:

@@ -6,10 +6,12 @@ import tensorflow as tf
 
 from rnn_pipeline.data.vocabulary import EOS, UNK
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.export.request_checks import assert_finite, assert_in_range
 from rnn_pipeline.generation.generate import generate_ids
 from rnn_pipeline.generation.samplers import ServingSampler
 from rnn_pipeline.generation.score import score_ids, score_outputs
 from rnn_pipeline.generation.stepper import RecurrentStepper
+from rnn_pipeline.limits import MAX_GENERATED_TOKENS
 
 VOCABULARY_FILE = "vocab.txt"
 
@@ -45,11 +47,15 @@ class LanguageModelServing(tf.Module):
         model: a trained `CausalLM` with its `TextPreprocessor`.
         assets_dir: a `pathlib.Path`; files written there become the export's assets.
         top_words: words returned by ``next_words``.
-        max_tokens_limit: the largest ``max_tokens`` a request may ask for.
+        max_tokens_limit: the largest ``max_tokens`` a request may ask for, in
+            [1, `MAX_GENERATED_TOKENS`] (``max_tokens`` = 0 returns the prompt).
     """
 
     def __init__(self, model, assets_dir, top_words=10, max_tokens_limit=1000):
         super().__init__(name="language_model_serving")
+        if not 1 <= max_tokens_limit <= MAX_GENERATED_TOKENS:
+            raise pipeline_error("--max-tokens-limit", f"must be in [1, {MAX_GENERATED_TOKENS}]",
+                                 max_tokens_limit)
         preprocessor = model.preprocessor
         vocabulary = preprocessor.vocabulary
         if not 1 <= top_words <= len(vocabulary):
@@ -89,16 +95,12 @@ class LanguageModelServing(tf.Module):
     def generate(self, prompt, max_tokens, temperature, top_k, seed):
         """Prompt + generated continuation. ``temperature <= 0`` is greedy decoding;
         ``top_k <= 0`` samples from the whole vocabulary."""
-        limit = self.max_tokens_limit
         with self._same_batch("prompt", prompt, max_tokens=max_tokens, temperature=temperature,
                               top_k=top_k, seed=seed):
-            in_range = tf.debugging.assert_equal(
-                tf.reduce_all((max_tokens >= 0) & (max_tokens <= limit)), True,
-                message=f"max_tokens must be in [0, {limit}]")
-            finite = tf.debugging.assert_equal(
-                tf.reduce_all(tf.math.is_finite(temperature)), True,
-                message="temperature must be a finite number (<= 0 is greedy)")
-        with tf.control_dependencies([in_range, finite]):
+            checks = [assert_in_range(max_tokens, "max_tokens", 0, self.max_tokens_limit),
+                      assert_finite(temperature, "temperature",
+                                    "must be a finite number (<= 0 is greedy)")]
+        with tf.control_dependencies(checks):
             ids = generate_ids(self._stepper, self._ids(prompt), max_tokens,
                                ServingSampler(temperature, top_k), seed, self._eos_id)
         text = self._text[0]

@@ -5,10 +5,12 @@ import warnings
 import tensorflow as tf
 
 from rnn_pipeline.data.vocabulary import EOS, UNK
+from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.generation.beam import beam_search
 from rnn_pipeline.generation.samplers import (BeamSearch, GreedySampler, ServingSampler,
                                               make_sampler)
-from rnn_pipeline.generation.stepper import RecurrentStepper
+from rnn_pipeline.generation.stepper import RecurrentStepper, stack_steps
+from rnn_pipeline.limits import MAX_GENERATED_TOKENS, MAX_SEED
 
 
 def _token_loop(stepper, logits, state, steps, sampler, seeds):
@@ -24,7 +26,7 @@ def _token_loop(stepper, logits, state, steps, sampler, seeds):
     _, _, _, tokens = tf.while_loop(
         lambda t, *_: t < steps, body,
         (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=steps)))
-    return tf.reshape(tf.transpose(tokens.stack()), [batch, steps])  # (batch, steps)
+    return stack_steps(tokens, batch)  # (batch, steps)
 
 
 def generate_ids(stepper, prompt_ids, max_tokens, sampler, seed, eos_id, stop_at_eos=False):
@@ -83,9 +85,10 @@ def generate(model, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eo
     Args:
         model: a trained `CausalLM` (with ``model.preprocessor`` or ``preprocessor`` given).
         prompts: a string or a list of strings (batched).
-        max_tokens: tokens to generate per prompt.
+        max_tokens: tokens to generate per prompt, in [0, `MAX_GENERATED_TOKENS`] (0
+            returns the prompts).
         sampler: "greedy", "random", "top_k", "top_p" or "beam".
-        seed: seed of the random samplers.
+        seed: seed of the random samplers, in [0, `MAX_SEED`].
         stop_at_eos: stop a prompt's continuation at ``<eos>``.
         preprocessor: the `TextPreprocessor`; defaults to ``model.preprocessor``.
         **sampler_options: temperature, k, p or num_beams.
@@ -93,6 +96,10 @@ def generate(model, prompts, max_tokens=50, sampler="greedy", seed=0, stop_at_eo
     Returns:
         list of strings: each prompt followed by its continuation.
     """
+    if not 0 <= max_tokens <= MAX_GENERATED_TOKENS:
+        raise pipeline_error("max_tokens", f"must be in [0, {MAX_GENERATED_TOKENS}]", max_tokens)
+    if not 0 <= seed <= MAX_SEED:  # seeds above 2**31 keep their bits as int32
+        raise pipeline_error("seed", f"must be in [0, {MAX_SEED}]", seed)
     single = isinstance(prompts, str)
     prompts = [prompts] if single else list(prompts)
     preprocessor = preprocessor or model.preprocessor

@@ -3,6 +3,19 @@
 import tensorflow as tf
 
 
+def stack_steps(tokens, batch):
+    """A `tf.TensorArray` of (batch,) ids, one per step -> int32 (batch, steps); zero steps
+    give (batch, 0) (stacking an empty array has no element shape to go by).
+
+    Args:
+        tokens: the loop's `tf.TensorArray` of int32 (batch,) tokens.
+        batch: int32 scalar, the rows.
+    """
+    stacked = tf.cond(tokens.size() > 0, lambda: tf.transpose(tokens.stack()),
+                      lambda: tf.zeros([batch, 0], tf.int32))
+    return tf.reshape(stacked, [batch, tokens.size()])
+
+
 class RecurrentStepper:
     """Runs the layers of a `CausalLM` one step at a time (inference: no dropout).
 

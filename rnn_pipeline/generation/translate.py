@@ -5,6 +5,7 @@ import tensorflow as tf
 from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, source_ids
 from rnn_pipeline.generation.beam import beam_search
 from rnn_pipeline.generation.detokenize import detokenizer_for
+from rnn_pipeline.generation.stepper import stack_steps
 
 
 class DecoderStepper:
@@ -48,7 +49,7 @@ def greedy_search(stepper, logits, state, max_tokens):
     _, _, _, tokens = tf.while_loop(
         lambda t, *_: t < max_tokens, body,
         (tf.constant(0), logits, state, tf.TensorArray(tf.int32, size=max_tokens)))
-    return tf.reshape(tf.transpose(tokens.stack()), [batch, max_tokens])
+    return stack_steps(tokens, batch)  # (batch, max_tokens)
 
 
 def decode_ids(model, source_ids, max_tokens, bos_id, eos_id, num_beams=1, length_penalty=0.0):

@@ -1,5 +1,10 @@
-"""The models under an export base, loaded on first use, as TF Serving finds them."""
+"""The models under an export base, loaded on first use, as TF Serving finds and runs them:
+each version in a TF1 `Session` (the loader TF Serving uses), whose threads are shared by
+every version and outnumber the requests served at once, so that long requests never
+hold up a short one."""
 
+import re
+import sys
 import threading
 from pathlib import Path
 
@@ -9,23 +14,123 @@ from google.protobuf import json_format
 
 from rnn_pipeline.export.graph_checks import read_saved_model
 from rnn_pipeline.export.layout import versions
+from rnn_pipeline.serving.errors import RequestError, ServingError
+
+# A graph assertion built by `export.request_checks`: "[<rule>. Received: <name>=] [<value>]".
+_CHECKED = re.compile(r"assertion failed: \[(?P<rule>[^\n]*?Received: [^\n\]]*=)\] "
+                      r"\[(?P<value>[^\n\]]*)\]")
+# Any other assertion of an export: its message is the first bracketed text.
+_ASSERTED = re.compile(r"assertion failed: \[(.*?)\](?: \[|$)", re.MULTILINE)
 
 
-class NotFound(LookupError):
+class NotFound(ServingError, LookupError):
     """An unknown model or version: HTTP 404."""
+
+    status = 404
+
+
+class ServerFault(ServingError):
+    """A failure that is not the request's: HTTP 500, without TensorFlow's text (the
+    server's stderr has it)."""
+
+
+def request_error(exc, where):
+    """The error a client sees for a TensorFlow error raised by running a signature: an
+    export's own check of an input, in its words (400), or a `ServerFault` naming only
+    ``where``, with TensorFlow's text on the server's stderr.
+
+    Args:
+        exc: a `tf.errors.OpError`.
+        where: e.g. "signature 'score' of tiny/2".
+    """
+    message = getattr(exc, "message", str(exc))
+    checked = _CHECKED.search(message)
+    if checked:
+        return RequestError(checked["rule"] + checked["value"])
+    asserted = _ASSERTED.search(message)
+    if asserted:
+        return RequestError(asserted.group(1))
+    print(f"rnn-pipeline serve: {where} failed: {message}", file=sys.stderr, flush=True)
+    return ServerFault(f"{where} failed ({type(exc).__name__}); the server's log has the "
+                       f"details")
+
+
+class Signature:
+    """One signature of a loaded version.
+
+    Args:
+        session: the version's `tf.compat.v1.Session`.
+        signature_def: its `SignatureDef` proto.
+        where: e.g. "signature 'score' of tiny/2", for errors.
+    """
+
+    def __init__(self, session, signature_def, where):
+        self._session, self.where = session, where
+        self.inputs = {key: tf.TensorSpec(
+            None if info.tensor_shape.unknown_rank else
+            [None if dim.size < 0 else dim.size for dim in info.tensor_shape.dim],
+            tf.as_dtype(info.dtype), key) for key, info in signature_def.inputs.items()}
+        self._feeds = {key: info.name for key, info in signature_def.inputs.items()}
+        self._fetches = {key: info.name for key, info in signature_def.outputs.items()}
+
+    def __call__(self, inputs):
+        """{input: NumPy array} -> {output: NumPy array}."""
+        try:
+            return self._session.run(self._fetches, {self._feeds[key]: value
+                                                     for key, value in inputs.items()})
+        except tf.errors.OpError as exc:
+            raise request_error(exc, self.where) from None
+
+
+class Servable:
+    """A loaded version: its session and callable signatures.
+
+    Args:
+        path: the version folder.
+        config: the `ConfigProto` of its session.
+        label: "<name>/<version>".
+    """
+
+    def __init__(self, path, config, label):
+        from tensorflow.python.util import deprecation
+
+        self.graph = tf.Graph()
+        self.session = tf.compat.v1.Session(graph=self.graph, config=config)
+        with self.graph.as_default(), deprecation.silence():
+            meta_graph = tf.compat.v1.saved_model.loader.load(
+                self.session, [tf.saved_model.SERVING], str(path))
+        self.signatures = {key: Signature(self.session, signature,
+                                          f"signature {key!r} of {label}")
+                           for key, signature in meta_graph.signature_def.items()
+                           if not key.startswith("__")}
+
+    def signature(self, name):
+        """The signature ``name``, or a 400 naming the available ones."""
+        if name not in self.signatures:
+            raise RequestError(f'Serving signature name: "{name}" not found in signature '
+                               f'def. Available: {", ".join(sorted(self.signatures))}.')
+        return self.signatures[name]
 
 
 class ModelRepository:
-    """``<base>/<name>/<version>/`` folders; the latest version serves by default.
+    """``<base>/<name>/<version>/`` folders; the latest version serves by default. Each
+    version is loaded once, on its first request; loading one version does not hold up
+    requests to the others.
 
     Args:
         base: the export base folder.
+        threads: the sessions' shared pool of threads; give it more threads than the
+            requests served at once (a long request occupies one thread throughout).
     """
 
-    def __init__(self, base):
+    def __init__(self, base, threads=68):
         self.base = Path(base)
         self._loaded = {}
+        self._loading = {}  # (name, version) -> its lock, held while it loads
         self._lock = threading.Lock()
+        self._config = tf.compat.v1.ConfigProto()
+        self._config.session_inter_op_thread_pool.add(
+            num_threads=threads, global_name=f"rnn_pipeline_serve_{threads}")
 
     def versions(self, name):
         if "/" in name or name.startswith("."):
@@ -43,13 +148,27 @@ class ModelRepository:
             raise NotFound(f"Servable not found for request: Specific({name}, {version})")
         return version
 
-    def signatures(self, name, version):
-        """The loaded SavedModel's callable signatures."""
+    def servable(self, name, version):
+        """The loaded version (a `Servable`), loaded now if it is not yet."""
         key = (name, version)
         with self._lock:
+            if key in self._loaded:
+                return self._loaded[key]
+            lock = self._loading.setdefault(key, threading.Lock())
+        with lock:
             if key not in self._loaded:
-                self._loaded[key] = tf.saved_model.load(str(self.base / name / str(version)))
-            return self._loaded[key].signatures
+                try:
+                    servable = Servable(self.base / name / str(version), self._config,
+                                        f"{name}/{version}")
+                except (tf.errors.OpError, OSError, RuntimeError, ValueError) as exc:
+                    print(f"rnn-pipeline serve: loading {name}/{version} failed: {exc}",
+                          file=sys.stderr, flush=True)
+                    raise ServerFault(f"version {version} of model {name} could not be "
+                                      f"loaded ({type(exc).__name__}); the server's log has "
+                                      f"the details") from None
+                with self._lock:
+                    self._loaded[key] = servable
+        return self._loaded[key]
 
     def status(self, name, version=None):
         """GET /v1/models/<name>[/versions/<v>]."""

@@ -11,9 +11,8 @@ import json
 import numpy as np
 import tensorflow as tf
 
-
-class RequestError(ValueError):
-    """A client mistake: HTTP 400 with ``{"error": message}``."""
+from rnn_pipeline.errors import error_message
+from rnn_pipeline.serving.errors import RequestError
 
 
 def parse_json(body):
@@ -21,6 +20,8 @@ def parse_json(body):
         return json.loads(body or b"")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(f"JSON Parse error: {exc}") from None
+    except RecursionError:
+        raise RequestError("JSON Parse error: nested too deeply") from None
 
 
 def _strings(name, values):
@@ -28,45 +29,123 @@ def _strings(name, values):
     if isinstance(values, list):
         return [_strings(name, v) for v in values]
     if isinstance(values, dict) and set(values) == {"b64"}:
-        return base64.b64decode(values["b64"])
+        try:
+            return base64.b64decode(values["b64"], validate=True)
+        except (TypeError, ValueError):
+            raise RequestError(f"Input {name!r} has a {{\"b64\": ...}} value that is not "
+                               f"base64. Received: {values!r}"[:300]) from None
     if not isinstance(values, str):
-        raise RequestError(f"Input {name!r} expects strings. Received: {values!r}")
+        raise RequestError(f"Input {name!r} expects strings. Received: {values!r}"[:300])
     return values.encode("utf-8")
 
 
+def _first(array, outside):
+    """The first element of ``array`` where the bool array ``outside`` is True."""
+    return array.flat[int(np.argmax(outside))]
+
+
+def _numbers(name, values, dtype):
+    """JSON numbers -> a NumPy array of ``dtype`` (a `tf.DType`), refusing what the cast
+    would change: an integer outside the type's range (it would wrap around) or a finite
+    number that float32 cannot hold (it would become infinite)."""
+    try:
+        array = np.asarray(values)
+    except ValueError:
+        raise RequestError(f"Input {name!r} must be a regular (non-ragged) array.") from None
+    target = dtype.as_numpy_dtype
+    info = np.iinfo(target) if dtype.is_integer else np.finfo(target)
+    if dtype.is_integer and array.dtype == object and all(
+            type(value) is int for value in array.flat):  # an integer beyond 64 bits
+        outside = np.vectorize(lambda v: not info.min <= v <= info.max, otypes=[bool])(array)
+        raise RequestError(error_message(name, f"must be in [{info.min}, {info.max}] "
+                                         f"({dtype.name})", _first(array, outside)))
+    allowed = "iu" if dtype.is_integer else "iuf"
+    if array.dtype == bool or array.dtype.kind not in allowed:
+        kind = "integers" if dtype.is_integer else "numbers"
+        raise RequestError(f"Input {name!r} expects {kind} ({dtype.name}). "
+                           f"Received: {values!r}"[:300])
+    if dtype.is_integer:
+        outside = (array < info.min) | (array > info.max)
+        if outside.any():
+            raise RequestError(error_message(name, f"must be in [{info.min}, {info.max}] "
+                                             f"({dtype.name})", int(_first(array, outside))))
+        return array.astype(target)
+    cast = array.astype(target)
+    outside = np.isfinite(array) & ~np.isfinite(cast)
+    if outside.any():
+        raise RequestError(error_message(name, f"must be within {dtype.name}'s range "
+                                         f"(±{float(info.max):.4g})",
+                                         float(_first(array, outside))))
+    return cast
+
+
 def _column(name, values, spec):
-    """JSON values, one per row -> a tensor of the signature's dtype and rank, checked."""
+    """JSON values, one per row -> a NumPy array of the signature's dtype and rank, checked."""
     if not isinstance(values, list):
         raise RequestError(f"Input {name!r} must be a list with one value per row. "
-                           f"Received: {name}={values!r}")
+                           f"Received: {name}={values!r}"[:300])
     if spec.dtype == tf.string:
-        array = np.asarray(_strings(name, values), dtype=object)
-    else:
+        strings = _strings(name, values)
         try:
-            array = np.asarray(values)
+            array = np.asarray(strings, dtype=object)
         except ValueError:
             raise RequestError(f"Input {name!r} must be a regular (non-ragged) array.") from None
-        allowed = "iu" if spec.dtype.is_integer else "iuf"
-        if array.dtype == bool or array.dtype.kind not in allowed:
-            kind = "integers" if spec.dtype.is_integer else "numbers"
-            raise RequestError(f"Input {name!r} expects {kind} ({spec.dtype.name}). "
-                               f"Received: {values!r}"[:300])
+    else:
+        array = _numbers(name, values, spec.dtype)
     expected = spec.shape
     if array.ndim != expected.rank or any(
             want is not None and want != got for want, got in zip(expected.as_list(), array.shape)):
         shape = ["batch" if d is None else d for d in expected.as_list()]
         raise RequestError(f"Input {name!r} must have shape {shape}. Received: shape "
                            f"{list(array.shape)}")
-    if spec.dtype == tf.string:
-        return tf.constant(array.tolist() if array.size else [], tf.string)
-    try:
-        return tf.constant(array.astype(spec.dtype.as_numpy_dtype))
-    except (OverflowError, ValueError) as exc:
-        raise RequestError(f"Input {name!r}: {exc}") from None
+    return array
+
+
+def _rows_format(rows, names):
+    """The row format's instances -> {input: [one value per row]}."""
+    if not isinstance(rows, list) or not rows:
+        raise RequestError('"instances" must be a non-empty list.')
+    if len(names) == 1 and not all(isinstance(r, dict) for r in rows):
+        rows = [{names[0]: r} for r in rows]
+    columns = {}
+    for name in names:
+        missing = [i for i, row in enumerate(rows) if not isinstance(row, dict) or name not in row]
+        if missing:
+            raise RequestError(f"Missing input {name!r} in instance {missing[0]}. "
+                               f"The signature's inputs: {', '.join(names)}.")
+        columns[name] = [row[name] for row in rows]
+    extra = sorted({key for row in rows for key in row} - set(names))
+    return columns, extra
+
+
+def _columnar_format(columns, names):
+    """The columnar format's inputs -> {input: [one value per row]}."""
+    if not isinstance(columns, dict):
+        columns = {names[0]: columns} if len(names) == 1 else None
+    if columns is None:
+        raise RequestError(f'"inputs" must map input names to lists: {", ".join(names)}.')
+    missing = [name for name in names if name not in columns]
+    if missing:
+        raise RequestError(f"Missing input {missing[0]!r}. The signature's inputs: "
+                           f"{', '.join(names)}.")
+    return columns, sorted(set(columns) - set(names))
+
+
+def _same_rows(arrays):
+    """Every input has as many rows as the first (the columnar format can differ)."""
+    (first, rows), *others = [(name, len(array)) for name, array in arrays.items()]
+    for name, count in others:
+        if count != rows:
+            raise RequestError(f"inputs {first} and {name} must have the same batch size. "
+                               f"Received: {rows} and {count} rows")
 
 
 def request_inputs(body, input_specs):
-    """The request's inputs as tensors, keyed like ``input_specs``.
+    """The request's inputs as NumPy arrays, keyed like ``input_specs``.
+
+    Args:
+        body: the parsed JSON request.
+        input_specs: {input name: `tf.TensorSpec`} of the signature.
 
     Returns:
         (inputs dict, "row" or "columnar").
@@ -76,36 +155,15 @@ def request_inputs(body, input_specs):
                            'or "inputs" (columnar format).')
     names = sorted(input_specs)
     if "instances" in body:
-        rows = body["instances"]
-        if not isinstance(rows, list) or not rows:
-            raise RequestError('"instances" must be a non-empty list.')
-        if len(names) == 1 and not all(isinstance(r, dict) for r in rows):
-            rows = [{names[0]: r} for r in rows]
-        columns = {}
-        for name in names:
-            missing = [i for i, row in enumerate(rows) if not isinstance(row, dict) or name not in row]
-            if missing:
-                raise RequestError(f"Missing input {name!r} in instance {missing[0]}. "
-                                   f"The signature's inputs: {', '.join(names)}.")
-            columns[name] = [row[name] for row in rows]
-        extra = sorted({key for row in rows for key in row} - set(names))
-        fmt = "row"
+        (columns, extra), fmt = _rows_format(body["instances"], names), "row"
     else:
-        columns = body["inputs"]
-        if not isinstance(columns, dict):
-            columns = {names[0]: columns} if len(names) == 1 else None
-        if columns is None:
-            raise RequestError(f'"inputs" must map input names to lists: {", ".join(names)}.')
-        missing = [name for name in names if name not in columns]
-        if missing:
-            raise RequestError(f"Missing input {missing[0]!r}. The signature's inputs: "
-                               f"{', '.join(names)}.")
-        extra = sorted(set(columns) - set(names))
-        fmt = "columnar"
+        (columns, extra), fmt = _columnar_format(body["inputs"], names), "columnar"
     if extra:
         raise RequestError(f"Unknown input {extra[0]!r}. The signature's inputs: "
                            f"{', '.join(names)}.")
-    return {name: _column(name, columns[name], input_specs[name]) for name in names}, fmt
+    arrays = {name: _column(name, columns[name], input_specs[name]) for name in names}
+    _same_rows(arrays)
+    return arrays, fmt
 
 
 def _jsonable(array):
@@ -116,8 +174,13 @@ def _jsonable(array):
 
 
 def response_body(outputs, fmt):
-    """TF Serving's ``predictions`` (row) or ``outputs`` (columnar) JSON."""
-    values = {name: _jsonable(tensor.numpy()) for name, tensor in outputs.items()}
+    """TF Serving's ``predictions`` (row) or ``outputs`` (columnar) JSON.
+
+    Args:
+        outputs: {output name: NumPy array}.
+        fmt: the request's format, "row" or "columnar".
+    """
+    values = {name: _jsonable(np.asarray(array)) for name, array in outputs.items()}
     if fmt == "columnar":
         return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
     names = sorted(values)

@@ -79,5 +79,5 @@ def check_work(inputs, limits):
         raise RequestError(
             f"words must be at most {limits.max_words} per request, counted as rows x the "
             f"longest row's words and max_tokens (serve --max-words sets it; send long texts "
-            f"in requests of their own). Received: words={rows * longest} ({rows} rows x "
+            f"in requests of their own). Received: words={rows * longest} (rows {rows} x "
             f"{longest})")

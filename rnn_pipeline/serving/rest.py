@@ -70,7 +70,8 @@ def _numbers(name, values, dtype):
             raise RequestError(error_message(name, f"must be in [{info.min}, {info.max}] "
                                              f"({dtype.name})", int(_first(array, outside))))
         return array.astype(target)
-    cast = array.astype(target)
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        cast = array.astype(target)
     outside = np.isfinite(array) & ~np.isfinite(cast)
     if outside.any():
         raise RequestError(error_message(name, f"must be within {dtype.name}'s range "

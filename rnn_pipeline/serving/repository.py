@@ -14,6 +14,7 @@ from google.protobuf import json_format
 
 from rnn_pipeline.export.graph_checks import read_saved_model
 from rnn_pipeline.export.layout import versions
+from rnn_pipeline.export.warmup import WARMUP_FILE
 from rnn_pipeline.serving.errors import RequestError, ServingError
 
 # A graph assertion built by `export.request_checks`: "[<rule>. Received: <name>=] [<value>]".
@@ -103,6 +104,23 @@ class Servable:
                                           f"signature {key!r} of {label}")
                            for key, signature in meta_graph.signature_def.items()
                            if not key.startswith("__")}
+        self._warm_up(Path(path) / "assets.extra" / WARMUP_FILE)
+
+    def _warm_up(self, path):
+        """Replays the export's warm-up requests, as TF Serving does when it loads a
+        version: each signature's first run (graph optimisation) happens now, not during
+        a client's request."""
+        from tensorflow_serving.apis import prediction_log_pb2
+
+        if not path.is_file():
+            return
+        for record in tf.data.TFRecordDataset(str(path)):
+            request = prediction_log_pb2.PredictionLog.FromString(
+                record.numpy()).predict_log.request
+            signature = self.signatures.get(request.model_spec.signature_name)
+            if signature is not None:
+                signature({name: tf.make_ndarray(tensor)
+                           for name, tensor in request.inputs.items()})
 
     def signature(self, name):
         """The signature ``name``, or a 400 naming the available ones."""

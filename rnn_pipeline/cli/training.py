@@ -7,6 +7,7 @@ import click
 from rnn_pipeline import api
 from rnn_pipeline.cli.options import PipelineUsageError, user_errors
 from rnn_pipeline.errors import TrainingInterrupted, TrainingStopped
+from rnn_pipeline.limits import MAX_EPOCHS
 from rnn_pipeline.paths import check_output_file
 from rnn_pipeline.startup import import_tensorflow_quietly
 
@@ -16,7 +17,8 @@ from rnn_pipeline.startup import import_tensorflow_quietly
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
               help="Override a config value, e.g. --set model.cell=gru (repeatable); 'none' "
                    "unsets an optional number: --set train.global_clipnorm=none.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Shortcut for --set train.epochs=N.")
+@click.option("--epochs", type=click.IntRange(1, MAX_EPOCHS),
+              help="Shortcut for --set train.epochs=N.")
 @click.option("--run-dir", type=click.Path(file_okay=False),
               help="Run folder to create (default: runs/<name>-<timestamp>).")
 @click.option("--resume", type=click.Path(file_okay=False),

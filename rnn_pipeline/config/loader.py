@@ -260,4 +260,7 @@ def load(path, run_config=False):
         raise PipelineError(f"{path} must be UTF-8 text (TOML files are UTF-8); byte offset "
                             f"{exc.start} is not. Re-save it as UTF-8. Received: "
                             f"file={str(path)!r}") from None
+    except OSError as exc:
+        raise PipelineError(f"{path} must be a readable file ({exc.strerror}). Received: "
+                            f"file={str(path)!r}") from None
     return loads(text, source=str(path), run_config=run_config)

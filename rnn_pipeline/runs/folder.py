@@ -166,6 +166,7 @@ class RunFolder:
         import rnn_pipeline.metrics  # noqa: F401  (registers the classes model.keras names)
         import rnn_pipeline.models  # noqa: F401
 
+        check_not_training(self.path)
         path = self.file(self.MODEL)
         if not path.is_file():
             if any(self.file(self.CHECKPOINTS).glob("ckpt-*.json")):

@@ -247,6 +247,21 @@ def test_evaluation_at_any_batch_is_the_exact_nll_of_its_rows(fitted_lm_run, bat
     assert result["loss"] == pytest.approx(total / len(stream), rel=1e-5)
 
 
+def test_the_final_evaluation_shows_progress_and_the_same_figure(fitted_lm_run):
+    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+
+    workflow = LanguageModelWorkflow.from_run(fitted_lm_run, log=lambda *_: None)
+    stream = workflow.run_streams(("train",))["train"]
+    data = workflow.windows(stream, batch_size=1)  # 180 tokens: 45 windows of 4
+    model, lines = workflow.model_for_batch(1), []
+    shown = evaluate(model, data, log=lines.append, what="evaluating train")
+    assert shown == evaluate(model, data)
+    # A line at every 20% of the split but the last: steps 9, 18, 27 and 36 of 45.
+    assert [line.split("  ")[0] for line in lines] == [
+        f"evaluating train step {step}/45 ({step / 45:.0%})" for step in (9, 18, 27, 36)]
+    assert all("perplexity" in line and "min left" in line for line in lines)
+
+
 @pytest.mark.parametrize("name", ["adam", "adamw"])
 def test_train_epsilon_sets_how_much_adam_damps_tiny_gradients(name):
     # On its first step Adam moves a weight by lr * g / (|g| + eps / 0.0316): with Keras'

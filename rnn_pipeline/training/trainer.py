@@ -80,18 +80,48 @@ class ProgressLines(keras.callbacks.Callback):
         self.log, self.every = log, every
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start, self._next = epoch, time.perf_counter(), self.every
+        self.begin(f"epoch {epoch + 1}")
 
     def on_train_batch_end(self, batch, logs=None):
+        self.step_done(batch, logs)
+
+    def begin(self, what):
+        """Starts counting the steps of ``what`` (the first words of its lines)."""
+        self._what, self._start, self._next = what, time.perf_counter(), 1
+
+    def step_done(self, batch, logs):
+        """A line when step ``batch`` (0-based) completes the next share (not the last)."""
         steps = self.params.get("steps")
-        if not steps or (batch + 1) / steps < self._next or batch + 1 == steps:
+        shares = round(1 / self.every)  # whole shares, counted in integers
+        if not steps or (batch + 1) * shares // steps < self._next or batch + 1 == steps:
             return
-        self._next = (math.floor((batch + 1) / steps / self.every) + 1) * self.every
+        self._next = (batch + 1) * shares // steps + 1
         elapsed = time.perf_counter() - self._start
         left = elapsed / (batch + 1) * (steps - batch - 1)
         figures = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
-        self.log(f"epoch {self._epoch + 1} step {batch + 1}/{steps} ({(batch + 1) / steps:.0%})"
+        self.log(f"{self._what} step {batch + 1}/{steps} ({(batch + 1) / steps:.0%})"
                  f"  {figures}  {elapsed / (batch + 1):.2f} s/step, {left / 60:.1f} min left")
+
+
+class EvaluationLines(ProgressLines):
+    """The same lines while a split is evaluated (``Model.evaluate``), every ``every``
+    share of it.
+
+    Args:
+        log: callable receiving each line.
+        what: the first words of each line, e.g. "evaluating valid".
+        every: share of the split between lines.
+    """
+
+    def __init__(self, log, what, every=0.2):
+        super().__init__(log, every)
+        self.what = what
+
+    def on_test_begin(self, logs=None):
+        self.begin(self.what)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.step_done(batch, logs)
 
 
 def progress_callbacks(log, verbose):
@@ -147,13 +177,22 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
     return recorder.rows
 
 
-def evaluate(model, data, verbose=0):
+def evaluate(model, data, verbose=0, log=None, what=None):
     """Exact perplexity over a split, starting from a zero state.
+
+    Args:
+        model: a compiled model with the perplexity metric.
+        data: tf.data windows of the split.
+        verbose: Keras verbosity.
+        log: callable for progress lines (`EvaluationLines`), or None for none.
+        what: the first words of those lines, e.g. "evaluating valid".
 
     Returns:
         {"loss": mean NLL per token, "perplexity": exp(loss)}.
     """
     reset_states(model)
-    logs = model.evaluate(data, callbacks=[ResetStates()], return_dict=True, verbose=verbose)
+    progress = [EvaluationLines(log, what or "evaluating")] if log is not None else []
+    logs = model.evaluate(data, callbacks=[ResetStates(), *progress], return_dict=True,
+                          verbose=verbose)
     perplexity = float(logs["perplexity"])
     return {"loss": math.log(perplexity), "perplexity": perplexity}

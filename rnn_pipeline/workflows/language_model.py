@@ -149,9 +149,12 @@ class LanguageModelWorkflow(Workflow):
         return final
 
     def evaluate_all(self):
+        """Perplexity of every split from a zero state, with progress lines, and the
+        unigram baseline's."""
         final = {}
         for name, dataset in self.datasets.items():
-            final[f"{name}_perplexity"] = evaluate(self.model, dataset)["perplexity"]
+            final[f"{name}_perplexity"] = evaluate(self.model, dataset, log=self.log,
+                                                   what=f"evaluating {name}")["perplexity"]
             final[f"unigram_{name}_perplexity"] = self.unigram[name]
             final[f"{name}_tokens"] = int(len(self.streams[name]))
         return final

@@ -8,6 +8,8 @@ import tensorflow as tf
 from rnn_pipeline.errors import pipeline_error
 
 _LINES_PER_BATCH = 512
+# The fewest training steps an epoch may have (`check_steps`).
+MIN_STEPS = 4
 
 
 def lines_dataset(lines):
@@ -106,3 +108,35 @@ def lm_windows(stream, batch_size, bptt, eos_id):
     assert weights.sum() == num_tokens and weights.size == padded
     dataset = tf.data.Dataset.from_tensor_slices((layout(inputs), layout(stream), weights))
     return dataset, num_windows
+
+
+def windows_per_row(num_tokens, batch_size, bptt):
+    """Windows (training steps) of a stream of ``num_tokens`` cut as `lm_windows` cuts it."""
+    return math.ceil(math.ceil(num_tokens / batch_size) / bptt)
+
+
+def check_steps(num_tokens, batch_size, bptt, replicas=1):
+    """Refuses a batch (or, when even one stream is too short, a ``bptt``) that leaves the
+    training split fewer than `MIN_STEPS` steps per epoch, naming the largest that works.
+
+    Args:
+        num_tokens: tokens of the training stream.
+        batch_size: ``train.batch_size``.
+        bptt: ``train.bptt``.
+        replicas: the batch must divide by them; so must the largest one named.
+    """
+    if windows_per_row(num_tokens, batch_size, bptt) >= MIN_STEPS:
+        return
+    # ceil(ceil(n / b) / bptt) >= MIN_STEPS exactly when b < n / ((MIN_STEPS - 1) * bptt)
+    largest = (math.ceil(num_tokens / ((MIN_STEPS - 1) * bptt)) - 1) // replicas * replicas
+    if largest >= 1:
+        raise pipeline_error(
+            "train.batch_size", f"must leave at least {MIN_STEPS} steps per epoch, but the "
+            f"{num_tokens:,} training tokens at train.bptt = {bptt} make "
+            f"{windows_per_row(num_tokens, batch_size, bptt)}; the largest batch that works "
+            f"is {largest}", batch_size)
+    longest = math.ceil(math.ceil(num_tokens / replicas) / (MIN_STEPS - 1)) - 1
+    works = f"the longest that works is {longest}" if longest >= 1 else "give it more text"
+    raise pipeline_error(
+        "train.bptt", f"must leave at least {MIN_STEPS} steps per epoch even at batch "
+        f"{replicas}, but the training split has only {num_tokens:,} tokens; {works}", bptt)

@@ -14,13 +14,22 @@ PAD, BOS = "<pad>", "<bos>"
 EOS_ID, PAD_ID, BOS_ID = 1, 2, 3
 
 
-def fit_side(lines, text_config, seed=0):
+def fit_side(lines, text_config, seed=0, section=None):
     """Tokenizer and vocabulary of one side, fitted on its training lines.
+
+    Args:
+        lines: the side's training lines.
+        text_config: its `TextConfig`.
+        seed: sentencepiece seed.
+        section: its config section ("source_text", "target_text"), to refuse a
+            vocabulary that leaves most tokens ``<unk>`` (`text_pipeline.check_coverage`);
+            None skips that check.
 
     Returns:
         (`TextPreprocessor`, `Vocabulary` with ``<pad>``/``<bos>`` at ids 2 and 3).
     """
-    preprocessor, vocabulary, _ = fit_text({"train": lines}, text_config, seed=seed)
+    preprocessor, vocabulary, _ = fit_text({"train": lines}, text_config, seed=seed,
+                                           section=section)
     itos = list(SPECIALS) + [PAD, BOS] + [t for t in vocabulary.itos[2:] if t not in (PAD, BOS)]
     vocabulary = Vocabulary(itos)
     return make_preprocessor(text_config, vocabulary, preprocessor.tokenizer_config), vocabulary

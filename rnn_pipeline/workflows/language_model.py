@@ -6,7 +6,7 @@ import time
 import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
-from rnn_pipeline.data.lm_dataset import lm_windows
+from rnn_pipeline.data.lm_dataset import check_steps, lm_windows
 from rnn_pipeline.data.text_pipeline import (fit_text, fitted_text, split_streams,
                                              unigram_log_probs, unigram_perplexity)
 from rnn_pipeline.errors import pipeline_error
@@ -72,6 +72,8 @@ class LanguageModelWorkflow(Workflow):
             self.preprocessor, self.vocabulary, self.streams = fit_text(
                 {name: self.corpus.split(name) for name in SPLITS}, cfg.text,
                 seed=cfg.train.seed)
+        check_steps(len(self.streams["train"]), cfg.train.batch_size, cfg.train.bptt,
+                    self.replicas)
         self.unigram = {name: unigram_perplexity(self.streams["train"], stream,
                                                  len(self.vocabulary))
                         for name, stream in self.streams.items()}

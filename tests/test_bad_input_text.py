@@ -39,7 +39,8 @@ def test_a_vocabulary_or_batch_that_leaves_nothing_to_learn_is_refused(tmp_path,
     pipeline = tmp_path / "tiny.toml"
     pipeline.write_text(TINY_PIPELINE.format(**write_tiny_corpus(tmp_path)))
     run = tmp_path / "run"
-    sets = [item for override in overrides for item in ("--set", override)]
+    sets = [item for override in ["text.tokenizer=whitespace", *overrides]  # as counted
+            for item in ("--set", override)]
     result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run), *sets])
     assert_one_line_error(result, expected, code=2, absent=[run])
 

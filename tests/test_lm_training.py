@@ -252,13 +252,15 @@ def test_the_final_evaluation_shows_progress_and_the_same_figure(fitted_lm_run):
 
     workflow = LanguageModelWorkflow.from_run(fitted_lm_run, log=lambda *_: None)
     stream = workflow.run_streams(("train",))["train"]
-    data = workflow.windows(stream, batch_size=1)  # 180 tokens: 45 windows of 4
+    data = workflow.windows(stream, batch_size=1)  # one stream: a window per bptt tokens
+    steps = math.ceil(len(stream) / workflow.config.train.bptt)
     model, lines = workflow.model_for_batch(1), []
     shown = evaluate(model, data, log=lines.append, what="evaluating train")
     assert shown == evaluate(model, data)
-    # A line at every 20% of the split but the last: steps 9, 18, 27 and 36 of 45.
-    assert [line.split("  ")[0] for line in lines] == [
-        f"evaluating train step {step}/45 ({step / 45:.0%})" for step in (9, 18, 27, 36)]
+    # A line at the first step that completes each 20% of the split, but not the last.
+    expected = [math.ceil(share * steps / 5) for share in (1, 2, 3, 4)]
+    assert steps >= 20 and [line.split("  ")[0] for line in lines] == [
+        f"evaluating train step {step}/{steps} ({step / steps:.0%})" for step in expected]
     assert all("perplexity" in line and "min left" in line for line in lines)
 
 

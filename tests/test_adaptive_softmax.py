@@ -149,9 +149,10 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
     pipeline = tmp_path / "tiny.toml"
     pipeline.write_text(TINY_PIPELINE.format(**files))
     runner = CliRunner()
+    untied = ["--set", "model.tie_weights=false"]  # only the full softmax can be tied
     result = runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "big"),
                                  "--set", "model.head=adaptive", "--set",
-                                 "model.cutoffs=[5, 100000]"])
+                                 "model.cutoffs=[5, 100000]", *untied])
     assert result.exit_code == 2, result.output
     assert "model.cutoffs must be a non-empty list of strictly increasing integers " \
            "between 1 and vocabulary_size - 1" in result.output
@@ -159,7 +160,7 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
 
     result = runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "run"),
                                  "--set", "model.head=adaptive", "--set", "model.cutoffs=[5, 12]",
-                                 "--set", "train.epochs=2"])
+                                 "--set", "train.epochs=2", *untied])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     epochs = metrics["epochs"]
@@ -177,7 +178,8 @@ def test_an_xla_step_trains_the_adaptive_head_as_the_plain_one(tmp_path):
     runs = []
     for jit in (False, True):
         config = tiny_config(files, model={"num_layers": 2, "head": "adaptive",
-                                           "cutoffs": [4, 10]},
+                                           "cutoffs": [4, 10], "tie_weights": False,
+                                           "dropout": 0.0, "embedding_dropout": 0.0},
                              train={"epochs": 1, "seed": 3, "global_clipnorm": 0.5,
                                     "jit_compile": jit})
         workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()

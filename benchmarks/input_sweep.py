@@ -50,6 +50,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
+from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+
 VERDICTS = ["HANG", "TRACEBACK", "SILENT", "LEFTOVER", "MULTILINE", "MISLEADING", "WRONG",
             "GOOD"]
 KINDS = {"option": "out-of-range or malformed option values",
@@ -1000,16 +1002,6 @@ def run_case(case, fixtures, entry, env, scratch):
             "first_line": first, "output": outcome.output[-4000:],
             "output_lines": len(outcome.output.strip().splitlines()),
             "changes": outcome.changes[:30], "probe": outcome.probe, "problem": outcome.problem}
-
-
-def cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def select(args):

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from input_sweep import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
 
 EPOCHS = 2
 TARGET_RATIO = 0.5

@@ -24,7 +24,6 @@ import collections
 import json
 import multiprocessing
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -36,17 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
+from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
 from rnn_pipeline.serving.limits import ServeLimits
 
 LIMITS = ServeLimits()  # what the server runs with: its defaults
 WINDOW = 10.0  # seconds per row of the probe's latencies
-
-
-def cpu_name():
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def generation(**values):

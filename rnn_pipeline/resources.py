@@ -98,20 +98,21 @@ def _size(count):
     return f"{gib:,.1f} GiB" if gib >= 0.1 else f"{count / 2**20:,.0f} MiB"
 
 
-def check_memory(parts, available=None):
+def check_memory(parts, available=None, purpose="training"):
     """Refuses an estimate above `SHARE` of the available memory, naming the key of its
     largest part.
 
     Args:
         parts: `MemoryPart` terms.
         available: bytes available (default: `available_bytes`).
+        purpose: what needs the memory, for the message ("training", "evaluating").
     """
     available = available_bytes() if available is None else available
     needed = sum(part.numbers for part in parts) * FLOAT_BYTES
     if needed <= SHARE * available:
         return needed
     largest = max(parts, key=lambda part: part.numbers)
-    raise pipeline_error(largest.key, f"must be smaller: training needs about "
+    raise pipeline_error(largest.key, f"must be smaller: {purpose} needs about "
                          f"{_size(needed)} ({largest.what}: {_size(largest.numbers * FLOAT_BYTES)})"
                          f", more than the {_size(SHARE * available)} this machine can give "
                          f"it ({SHARE:.0%} of the {_size(available)} available now)",

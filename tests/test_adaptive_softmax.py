@@ -122,8 +122,9 @@ def test_config_and_keras_file_round_trip(tmp_path):
     ({"head": "adaptive", "cutoffs": [3], "div_value": 0.5}, 10,
      "model.div_value must be at least 1. Received: model.div_value=0.5"),
     ({"head": "adaptive", "cutoffs": [3], "tie_weights": True}, 10,
-     "model.tie_weights must be false with head='adaptive': only the full softmax shares "
-     "the embedding matrix. Received: model.tie_weights=True"),
+     "model.tie_weights must be false with head='adaptive' (set model.tie_weights = false; "
+     "a language model's default is true): only the full softmax shares the embedding "
+     "matrix. Received: model.tie_weights=True"),
     ({"cutoffs": [3]}, 10, "model.cutoffs must be empty unless head='adaptive'. "
      "Received: model.cutoffs=[3]"),
 ])

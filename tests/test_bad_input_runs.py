@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -200,6 +201,12 @@ def test_a_model_that_cannot_fit_in_memory_is_refused_before_it_is_built(pipelin
     assert "this machine can give it" in result.output
 
 
+def test_evaluate_with_a_batch_that_cannot_fit_is_refused_before_it_is_built(fitted_lm_run):
+    result = _run("evaluate", fitted_lm_run, "--batch-size", "100000000")
+    assert_one_line_error(result, "--batch-size must be smaller: evaluating needs about ")
+    assert "the logits of a batch of 100,000,000 x " in result.output
+
+
 def test_the_estimate_names_the_largest_part():
     from rnn_pipeline.config import ModelConfig
     from rnn_pipeline.errors import PipelineError
@@ -281,6 +288,9 @@ def test_a_run_folder_that_becomes_read_only_stops_training_in_one_line(pipeline
     with contextlib.ExitStack() as stack:
         result = _run("fit", pipeline, "--run-dir", run, "--set", "train.epochs=3")
     assert result.exit_code == 1, result.output
+    open_files = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir()
+                  if fd.is_symlink() and str(run) in os.readlink(fd)]
+    assert open_files == []  # the gradient log is closed, though Keras skips on_train_end
     (kept,) = [p.stem for p in (run / "checkpoints").glob("ckpt-*.json")]
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"Error: The run folder {run} cannot be written (") and last.endswith(

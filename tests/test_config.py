@@ -18,12 +18,47 @@ def test_bundled_pipelines_round_trip(name):
 
 def test_round_trip_keeps_none_and_changed_values():
     config = config_lib.apply_overrides(LanguageModelConfig(), [
-        "train.clipnorm=0.5", "text.max_size=100", "data.train=['a.txt', 'b*.txt']",
-        "model.cell=gru", "model.dropout=0.25", "text.lowercase=true"])
-    again = config_lib.loads(config_lib.dumps(config))
+        "train.clipnorm=0.5", "train.global_clipnorm=none", "text.max_size=100",
+        "data.train=['a.txt', 'b*.txt']", "model.cell=gru", "model.dropout=0.25",
+        "text.lowercase=false"])
+    text = config_lib.dumps(config)
+    assert 'global_clipnorm = "none"' in text  # None where the recipe's default is 1.0
+    assert "\nclipnorm = 0.5" in text and "max_rows" not in text  # a None default: left out
+    again = config_lib.loads(text)
     assert again == config
     assert again.train.clipnorm == 0.5 and again.train.global_clipnorm is None
-    assert again.data.train == ["a.txt", "b*.txt"]
+    assert again.data.train == ["a.txt", "b*.txt"] and again.text.lowercase is False
+
+
+def test_a_pipeline_with_only_data_gets_the_language_model_recipe():
+    config = config_lib.loads('[data]\ncorpus = "files"\ntrain = ["my.txt"]\n')
+    assert (config.text.tokenizer, config.text.lowercase, config.text.max_size,
+            config.text.min_frequency) == ("unicode_script", True, 5000, 2)
+    assert (config.model.cell, config.model.num_layers, config.model.units,
+            config.model.dropout, config.model.embedding_dropout,
+            config.model.tie_weights) == ("lstm", 1, 200, 0.4, 0.1, True)
+    assert (config.train.optimizer, config.train.learning_rate, config.train.global_clipnorm,
+            config.train.clipnorm, config.train.schedule, config.train.batch_size,
+            config.train.bptt, config.train.epochs) == ("adam", 0.01, 1.0, None, "plateau",
+                                                        32, 35, 8)
+    # the other tasks keep the plain (Keras-like) defaults
+    forecast = config_lib.loads('task = "forecast"\n[series]\ndataset = "airline_passengers"\n')
+    assert forecast.train.learning_rate == 0.002 and forecast.train.global_clipnorm is None
+
+
+def test_a_run_written_before_the_recipe_reads_its_none_values(tmp_path):
+    """Before the recipe a None was always left out of a run's config.toml: a run folder
+    missing an optional key reads None there, where a pipeline file reads the default."""
+    from rnn_pipeline.runs import RunFolder
+
+    text = ('name = "old"\ntask = "causal_lm"\n[data]\ncorpus = "pydoc_topics"\n'
+            '[text]\ntokenizer = "whitespace"\nmin_frequency = 1\n'
+            '[train]\nlearning_rate = 0.002\n')
+    (tmp_path / "config.toml").write_text(text)
+    old = RunFolder(tmp_path).load_config()
+    assert old.text.max_size is None and old.train.global_clipnorm is None
+    assert old.text.min_frequency == 1 and old.train.learning_rate == 0.002
+    assert config_lib.loads(text).text.max_size == 5000  # a pipeline file: the recipe
 
 
 def test_strings_with_any_character_round_trip():
@@ -68,8 +103,8 @@ def test_an_empty_or_non_utf8_pipeline_file_is_one_error(tmp_path):
         config_lib.load(sjis)
 
 
-def test_every_optional_field_defaults_to_none():
-    # A None value is left out of the TOML file, so it must read back as None.
+def test_every_optional_field_of_the_plain_sections_defaults_to_none():
+    # The plain sections leave a None out of the TOML file (the recipe's write "none").
     for cls in (schema.DataConfig, schema.TextConfig, schema.ModelConfig, schema.TrainConfig,
                 schema.ForecastModelConfig, schema.TranslationModelConfig, schema.SeriesConfig,
                 schema.PairsConfig):
@@ -142,3 +177,23 @@ def test_unknown_pipeline_lists_bundled_names():
     assert "a bundled pipeline (airline_passengers, aozora_ja, default, etth1_segment" in \
         str(info.value)
     assert str(info.value).endswith("Received: PIPELINE='no_such_pipeline'")
+
+
+def test_an_old_forecast_run_with_the_plain_language_model_sections_still_reads(tmp_path):
+    """Forecast runs written before each task had its own sections hold the language
+    model's [text] and [model] keys at the plain defaults, not the recipe's."""
+    from rnn_pipeline.config.loader import _toml_value, to_dict
+    from rnn_pipeline.config.schema import ModelConfig, TextConfig
+    from rnn_pipeline.runs import RunFolder
+
+    text_section = to_dict(TextConfig())
+    lm_only = {k: v for k, v in to_dict(ModelConfig()).items() if k in ("tie_weights",
+                                                                          "embedding_dim")}
+    text = ('name = "old"\ntask = "forecast"\n[series]\ndataset = "airline_passengers"\n'
+            "[text]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in text_section.items())
+            + "[model]\nunits = 8\n" + "".join(f"{k} = {_toml_value(v)}\n"
+                                             for k, v in lm_only.items()))
+    assert "tie_weights = false" in text
+    (tmp_path / "config.toml").write_text(text)
+    config = RunFolder(tmp_path).load_config()
+    assert (config.task, config.model.units) == ("forecast", 8)

@@ -53,6 +53,7 @@ def one_device_forecast(tmp_path_factory):
     return pipeline, folder / "one"
 
 
+@pytest.mark.slow  # 31 s
 def test_two_local_workers_train_the_default_pipeline_like_one_worker(tmp_path):
     one = run(tmp_path, "fit", "default", *SHORT_DEFAULT, "--epochs", "2", "--run-dir", "one")
     assert one.returncode == 0, one.stderr[-3000:]
@@ -68,6 +69,7 @@ def test_two_local_workers_train_the_default_pipeline_like_one_worker(tmp_path):
         final_figure(tmp_path / "one", "causal_lm"), rel=0.01)
 
 
+@pytest.mark.slow  # 73 s
 def test_a_killed_worker_stops_the_job_and_a_restart_resumes(one_device_forecast, tmp_path,
                                                              monkeypatch):
     """Two workers train the forecaster as one device does; worker 1 of a second job kills

@@ -139,7 +139,9 @@ def test_clipnorm_clips_each_variable_and_global_clipnorm_clips_them_together():
 
 def test_clipping_choices_are_checked():
     with pytest.raises(PipelineError, match=r"^train.clipnorm cannot be combined with "
-                                            r"train.global_clipnorm"):
+                                            r"train.global_clipnorm \(= 1.0; a language "
+                                            r"model's default is 1.0\): to clip per variable, "
+                                            r'also set train.global_clipnorm = "none"'):
         make_optimizer(TrainConfig(clipnorm=1.0, global_clipnorm=1.0))
     with pytest.raises(PipelineError, match=r"^train.global_clipnorm must be positive"):
         make_optimizer(TrainConfig(global_clipnorm=0.0))

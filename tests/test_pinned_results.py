@@ -122,6 +122,7 @@ max_tokens = 8
 """
 
 
+@pytest.mark.slow  # 15 s
 def test_translator(tmp_path):
     data = tmp_path / "pairs.tsv"
     data.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS), encoding="utf-8")

@@ -99,3 +99,14 @@ def test_every_language_model_beats_unigram_on_valid_after_one_epoch(name, tmp_p
     workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
     final = workflow.fit(tmp_path / "run")
     assert final["valid_perplexity"] < final["unigram_valid_perplexity"], final
+
+
+@pytest.mark.slow
+def test_a_pipeline_with_only_data_set_beats_half_the_unigram_in_two_epochs(tmp_path):
+    """The language model's recipe (issue 35), on the pydoc topics with only [data] set;
+    benchmarks/own_corpus.py runs it on three corpora."""
+    config = config_lib.loads('[data]\ncorpus = "pydoc_topics"\n')
+    config = config_lib.apply_overrides(config, ["train.epochs=2"])
+    workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+    final = workflow.fit(tmp_path / "run")
+    assert final["valid_perplexity"] <= 0.5 * final["unigram_valid_perplexity"], final

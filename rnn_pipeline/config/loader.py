@@ -120,8 +120,14 @@ def pipeline_from_dict(data):
     return from_dict(TASK_CONFIGS.get(task), data)
 
 
+def _default(field):
+    """A dataclass field's default value (``None`` for a default factory)."""
+    return None if field.default is dataclasses.MISSING else field.default
+
+
 def to_dict(config):
-    """Returns the config as nested dicts without ``None`` values (TOML has no null)."""
+    """Returns the config as nested dicts. TOML has no null: a ``None`` is left out where
+    it is the key's default, and written ``"none"`` where the default is a value."""
     out = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
@@ -129,6 +135,8 @@ def to_dict(config):
             out[f.name] = to_dict(value)
         elif value is not None:
             out[f.name] = value
+        elif _default(f) is not None:
+            out[f.name] = "none"
     return out
 
 
@@ -162,9 +170,38 @@ def dumps(config):
     return "\n".join(lines) + "\n"
 
 
+def _plain(config_class):
+    """``config_class`` at its defaults, each section at its plain class's defaults (the
+    language model's recipe sections at `TextConfig`'s, ...): what runs written before the
+    recipe hold for the sections they did not use."""
+    plain = {}
+    for f in dataclasses.fields(config_class):
+        section = typing.get_type_hints(config_class)[f.name]
+        if dataclasses.is_dataclass(section):
+            plain[f.name] = next(c for c in section.__mro__
+                                 if c.__module__ != "rnn_pipeline.config.recipe")()
+    return config_class(**plain)
+
+
 def _default_sections():
-    """{task: {section: {key: default}}}: every task's config at its defaults."""
-    return {task: to_dict(TASK_CONFIGS.get(task)()) for task in TASK_CONFIGS.names()}
+    """[(task, {section: {key: default}})]: every task's config at its defaults, and at its
+    sections' plain defaults."""
+    return [(task, to_dict(config)) for task in TASK_CONFIGS.names()
+            for config in (TASK_CONFIGS.get(task)(), _plain(TASK_CONFIGS.get(task)))]
+
+
+def _missing_optional_as_none(cls, data):
+    """A run's ``config.toml`` leaves out a ``None`` (before the recipe, even where the key's
+    default is now a value): each optional key missing from a section it has reads ``None``."""
+    hints = typing.get_type_hints(cls)
+    out = dict(data)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]) and isinstance(data.get(f.name), dict):
+            out[f.name] = _missing_optional_as_none(hints[f.name], data[f.name])
+        elif (f.name not in data and typing.get_origin(hints[f.name]) is typing.Union
+              and _default(f) is not None):
+            out[f.name] = "none"
+    return out
 
 
 def without_other_tasks_defaults(data):
@@ -173,8 +210,8 @@ def without_other_tasks_defaults(data):
     still reads. Anything set to another value stays (and is refused by name)."""
     defaults = _default_sections()
     task = data.get("task", DEFAULT_TASK)
-    own = defaults.get(task, {})
-    others = [d for name, d in defaults.items() if name != task]
+    own = next((d for name, d in defaults if name == task), {})
+    others = [d for name, d in defaults if name != task]
     kept = {}
     for key, value in data.items():
         if key in own or not isinstance(value, dict):
@@ -207,7 +244,12 @@ def loads(text, source="<string>", run_config=False):
                             f"from a bundled one (rnn-pipeline fit default, or a copy of its "
                             f"file). Received: file={source!r}")
     try:
-        return pipeline_from_dict(without_other_tasks_defaults(data) if run_config else data)
+        if run_config:
+            data = without_other_tasks_defaults(data)
+            task = data.get("task", DEFAULT_TASK)
+            if isinstance(task, str) and task in TASK_CONFIGS.names():
+                data = _missing_optional_as_none(TASK_CONFIGS.get(task), data)
+        return pipeline_from_dict(data)
     except PipelineError as exc:
         raise PipelineError(f"{source}: {exc}") from None
 

@@ -6,10 +6,12 @@ A section of another task's pipeline is an error that names the section and the 
 
 from dataclasses import dataclass, field
 
+from rnn_pipeline.config.recipe import (LanguageModelModelConfig, LanguageModelTextConfig,
+                                        LanguageModelTrainConfig)
 from rnn_pipeline.config.schema import (DataConfig, DecodeConfig, EmbeddingsConfig,
-                                        ForecastModelConfig, ModelConfig, PairsConfig,
-                                        PipelineConfig, SeriesConfig, TextConfig,
-                                        TranslationModelConfig, Word2VecConfig)
+                                        ForecastModelConfig, PairsConfig, PipelineConfig,
+                                        SeriesConfig, TextConfig, TranslationModelConfig,
+                                        Word2VecConfig)
 from rnn_pipeline.registry import Registry
 
 TASK_CONFIGS = Registry("task")
@@ -19,12 +21,15 @@ TASK_CONFIGS = Registry("task")
 @dataclass
 class LanguageModelConfig(PipelineConfig):
     """A word-level language model: ``[data]``, ``[text]``, ``[model]``, ``[train]``,
-    ``[embeddings]`` and ``[word2vec]``."""
+    ``[embeddings]`` and ``[word2vec]``. Its ``[text]``, ``[model]`` and ``[train]`` take
+    the recipe's defaults (`rnn_pipeline.config.recipe`): a file that sets only ``[data]``
+    trains well."""
 
     task: str = "causal_lm"
     data: DataConfig = field(default_factory=DataConfig)
-    text: TextConfig = field(default_factory=TextConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    text: LanguageModelTextConfig = field(default_factory=LanguageModelTextConfig)
+    model: LanguageModelModelConfig = field(default_factory=LanguageModelModelConfig)
+    train: LanguageModelTrainConfig = field(default_factory=LanguageModelTrainConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
 

@@ -82,8 +82,10 @@ class CausalLM(TokenTask):
         if head == "full" and cutoffs:
             raise pipeline_error("cutoffs", "must be empty unless head='adaptive'", cutoffs)
         if tie_weights and head != "full":
-            raise pipeline_error("tie_weights", f"must be false with head={head!r}: only the "
-                                 "full softmax shares the embedding matrix", tie_weights)
+            raise pipeline_error("tie_weights", f"must be false with head={head!r} (set "
+                                 "model.tie_weights = false; a language model's default is "
+                                 "true): only the full softmax shares the embedding matrix",
+                                 tie_weights)
         # === Layers ===
         self.backbone = backbone
         self.lm_head = None

@@ -263,11 +263,18 @@ class GradientLog(keras.callbacks.Callback):
                         f"applied{saved}. Lower train.learning_rate or set train.clipnorm / "
                         f"train.global_clipnorm.")
 
-    def on_train_end(self, logs=None):
-        if self._file is not None:
+    def close(self):
+        """Closes the CSV and TensorBoard files (again: a no-op). Keras skips
+        ``on_train_end`` when training raises, so `Workflow.fit` also calls it."""
+        if getattr(self, "_file", None) is not None:
             self._file.close()
-        if self._writer is not None:
+            self._file = None
+        if getattr(self, "_writer", None) is not None:
             self._writer.close()
+            self._writer = None
+
+    def on_train_end(self, logs=None):
+        self.close()
         if self.failure is not None:
             raise TrainingDiverged(self.failure)
 

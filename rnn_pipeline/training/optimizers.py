@@ -38,8 +38,10 @@ def adamw(train_config, **clipping):
 def clipping_arguments(train_config):
     """The Keras optimizer keyword for the configured clipping (at most one)."""
     if train_config.clipnorm is not None and train_config.global_clipnorm is not None:
-        raise pipeline_error("train.clipnorm", "cannot be combined with train.global_clipnorm; "
-                             "choose per-variable or global clipping", train_config.clipnorm)
+        raise pipeline_error("train.clipnorm", "cannot be combined with train.global_clipnorm "
+                             f"(= {train_config.global_clipnorm}; a language model's default "
+                             "is 1.0): to clip per variable, also set train.global_clipnorm = "
+                             '"none"', train_config.clipnorm)
     for name in ("clipnorm", "global_clipnorm"):
         value = getattr(train_config, name)
         if value is not None and value <= 0:

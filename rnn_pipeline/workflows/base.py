@@ -170,7 +170,7 @@ class Workflow:
         """
         from rnn_pipeline.distribute.replica_state import CarriedState
         from rnn_pipeline.distribute.strategies import any_worker
-        from rnn_pipeline.runs.callbacks import run_callbacks
+        from rnn_pipeline.runs.callbacks import close_run_callbacks, run_callbacks
         from rnn_pipeline.training import fit
         from rnn_pipeline.training.checkpoints import Checkpoints
         from rnn_pipeline.training.gradients import GradientLog
@@ -208,6 +208,7 @@ class Workflow:
                 raise
             finally:
                 checkpointer.close()
+                close_run_callbacks(written)  # when training raised, Keras did not
             return self._finish_training(run, rows, time.perf_counter() - start)
 
     @contextlib.contextmanager

@@ -10,8 +10,10 @@ from rnn_pipeline.data.lm_dataset import check_steps, lm_windows
 from rnn_pipeline.data.text_pipeline import (fit_text, fitted_text, split_streams,
                                              unigram_log_probs, unigram_perplexity)
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.embeddings import check_embeddings, freeze_callbacks, load_pretrained
+from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
+                                     read_vectors)
 from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.resources import check_memory, recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate
@@ -64,6 +66,10 @@ class LanguageModelWorkflow(Workflow):
         cuts the windows."""
         cfg = self.config
         start = time.perf_counter()
+        self.pretrained = None
+        if cfg.embeddings.file is not None and not self.fitted_text:  # resumed: checkpoint
+            # read (and checked) first: a bad file is the only line, before the data's
+            self.pretrained = read_vectors(cfg.embeddings.file, cfg.embeddings.format)
         self.corpus = load_corpus(cfg.data)
         if self.fitted_text:
             self.preprocessor, self.vocabulary = fitted_text(self.fitted_text["text"])
@@ -92,13 +98,22 @@ class LanguageModelWorkflow(Workflow):
         if cfg.train.optimizer in ADAPTIVE:  # SGD: from zero (BENCHMARKS.md, ptb_best)
             model.start_from_unigram(unigram_log_probs(self.streams["train"],
                                                        len(self.vocabulary)))
-        if cfg.embeddings.file is not None and not self.fitted_text:  # resumed: checkpoint
+        if self.pretrained is not None:
             self.coverage = load_pretrained(model.backbone.token_embedding, cfg.embeddings,
                                             self.vocabulary.itos, self.streams["train"],
-                                            seed=cfg.train.seed)
+                                            seed=cfg.train.seed, vectors=self.pretrained)
             for line in self.coverage.lines(cfg.embeddings.file):
                 self.log(line)
         return model
+
+    def memory_parts(self, batch=None, batch_key="train.batch_size"):
+        """The embedding, the output layer (none when tied) and the logits of a batch of
+        ``bptt`` steps over the vocabulary, and the recurrent stack."""
+        m, train = self.config.model, self.config.train
+        batch = train.batch_size if batch is None else batch
+        return [*vocabulary_parts(len(self.vocabulary), m.embedding_dim, m.units, batch,
+                                  train.bptt, tied=m.tie_weights, batch_key=batch_key),
+                *recurrent_parts(m, m.embedding_dim, batch, train.bptt, batch_key)]
 
     @property
     def embedding_layer(self):
@@ -187,6 +202,8 @@ class LanguageModelWorkflow(Workflow):
                 tutorial report test perplexity (only the first token of each row starts
                 from a zero state).
         """
+        if batch_size not in (None, self.config.train.batch_size):
+            check_memory(self.memory_parts(batch_size, "--batch-size"), purpose="evaluating")
         stream = self.run_streams((split,))[split]
         result = evaluate(self.model_for_batch(batch_size), self.windows(stream, batch_size))
         result["tokens"] = int(len(stream))

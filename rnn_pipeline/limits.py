@@ -7,5 +7,11 @@ MAX_SEED = 2**32 - 1
 MAX_VERSION = 2**63 - 1
 # Tokens one generation request or command may ask for.
 MAX_GENERATED_TOKENS = 10_000
+# Sampling among the k most probable tokens: an int32 in the serving signature.
+MAX_TOP_K = 2**31 - 1
+# Beam hypotheses per prompt or sentence: each is a row of every decoding step.
+MAX_BEAMS = 256
+# Word2Vec's context words per side and negative samples (the literature uses 2-20).
+MAX_WORD2VEC_CONTEXT = 1_000
 # Passes over the training split.
 MAX_EPOCHS = 100_000

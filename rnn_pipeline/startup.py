@@ -11,7 +11,9 @@ def import_tensorflow_quietly():
     """
     if os.environ.get("RNN_PIPELINE_TF_LOGS") == "1":
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3: C++ errors too, such as oneDNN's "supports DT_INT64 only on platforms with AVX-512"
+    # on CPUs that have it; a real fault still raises a Python exception, which shows.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:

@@ -57,7 +57,10 @@ def read_only(folder):
     (["--seed", "4294967297"], f"'--seed': 4294967297 is not in the range 0<=x<={MAX_SEED}"),
     (["--temperature", "0"], "'--temperature': 0.0 is not in the range x>0"),
     (["--top-p", "1.5"], "'--top-p': 1.5 is not in the range"),
-    (["--num-beams", "0"], "'--num-beams': 0 is not in the range x>=1"),
+    (["--num-beams", "0"], "'--num-beams': 0 is not in the range 1<=x<=256"),
+    (["--num-beams", "1000000000"], "'--num-beams': 1000000000 is not in the range 1<=x<=256"),
+    (["--top-k", "100000000000000000000"], "'--top-k': 100000000000000000000 is not in the "
+                                           "range 1<=x<=2147483647"),
     (["--sampler", "nucleus"], "'--sampler': 'nucleus' is not one of 'beam', 'greedy'"),
 ])
 def test_generation_options_out_of_range(fitted_lm_run, options, expected):
@@ -157,6 +160,39 @@ def test_a_run_without_its_vocabulary_is_one_line(fitted_lm_run, tmp_path):
     assert_one_line_error(result, "RUN must hold its vocabulary vocab.txt, but it is missing")
 
 
+def test_a_run_with_an_empty_vocabulary_is_one_line(fitted_lm_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    (run / "vocab.txt").write_text("")
+    result = _run("generate", run, "--prompt", "the")
+    assert_one_line_error(result, "RUN must hold a readable vocabulary vocab.txt (UTF-8, one "
+                                  "token per line, <unk> and <eos> first), but it is empty or "
+                                  "damaged")
+
+
+def test_a_translation_run_without_a_vocabulary_is_one_line(fitted_translation, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(fitted_translation[1], run)
+    (run / "source_vocab.txt").unlink()
+    result = _run("translate", run, "--text", "red cat runs")
+    assert_one_line_error(result, "RUN must hold its vocabulary source_vocab.txt, but it is "
+                                  "missing")
+
+
+def test_a_config_edited_after_training_is_refused(fitted_lm_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    config = run / "config.toml"
+    units = next(line for line in config.read_text().splitlines() if line.startswith("units"))
+    config.write_text(config.read_text().replace(units, "units = 64"))
+    result = _run("generate", run, "--prompt", "the")
+    assert_one_line_error(result, "RUN config.toml must describe the model model.keras was "
+                                  f"trained with, but it says model.units = 64 where training "
+                                  f"had {int(units.split('=')[1])} (undo the edit")
+    config.write_text(config.read_text().replace("units = 64", units))
+    assert _run("generate", run, "--prompt", "the").exit_code == 0  # undone: it reads
+
+
 def test_a_run_name_that_is_no_model_name_asks_for_export_name(fitted_lm_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(fitted_lm_run, run)
@@ -205,6 +241,27 @@ def test_evaluate_with_a_batch_that_cannot_fit_is_refused_before_it_is_built(fit
     result = _run("evaluate", fitted_lm_run, "--batch-size", "100000000")
     assert_one_line_error(result, "--batch-size must be smaller: evaluating needs about ")
     assert "the logits of a batch of 100,000,000 x " in result.output
+
+
+def test_evaluate_with_more_streams_than_tokens_is_refused(fitted_lm_run):
+    result = _run("evaluate", fitted_lm_run, "--batch-size", "100000")
+    assert_one_line_error(result, "--batch-size must be at most the ")
+    assert "tokens of the test split (a stream per token at most). Received: " \
+           "--batch-size=100000" in result.output
+
+
+def test_diagnose_with_more_windows_than_the_text_has_is_refused(fitted_lm_run, tmp_path):
+    out = tmp_path / "diag"
+    result = _run("diagnose", fitted_lm_run, "--batch", "1000000000", "--out", out)
+    assert_one_line_error(result, "--batch must be at most the ", absent=[out])
+    assert "windows of --steps 50 tokens the training text has. Received: " \
+           "--batch=1000000000" in result.output
+
+
+def test_translate_refuses_an_empty_text(fitted_translation):
+    result = _run("translate", fitted_translation[1], "--text", "")
+    assert_one_line_error(result, "Invalid value for '--text': must not be empty (there is "
+                                  "nothing to work on). Received: --text=''")
 
 
 def test_the_estimate_names_the_largest_part():

@@ -20,6 +20,14 @@ def busy_port():
     holder.close()
 
 
+def test_serve_refuses_a_base_without_exports(tmp_path):
+    (tmp_path / "m" / "latest").mkdir(parents=True)  # no numeric version: TF Serving skips it
+    result = CliRunner().invoke(cli, ["serve", "--base", str(tmp_path)])
+    assert_one_line_error(result, "--base must hold at least one export (<name>/<version>/, "
+                                  f"written by rnn-pipeline export); it has none. Received: "
+                                  f"--base={tmp_path}")
+
+
 @pytest.mark.parametrize("options, expected", [
     (["--host", "999.1.1.1"], "--host must be a name or address of this machine (Name or "
                               "service not known). Received: --host='999.1.1.1'"),
@@ -39,5 +47,6 @@ def busy_port():
 def test_serve_refuses_what_it_cannot_use_naming_the_option(tmp_path, busy_port, options,
                                                             expected):
     options = [str(busy_port) if value == "BUSY" else value for value in options]
+    (tmp_path / "m" / "1").mkdir(parents=True)  # a version folder: the base is not empty
     result = CliRunner().invoke(cli, ["serve", "--base", str(tmp_path), *options])
     assert_one_line_error(result, expected.replace("BUSY", str(busy_port)))

@@ -113,6 +113,24 @@ def test_installed_command_prints_only_the_error_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_installed_command_refused_after_tensorflow_ran_prints_only_the_error_line(tmp_path):
+    """A refusal after the data went through TensorFlow ops: no C++ log line (oneDNN logs an
+    error about int64 on some CPUs) comes before the one ``Error:`` line."""
+    import shutil
+    import subprocess
+
+    from conftest import TINY_PIPELINE, write_tiny_corpus
+
+    pipeline = tmp_path / "tiny.toml"
+    pipeline.write_text(TINY_PIPELINE.format(**write_tiny_corpus(tmp_path)))
+    result = subprocess.run([shutil.which("rnn-pipeline"), "fit", str(pipeline), "--run-dir",
+                             str(tmp_path / "run"), "--set", "train.batch_size=1000000"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("Error: train.batch_size must leave at least 4 steps")
+
+
 def test_installed_export_command_prints_no_tensorflow_start_up_lines(fitted_lm_run, tmp_path):
     import shutil
     import subprocess

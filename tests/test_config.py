@@ -80,6 +80,10 @@ def test_strings_with_any_character_round_trip():
     ("[train]\nlearning_rate = inf", "Received: train.learning_rate=inf"),
     ("[model]\ndropout = -inf", "model.dropout must be a finite number"),
     ("[train]\nepochs = 0", "train.epochs must be in [1, 100000]. Received: train.epochs=0"),
+    ("[word2vec]\nepochs = 100000000000000000000", "word2vec.epochs must be in [1, 100000]. "
+     "Received: word2vec.epochs=100000000000000000000"),
+    ("[word2vec]\nwindow = 0", "word2vec.window must be in [1, 1000]. Received: "
+     "word2vec.window=0"),
 ])
 def test_non_finite_numbers_and_zero_epochs_are_refused_at_load(text, expected):
     with pytest.raises(PipelineError, match=r"^p.toml: .*" + re.escape(expected)):

@@ -124,11 +124,11 @@ def test_split_fractions_are_of_distinct_sources():
 
 
 @pytest.mark.parametrize("valid, test, message", [
-    (-0.1, 0.1, "data.valid_fraction must be a number in [0, 1). "
-                "Received: data.valid_fraction=-0.1"),
-    (0.1, 1.0, "data.test_fraction must be a number in [0, 1). Received: data.test_fraction=1.0"),
-    (0.5, 0.5, "data.valid_fraction + data.test_fraction must be less than 1. "
-               "Received: data.valid_fraction + data.test_fraction=1.0"),
+    (-0.1, 0.1, "pairs.valid_fraction must be a number in [0, 1). "
+                "Received: pairs.valid_fraction=-0.1"),
+    (0.1, 1.0, "pairs.test_fraction must be a number in [0, 1). Received: pairs.test_fraction=1.0"),
+    (0.5, 0.5, "pairs.valid_fraction + pairs.test_fraction must be less than 1. "
+               "Received: pairs.valid_fraction + pairs.test_fraction=1.0"),
     (0.4, 0.4, "pairs must have more distinct sources than valid and test take (1 + 1 with "
                "valid_fraction=0.4, test_fraction=0.4). Received: pairs='2 distinct sources'"),
 ])

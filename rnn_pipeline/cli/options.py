@@ -54,6 +54,15 @@ class FiniteFloatRange(click.FloatRange):
         return value
 
 
+def not_blank(ctx, param, values):
+    """A click callback: refuses an empty (or whitespace-only) value of a text option."""
+    for value in values if isinstance(values, tuple) else (values,):
+        if value is not None and not value.strip():
+            raise click.BadParameter(f"must not be empty (there is nothing to work on). "
+                                     f"Received: {param.opts[0]}={value!r}", ctx, param)
+    return values
+
+
 @contextlib.contextmanager
 def user_errors():
     """Turns a `PipelineError` into a `PipelineUsageError`."""

@@ -5,9 +5,10 @@ import click
 
 from rnn_pipeline import api
 from rnn_pipeline.choices import SAMPLERS
-from rnn_pipeline.cli.options import FiniteFloatRange, run_workflow, user_errors
+from rnn_pipeline.cli.options import FiniteFloatRange, not_blank, run_workflow, user_errors
 from rnn_pipeline.config import LanguageModelConfig, TranslationConfig
-from rnn_pipeline.limits import MAX_GENERATED_TOKENS, MAX_SEED, MAX_VERSION
+from rnn_pipeline.limits import (MAX_BEAMS, MAX_GENERATED_TOKENS, MAX_SEED, MAX_TOP_K,
+                                 MAX_VERSION)
 from rnn_pipeline.startup import import_tensorflow_quietly
 
 
@@ -48,12 +49,12 @@ def evaluate(run, split, batch_size):
 @click.option("--temperature", type=FiniteFloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="random/top_k/top_p: softmax temperature; below 1 "
                                       "sharpens, a tiny one is greedy.")
-@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=10, show_default=True,
               help="top_k: sample among this many most probable tokens.")
 @click.option("--top-p", type=FiniteFloatRange(0, 1, min_open=True), default=0.9,
               show_default=True, help="top_p: sample among the fewest tokens whose "
                                       "probabilities sum to P.")
-@click.option("--num-beams", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--num-beams", type=click.IntRange(1, MAX_BEAMS), default=4, show_default=True,
               help="beam: hypotheses kept per prompt (1 is greedy).")
 @click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
               help="Same seed, same text.")
@@ -81,9 +82,9 @@ def generate(run, prompts, max_tokens, sampler, temperature, top_k, top_p, num_b
 
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.option("--text", "texts", multiple=True, required=True,
+@click.option("--text", "texts", multiple=True, required=True, callback=not_blank,
               help="Sentence to translate (repeatable: sentences run as one batch).")
-@click.option("--num-beams", type=click.IntRange(min=1),
+@click.option("--num-beams", type=click.IntRange(1, MAX_BEAMS),
               help="Beam width (default: the run's decode.num_beams; 1 is greedy).")
 def translate(run, texts, num_beams):
     """Translate sentences with the trained model of run folder RUN (a translation run)."""

@@ -57,6 +57,12 @@ def serve(base, host, port, verbose, **limits):
     if not Path(base).is_dir():
         raise PipelineUsageError(f"--base must be an existing folder of exports. "
                                  f"Received: --base={base}")
+    from rnn_pipeline.export.layout import versions
+
+    if not any(versions(model) for model in Path(base).iterdir()):
+        raise PipelineUsageError(f"--base must hold at least one export (<name>/<version>/, "
+                                 f"written by rnn-pipeline export); it has none. "
+                                 f"Received: --base={base}")
     import_tensorflow_quietly()
     from rnn_pipeline.serving import make_server
 

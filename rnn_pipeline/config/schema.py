@@ -10,6 +10,8 @@ from typing import Optional
 from rnn_pipeline import choices
 from rnn_pipeline.config.training import (TrainConfig, at_least, matching,  # noqa: F401
                                           one_of, seed_field)
+from rnn_pipeline.limits import (MAX_BEAMS, MAX_EPOCHS, MAX_GENERATED_TOKENS,
+                                 MAX_WORD2VEC_CONTEXT)
 
 # A run name becomes a folder name under runs/ and a TF Serving model name.
 # 64 characters of 3 UTF-8 bytes each, with the timestamp, stay within a folder name's 255.
@@ -254,9 +256,9 @@ class DecodeConfig:
         max_tokens: longest translation in target tokens.
     """
 
-    num_beams: int = 4
+    num_beams: int = at_least(1, 4, most=MAX_BEAMS)
     length_penalty: float = 0.6
-    max_tokens: int = 40
+    max_tokens: int = at_least(1, 40, most=MAX_GENERATED_TOKENS)
 
 
 @dataclass
@@ -301,10 +303,10 @@ class Word2VecConfig:
     """
 
     method: str = one_of(choices.WORD2VEC_METHODS, "skipgram")
-    window: int = 5
-    negative: int = 5
-    epochs: int = 5
-    min_count: int = 1
+    window: int = at_least(1, 5, most=MAX_WORD2VEC_CONTEXT)
+    negative: int = at_least(1, 5, most=MAX_WORD2VEC_CONTEXT)
+    epochs: int = at_least(1, 5, most=MAX_EPOCHS)
+    min_count: int = at_least(1, 1, most=2**31 - 1)
     sample: float = 1e-3
     seed: int = seed_field()
 

@@ -123,10 +123,10 @@ def split_by_source(pairs, valid_fraction, test_fraction, seed):
         PipelineError: for a fraction outside [0, 1), fractions summing to 1 or more, or
             too few sources to leave any for "train".
     """
-    _check_fraction("data.valid_fraction", valid_fraction)
-    _check_fraction("data.test_fraction", test_fraction)
+    _check_fraction("pairs.valid_fraction", valid_fraction)
+    _check_fraction("pairs.test_fraction", test_fraction)
     if valid_fraction + test_fraction >= 1:
-        raise pipeline_error("data.valid_fraction + data.test_fraction", "must be less than 1",
+        raise pipeline_error("pairs.valid_fraction + pairs.test_fraction", "must be less than 1",
                              valid_fraction + test_fraction)
     groups = {}
     for pair in pairs:

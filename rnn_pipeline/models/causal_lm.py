@@ -5,7 +5,7 @@ import keras
 from rnn_pipeline.choices import LM_HEADS
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax
+from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax, check_cutoffs
 from rnn_pipeline.models.task import TokenTask
 
 
@@ -81,6 +81,8 @@ class CausalLM(TokenTask):
         build_head = LM_HEADS.get(head, "head")
         if head == "full" and cutoffs:
             raise pipeline_error("cutoffs", "must be empty unless head='adaptive'", cutoffs)
+        if head == "adaptive":
+            check_cutoffs(cutoffs, backbone.vocabulary_size)  # its own rule first
         if tie_weights and head != "full":
             raise pipeline_error("tie_weights", f"must be false with head={head!r} (set "
                                  "model.tie_weights = false; a language model's default is "

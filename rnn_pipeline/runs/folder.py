@@ -6,6 +6,7 @@ Layout::
     vocab.txt            one token per line, in id order
     sentencepiece.model  (sentencepiece tokenizer only)
     model.keras          the trained model, Keras format
+    trained_with.json    the [model] section model.keras was trained with (checked on load)
     metrics.csv          one row per epoch
     metrics.json         per-epoch rows and final perplexities
     curves.png           loss and perplexity curves
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from rnn_pipeline import config as config_lib
 from rnn_pipeline.atomic import atomic_write
+from rnn_pipeline.config.loader import to_dict
 from rnn_pipeline.data.vocabulary import Vocabulary
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.paths import check_writable
@@ -56,6 +58,7 @@ class RunFolder:
     GRADIENTS_CSV = "gradients.csv"
     LAST_GOOD = "last_good.weights.h5"
     EMBEDDING_COVERAGE = "embedding_coverage.json"
+    TRAINED_WITH = "trained_with.json"
     CHECKPOINTS = "checkpoints"
     LOCK = LOCK_FILE
     FITTED_TEXT = "fitted_text.json"  # inside CHECKPOINTS
@@ -63,6 +66,8 @@ class RunFolder:
     COMMON_FILES = {
         CONFIG: "the resolved pipeline",
         MODEL: "the trained model (written under a temporary name, then renamed)",
+        TRAINED_WITH: "the [model] section model.keras was trained with: a config.toml "
+                      "edited after training is refused",
         METRICS_CSV: "one row per epoch: learning rate, losses, gradient means",
         METRICS_JSON: "the same rows and the final figures",
         TENSORBOARD: "TensorBoard logs (tensorboard/gradients: every step)",
@@ -121,6 +126,35 @@ class RunFolder:
         """Saves ``model`` as ``model.keras``, atomically: a kill during the write leaves no
         half-written file under that name."""
         atomic_write(self.file(self.MODEL), model.save)
+
+    def save_trained_with(self, config):
+        """Records the ``[model]`` section of ``config`` that ``model.keras`` was trained with
+        (`check_trained_with` compares a later ``config.toml`` against it)."""
+        text = json.dumps({"model": to_dict(config.model)}, indent=2) + "\n"
+        atomic_write(self.file(self.TRAINED_WITH),
+                     lambda path: Path(path).write_text(text, encoding="utf-8"))
+
+    def check_trained_with(self, config):
+        """Refuses a ``config.toml`` whose ``[model]`` was edited after training: the run's
+        commands would describe one model and run another. Runs from before this record
+        have none to compare."""
+        path = self.file(self.TRAINED_WITH)
+        if not path.is_file():
+            return
+        try:
+            trained = json.loads(path.read_text(encoding="utf-8"))["model"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise pipeline_error("RUN", f"must hold a readable {self.TRAINED_WITH}, but it is "
+                                 f"damaged (train it again with rnn-pipeline fit)",
+                                 str(self.path)) from None
+        now = to_dict(config.model)
+        for key in sorted(set(trained) | set(now)):
+            if trained.get(key) != now.get(key):
+                raise pipeline_error(
+                    "RUN", f"{self.CONFIG} must describe the model {self.MODEL} was trained "
+                    f"with, but it says model.{key} = {now.get(key)!r} where training had "
+                    f"{trained.get(key)!r} (undo the edit, or train again with rnn-pipeline "
+                    f"fit)", str(self.path))
 
     def save_epoch_rows(self, rows):
         """Writes per-epoch ``rows`` to ``metrics.csv`` (after every epoch, atomically)."""
@@ -185,13 +219,20 @@ class RunFolder:
         except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
             raise damaged from exc
 
-    def load_vocabulary(self):
-        path = self.file(self.VOCAB)
+    def load_vocabulary(self, name=VOCAB):
+        """The vocabulary file ``name``, or one line saying it is missing or damaged."""
+        path = self.file(name)
         if not path.is_file():
-            raise pipeline_error("RUN", f"must hold its vocabulary {self.VOCAB}, but it is "
+            raise pipeline_error("RUN", f"must hold its vocabulary {name}, but it is "
                                  f"missing: the run folder is incomplete (train it again with "
                                  f"rnn-pipeline fit)", str(self.path))
-        return Vocabulary.load(path)
+        try:
+            return Vocabulary.load(path)
+        except (ValueError, UnicodeDecodeError):
+            raise pipeline_error("RUN", f"must hold a readable vocabulary {name} (UTF-8, one "
+                                 f"token per line, <unk> and <eos> first), but it is empty or "
+                                 f"damaged (train it again with rnn-pipeline fit)",
+                                 str(self.path)) from None
 
     def load_metrics(self):
         return json.loads(self.file(self.METRICS_JSON).read_text(encoding="utf-8"))

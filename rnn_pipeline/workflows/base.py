@@ -238,6 +238,7 @@ class Workflow:
             return None
         self.after_training()
         run.save_model(self.model)
+        run.save_trained_with(self.config)
         return self.finish(run, rows, seconds)
 
     def single_device_model(self):
@@ -283,7 +284,9 @@ class Workflow:
     def from_run(cls, run_path, log=say):
         """The workflow of a finished run folder, with its trained model loaded."""
         run = RunFolder(run_path).check_exists()
-        workflow = cls(run.load_config(), log=log)
+        config = run.load_config()
+        run.check_trained_with(config)
+        workflow = cls(config, log=log)
         workflow.model = run.load_model()
         workflow.model.compile()
         workflow.restore(run)

@@ -20,6 +20,7 @@ from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.builder import build_causal_lm
 from rnn_pipeline.models.cells import CELLS
+from rnn_pipeline.resources import check_memory
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.training import make_optimizer
 from rnn_pipeline.training.gradients import read_gradient_log
@@ -49,6 +50,9 @@ def sample_windows(stream, steps, batch):
     if len(stream) < steps + 2:
         raise pipeline_error("--steps", f"must be shorter than the training text "
                              f"({len(stream)} tokens)", steps)
+    if batch > len(stream) - steps:
+        raise pipeline_error("--batch", f"must be at most the {len(stream) - steps:,} windows "
+                             f"of --steps {steps} tokens the training text has", batch)
     offsets = np.linspace(0, len(stream) - steps - 1, batch).astype(int)
     ids = np.stack([stream[o:o + steps] for o in offsets]).astype(np.int32)
     targets = np.stack([stream[o + 1:o + steps + 1] for o in offsets]).astype(np.int32)
@@ -156,6 +160,9 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
     """
     from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
 
+    if run is not None and not isinstance(config, LanguageModelConfig):
+        raise pipeline_error("RUN", f"must be a language-model run: diagnose measures language "
+                             f"models, and this is a {config.task!r} run", str(run))
     if not isinstance(config, LanguageModelConfig):
         raise pipeline_error("task", f"must be {LanguageModelConfig.task!r}: diagnose "
                              f"measures language models", config.task)
@@ -168,6 +175,7 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
         streams, trained = workflow.streams, {}
     stream = streams["train"]
     windows = sample_windows(stream, steps, batch)  # may refuse --steps: before any writing
+    check_memory(workflow.memory_parts(batch, "--batch", steps), purpose="diagnosing")
     diagnosis = GradientDiagnosis(config, workflow.windows(stream), len(workflow.vocabulary),
                                   trained, log)
     curves, lines = diagnosis.run(cells, windows, train_steps)

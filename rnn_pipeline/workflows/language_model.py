@@ -106,14 +106,15 @@ class LanguageModelWorkflow(Workflow):
                 self.log(line)
         return model
 
-    def memory_parts(self, batch=None, batch_key="train.batch_size"):
+    def memory_parts(self, batch=None, batch_key="train.batch_size", steps=None):
         """The embedding, the output layer (none when tied) and the logits of a batch of
-        ``bptt`` steps over the vocabulary, and the recurrent stack."""
+        ``steps`` (default ``bptt``) steps over the vocabulary, and the recurrent stack."""
         m, train = self.config.model, self.config.train
         batch = train.batch_size if batch is None else batch
+        steps = train.bptt if steps is None else steps
         return [*vocabulary_parts(len(self.vocabulary), m.embedding_dim, m.units, batch,
-                                  train.bptt, tied=m.tie_weights, batch_key=batch_key),
-                *recurrent_parts(m, m.embedding_dim, batch, train.bptt, batch_key)]
+                                  steps, tied=m.tie_weights, batch_key=batch_key),
+                *recurrent_parts(m, m.embedding_dim, batch, steps, batch_key)]
 
     @property
     def embedding_layer(self):
@@ -205,6 +206,10 @@ class LanguageModelWorkflow(Workflow):
         if batch_size not in (None, self.config.train.batch_size):
             check_memory(self.memory_parts(batch_size, "--batch-size"), purpose="evaluating")
         stream = self.run_streams((split,))[split]
+        if batch_size is not None and batch_size > len(stream):
+            raise pipeline_error("--batch-size", f"must be at most the {len(stream):,} tokens "
+                                 f"of the {split} split (a stream per token at most)",
+                                 batch_size)
         result = evaluate(self.model_for_batch(batch_size), self.windows(stream, batch_size))
         result["tokens"] = int(len(stream))
         return result

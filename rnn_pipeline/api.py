@@ -98,6 +98,9 @@ def resume_config(run, overrides=(), other_source=None):
         raise pipeline_error("--resume", f"must be a run folder containing {folder.CONFIG}",
                              str(run))
     check_not_training(folder.path, "--resume")
+    for path in (folder.path, folder.file(folder.CHECKPOINTS)):  # before the data is read
+        if path.is_dir():
+            check_writable(path, "--resume")
     check_resume_overrides(overrides)
     return config_lib.apply_overrides(folder.load_config(), overrides)
 

@@ -1,7 +1,11 @@
 """Shared fixtures: tiny corpora and pipelines written by the tests themselves."""
 
+import fcntl
+import json
 import os
+import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -80,38 +84,67 @@ def tiny_corpus(tmp_path):
     return write_tiny_corpus(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def fitted_lm_run(tmp_path_factory):
-    """A run folder of `TINY_PIPELINE`, fitted once through the CLI; tests only read it
-    (copy it to change it)."""
+def shared_fit(tmp_path_factory, name, fit):
+    """``fit(folder)`` once for the whole test session, whichever pytest-xdist worker asks
+    first (under a file lock); the others wait and read the same folder.
+
+    Args:
+        name: the shared folder's name.
+        fit: folder -> (a click result, the run folder).
+
+    Returns:
+        (a result with the fit's ``output`` and ``exit_code``, the run folder).
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the session's folder, shared by its workers
+    folder, record = base / f"shared-{name}", base / f"shared-{name}.json"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            result, run = fit(folder)
+            assert result.exit_code == 0, result.output
+            record.write_text(json.dumps({"output": result.output, "run": str(run)}))
+    fitted = json.loads(record.read_text())
+    return SimpleNamespace(output=fitted["output"], exit_code=0), Path(fitted["run"])
+
+
+def _fit_tiny_lm(folder):
     from click.testing import CliRunner
 
     from rnn_pipeline.cli.main import cli
 
-    folder = tmp_path_factory.mktemp("fitted_lm")
     pipeline = folder / "tiny.toml"
     pipeline.write_text(TINY_PIPELINE.format(**write_tiny_corpus(folder)))
-    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(folder / "run")])
-    assert result.exit_code == 0, result.output
-    return folder / "run"
+    run = folder / "run"
+    return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
+
+
+@pytest.fixture(scope="session")
+def fitted_lm_run(tmp_path_factory):
+    """A run folder of `TINY_PIPELINE`, fitted once through the CLI; tests only read it
+    (copy it to change it)."""
+    return shared_fit(tmp_path_factory, "fitted_lm", _fit_tiny_lm)[1]
 
 
 @pytest.fixture(scope="session")
 def fitted_translation(tmp_path_factory):
-    """(CliRunner result, run folder) of test_translation_workflow's tiny pipeline, fitted
-    once per session; tests only read it."""
+    """(result, run folder) of test_translation_workflow's tiny pipeline, fitted once per
+    session; tests only read it."""
     from test_translation_workflow import _fit
 
-    return _fit(tmp_path_factory.mktemp("translation"))
+    return shared_fit(tmp_path_factory, "translation", _fit)
 
 
 @pytest.fixture(scope="session")
 def fitted_forecast(tmp_path_factory):
-    """(CliRunner result, run folder) of test_forecast_workflow's tiny pipeline, fitted
-    once per session; tests only read it."""
+    """(result, run folder) of test_forecast_workflow's tiny pipeline, fitted once per
+    session; tests only read it."""
     from test_forecast_workflow import _fit
 
-    return _fit(tmp_path_factory.mktemp("forecast"))
+    return shared_fit(tmp_path_factory, "forecast", _fit)
 
 
 def tiny_config(files, **sections):

@@ -21,7 +21,8 @@ from rnn_pipeline.models import CausalLM, build_causal_lm
 from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax
 from rnn_pipeline.training.state import reset_states
 from rnn_pipeline.workflows import get_workflow
-from tests_support import TINY_VOCAB, fresh_process, full_forward_logits, saved_model_cli_run, tiny_lm
+from tests_support import (TINY_VOCAB, assert_one_line_error, fresh_process,
+                           full_forward_logits, tiny_lm)
 
 RNG = np.random.default_rng(0)
 
@@ -122,8 +123,8 @@ def test_config_and_keras_file_round_trip(tmp_path):
     ({"head": "adaptive", "cutoffs": [3], "div_value": 0.5}, 10,
      "model.div_value must be at least 1. Received: model.div_value=0.5"),
     ({"head": "adaptive", "cutoffs": [3], "tie_weights": True}, 10,
-     "model.tie_weights must be false with head='adaptive' (set model.tie_weights = false; "
-     "a language model's default is true): only the full softmax shares the embedding "
+     "model.tie_weights must be false with head='adaptive' (set model.tie_weights = false, "
+     "or leave it unset): only the full softmax shares the embedding "
      "matrix. Received: model.tie_weights=True"),
     ({"cutoffs": [3]}, 10, "model.cutoffs must be empty unless head='adaptive'. "
      "Received: model.cutoffs=[3]"),
@@ -150,18 +151,17 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
     pipeline = tmp_path / "tiny.toml"
     pipeline.write_text(TINY_PIPELINE.format(**files))
     runner = CliRunner()
-    untied = ["--set", "model.tie_weights=false"]  # only the full softmax can be tied
+    # tie_weights unset: untied with the adaptive head (only the full softmax can be tied)
     result = runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "big"),
                                  "--set", "model.head=adaptive", "--set",
-                                 "model.cutoffs=[5, 100000]", *untied])
-    assert result.exit_code == 2, result.output
-    assert "model.cutoffs must be a non-empty list of strictly increasing integers " \
-           "between 1 and vocabulary_size - 1" in result.output
+                                 "model.cutoffs=[5, 100000]"])
+    assert_one_line_error(result, "model.cutoffs must be a non-empty list of strictly "
+                                  "increasing integers between 1 and vocabulary_size - 1")
     assert not (tmp_path / "big").exists()
 
     result = runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "run"),
                                  "--set", "model.head=adaptive", "--set", "model.cutoffs=[5, 12]",
-                                 "--set", "train.epochs=2", *untied])
+                                 "--set", "train.epochs=2"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     epochs = metrics["epochs"]
@@ -204,7 +204,8 @@ def test_the_export_serves_the_adaptive_head_in_a_fresh_process(exported, tmp_pa
     model, path = exported
     assert gpu_only_ops(read_saved_model(path)) == []
     out = fresh_process(path, {"next_words": {"prompt": ["the cat"]},
-                               "score": {"text": ["the cat sat", "zebra"]}}, tmp_path)
+                               "score": {"text": ["the cat sat", "zebra"]}}, tmp_path,
+                        cli=("score", 'text=["the cat sat"]'))
     assert out["modules"] == []
     logits = full_forward_logits(model, [1, 2, 3])
     np.testing.assert_allclose(np.exp(logits).sum(), 1.0, atol=1e-5)  # already normalised
@@ -215,5 +216,4 @@ def test_the_export_serves_the_adaptive_head_in_a_fresh_process(exported, tmp_pa
     scores = model.score(["the cat sat", "zebra"])
     np.testing.assert_allclose(out["score"]["log_likelihood"], scores["log_likelihood"],
                                atol=1e-5)
-    cli_out = saved_model_cli_run(path, "score", 'text=["the cat sat"]')
-    assert "Result for output key log_likelihood:" in cli_out
+    assert "Result for output key log_likelihood:" in out["saved_model_cli"]

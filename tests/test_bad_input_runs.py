@@ -129,6 +129,17 @@ def test_run_dir_and_export_base_under_a_read_only_folder(pipeline, fitted_lm_ru
     assert files_under(locked) == []
 
 
+def test_resume_of_a_read_only_run_is_refused_before_the_data_is_read(fitted_lm_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    before = files_under(run)
+    with read_only(run):
+        result = _run("fit", "--resume", run, "--epochs", "9")
+    assert_one_line_error(result, f"--resume must be writable, but {run} is not writable by "
+                                  f"this user. Received: --resume='{run}'")
+    assert files_under(run) == before
+
+
 def test_export_version_taken_by_a_file(fitted_lm_run, tmp_path):
     model_dir = tmp_path / "exports" / "tiny"
     model_dir.mkdir(parents=True)

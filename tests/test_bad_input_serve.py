@@ -50,3 +50,14 @@ def test_serve_refuses_what_it_cannot_use_naming_the_option(tmp_path, busy_port,
     (tmp_path / "m" / "1").mkdir(parents=True)  # a version folder: the base is not empty
     result = CliRunner().invoke(cli, ["serve", "--base", str(tmp_path), *options])
     assert_one_line_error(result, expected.replace("BUSY", str(busy_port)))
+
+
+def test_serve_refuses_a_latest_version_that_does_not_load(tmp_path):
+    version = tmp_path / "tiny" / "3"
+    version.mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"xx")  # damaged: not a SavedModel proto
+    result = CliRunner().invoke(cli, ["serve", "--base", str(tmp_path), "--port", "0"])
+    assert_one_line_error(result, "--base must hold exports that load, as TF Serving loads the "
+                                  "latest version of each model when it starts, but version 3 "
+                                  "of model tiny could not be loaded (RuntimeError: MetaGraphDef")
+    assert f"Received: --base='{tmp_path}'" in result.output

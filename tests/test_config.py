@@ -36,11 +36,14 @@ def test_a_pipeline_with_only_data_gets_the_language_model_recipe():
             config.text.min_frequency) == ("unicode_script", True, 5000, 2)
     assert (config.model.cell, config.model.num_layers, config.model.units,
             config.model.dropout, config.model.embedding_dropout,
-            config.model.tie_weights) == ("lstm", 1, 200, 0.4, 0.1, True)
+            config.model.tie_weights, config.model.tied()) == ("lstm", 1, 200, 0.4, 0.1, None,
+                                                               True)
     assert (config.train.optimizer, config.train.learning_rate, config.train.global_clipnorm,
             config.train.clipnorm, config.train.schedule, config.train.batch_size,
             config.train.bptt, config.train.epochs) == ("adam", 0.01, 1.0, None, "plateau",
                                                         32, 35, 8)
+    adaptive = config_lib.apply_overrides(config, ["model.head=adaptive"])
+    assert adaptive.model.tie_weights is None and not adaptive.model.tied()  # untied by default
     # the other tasks keep the plain (Keras-like) defaults
     forecast = config_lib.loads('task = "forecast"\n[series]\ndataset = "airline_passengers"\n')
     assert forecast.train.learning_rate == 0.002 and forecast.train.global_clipnorm is None

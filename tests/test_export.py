@@ -18,8 +18,7 @@ from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
 from rnn_pipeline.export.lm_serving import LanguageModelServing
-from tests_support import (TINY_VOCAB, fresh_process, full_forward_logits,
-                           saved_model_cli_run, tiny_lm)
+from tests_support import TINY_VOCAB, fresh_process, full_forward_logits, tiny_lm
 
 VOCAB = TINY_VOCAB
 
@@ -101,7 +100,7 @@ def test_graph_ops_are_core_tensorflow_or_tensorflow_text(exported, tmp_path):
     assert unknown == [] and "LookupTableFindV2" in core and "WhileV2" not in text_ops
 
 
-def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
+def test_a_fresh_process_and_saved_model_cli_give_the_in_memory_results(exported, tmp_path):
     model, _, path = exported
     prompts = ["the cat", "a", ""]
     requests = {
@@ -111,8 +110,10 @@ def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
         "next_words": {"prompt": prompts},
         "score": {"text": ["the cat sat", "", "zebra on"]},
     }
-    out = fresh_process(path, requests, tmp_path)
+    out = fresh_process(path, requests, tmp_path, cli=("next_words", 'prompt=["the"]'))
     assert out["modules"] == []  # rnn_pipeline was never imported
+    assert "Result for output key words:" in out["saved_model_cli"]
+    assert "Result for output key probabilities:" in out["saved_model_cli"]
 
     assert out["serving_default"]["text"] == [
         model.generate("the cat", max_tokens=6, sampler="greedy"),
@@ -137,13 +138,6 @@ def test_fresh_process_gives_the_in_memory_results(exported, tmp_path):
         total += logits[ids[position]] - np.log(np.exp(logits).sum())
     np.testing.assert_allclose(out["score"]["log_likelihood"][0], total, atol=1e-4)
     np.testing.assert_allclose(out["score"]["perplexity"][0], np.exp(-total / 4), rtol=1e-4)
-
-
-def test_saved_model_cli_runs_the_export(exported):
-    _, _, path = exported
-    out = saved_model_cli_run(path, "next_words", 'prompt=["the"]')
-    assert "Result for output key words:" in out
-    assert "Result for output key probabilities:" in out
 
 
 def test_bad_requests_fail_with_the_input_named(exported):

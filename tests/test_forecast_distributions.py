@@ -200,12 +200,13 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
 
     from rnn_pipeline.export.graph_checks import op_names, read_saved_model
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
-    from tests_support import export_run, fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process
 
     _, run = student_t_run
     path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
-    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path)
+    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path,
+                        cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
     served = out["serving_default"]
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     output = model.predict(history, verbose=0)
@@ -214,5 +215,5 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
     np.testing.assert_allclose(served["quantiles"], expected, rtol=1e-4)
     assert np.shape(served["quantiles"]) == (1, 12, 1, 5)
     assert all(op_def_registry.get(op) is not None for op in op_names(read_saved_model(path)))
-    cli_out = saved_model_cli_run(path, "serving_default", f"history={[[[300.0]] * 24] * 2}")
+    cli_out = out["saved_model_cli"]
     assert "Result for output key quantiles:" in cli_out and "output key mean:" in cli_out

@@ -174,19 +174,19 @@ def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted,
     import numpy as np
 
     from rnn_pipeline.workflows.forecast import ForecastWorkflow
-    from tests_support import export_run, fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process
 
     result, run = fitted
     assert result.exit_code == 0, result.output
     path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
-    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path)
+    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path,
+                        cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     expected = model.predict(history, verbose=0)
     np.testing.assert_allclose(out["serving_default"]["forecast"], expected, rtol=1e-5)
     assert np.shape(out["serving_default"]["forecast"]) == (1, 12, 1)
-    cli_out = saved_model_cli_run(path, "serving_default", f"history={[[[300.0]] * 24] * 2}")
-    assert "Result for output key forecast:" in cli_out
+    assert "Result for output key forecast:" in out["saved_model_cli"]
 
 
 def test_evaluate_command_prints_the_table_of_a_split(fitted):

@@ -86,19 +86,19 @@ def test_translate_and_evaluate_commands(fitted):
 
 def test_export_translates_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
     from rnn_pipeline.workflows.translation import TranslationWorkflow
-    from tests_support import export_run, fresh_process, saved_model_cli_run
+    from tests_support import export_run, fresh_process
 
     result, run = fitted
     path = export_run(run, tmp_path)
     sources = ["red cat runs", "quick fox jumps", ""]
-    out = fresh_process(path, {"serving_default": {"source": sources}}, tmp_path)
+    out = fresh_process(path, {"serving_default": {"source": sources}}, tmp_path,
+                        cli=("serving_default", "source=['red cat runs']"))
     assert out["modules"] == []
     expected = TranslationWorkflow.from_run(run, log=lambda *_: None).translate(sources)
     assert out["serving_default"]["translation"] == expected
     assert sorted(p.name for p in (path / "assets").iterdir()) == ["source_vocab.txt",
                                                                    "target_vocab.txt"]
-    cli_out = saved_model_cli_run(path, "serving_default", "source=['red cat runs']")
-    assert "Result for output key translation:" in cli_out
+    assert "Result for output key translation:" in out["saved_model_cli"]
 
 
 @pytest.mark.parametrize("extra, lines, message", [

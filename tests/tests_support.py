@@ -80,12 +80,24 @@ def full_forward_logits(model, ids):
 
 # Runs in a new interpreter: TensorFlow and tensorflow-text only, as a model server has.
 FRESH_PROCESS = textwrap.dedent("""
-    import json, sys
+    import contextlib, io, json, sys
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the model server links these ops in)
-    export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
+    export_dir, requests, cli = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    out = {}
+    if cli:  # first, while nothing is loaded: TF Serving's Session-based loader
+        from tensorflow.python.tools import saved_model_cli
+        sys.argv = ["saved_model_cli", "run", "--dir", export_dir, "--tag_set", "serve",
+                    "--signature_def", cli[0], "--input_exprs", cli[1]]
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            try:
+                saved_model_cli.main()
+            except SystemExit as exc:  # absl's app.run exits when it is done
+                if exc.code:
+                    raise
+        out["saved_model_cli"] = printed.getvalue()
     loaded = tf.saved_model.load(export_dir)
-    out = {"modules": sorted(m for m in sys.modules if m.startswith("rnn_pipeline"))}
+    out["modules"] = sorted(m for m in sys.modules if m.startswith("rnn_pipeline"))
     for name, inputs in requests.items():
         fn = loaded.signatures[name]
         result = fn(**{k: tf.constant(v, fn.structured_input_signature[1][k].dtype)
@@ -95,32 +107,26 @@ FRESH_PROCESS = textwrap.dedent("""
 """)
 
 
-def fresh_process(export_dir, requests, script_dir):
-    script = script_dir / "fresh.py"
-    script.write_text(FRESH_PROCESS)
-    done = subprocess.run([sys.executable, str(script), str(export_dir), json.dumps(requests)],
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def fresh_process(export_dir, requests, script_dir, cli=None):
+    """Runs signatures of an export in a new Python that has not imported rnn_pipeline.
 
-
-def saved_model_cli_run(export_dir, signature, input_expr):
-    """``saved_model_cli run`` (the Session-based loader TF Serving uses), from a Python
-    that has imported tensorflow_text first, as the model server links its ops in.
+    Args:
+        export_dir: the version folder.
+        requests: {signature: {input: value}}.
+        script_dir: where to write the script.
+        cli: optional (signature, input expression): first, in the same process, run by
+            ``saved_model_cli run`` (TF Serving's Session loader); its stdout is
+            ``out["saved_model_cli"]``.
 
     Returns:
-        the command's stdout.
+        {signature: {output: value}, "modules": rnn_pipeline modules imported}.
     """
-    script = ("import sys, tensorflow_text\n"
-              "from tensorflow.python.tools import saved_model_cli\n"
-              f"sys.argv = ['saved_model_cli', 'run', '--dir', {str(export_dir)!r}, "
-              f"'--tag_set', 'serve', '--signature_def', {signature!r}, "
-              f"'--input_exprs', {input_expr!r}]\n"
-              "saved_model_cli.main()")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=180)
+    script = script_dir / "fresh.py"
+    script.write_text(FRESH_PROCESS)
+    done = subprocess.run([sys.executable, str(script), str(export_dir), json.dumps(requests),
+                           json.dumps(cli)], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def assert_round_trips(model, inputs, folder, rtol=1e-5):

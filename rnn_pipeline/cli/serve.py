@@ -66,10 +66,16 @@ def serve(base, host, port, verbose, **limits):
     import_tensorflow_quietly()
     from rnn_pipeline.serving import make_server
 
+    from rnn_pipeline.serving.errors import ServingError
+
     try:
         server = make_server(base, host, port, quiet=not verbose, limits=ServeLimits(**limits))
     except (OSError, UnicodeError) as exc:
         raise PipelineUsageError(_bind_error(exc, host, port)) from None
+    except ServingError as exc:
+        raise PipelineUsageError(error_message(
+            "--base", f"must hold exports that load, as TF Serving loads the latest version "
+                      f"of each model when it starts, but {exc}", base)) from None
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Serving {base} on http://{shown}:{server.server_address[1]}/v1/models/<name> "
                f"(development server; Ctrl-C stops)")

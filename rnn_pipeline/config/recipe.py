@@ -12,7 +12,8 @@ the other tasks' sections.
   bounds the softmax's cost, which is most of a step: 2 epochs of 2M tokens fit in
   10 minutes on 2 cores. Raise ``text.max_size`` for more words ("none": no cap).
 * Model: 1 x 200 LSTM, dropout 0.4 (0.1 on the embedding), the output projection tied
-  to the embedding matrix.
+  to the embedding matrix where the head is the full softmax (``tie_weights`` unset; an
+  adaptive head is untied, as only the full softmax can share the matrix).
 * Training: Adam at 0.01 over 32 streams of 35-step windows, one norm over all gradients
   clipped to 1, the rate halved when the validation perplexity stops improving, 8 epochs.
 """
@@ -42,7 +43,7 @@ class LanguageModelModelConfig(ModelConfig):
     num_layers: int = 1
     dropout: float = 0.4
     embedding_dropout: float = 0.1
-    tie_weights: bool = True
+    tie_weights: Optional[bool] = None  # unset: tied with the full softmax only
 
 
 @dataclass

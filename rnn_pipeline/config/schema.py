@@ -95,7 +95,8 @@ class ModelConfig(RecurrentConfig):
         activation: activation of ``simple_rnn`` (tanh, relu, sigmoid, ...).
         embedding_dim: size of the word vectors.
         embedding_dropout: dropout on the word vectors.
-        tie_weights: share the embedding matrix with the output projection.
+        tie_weights: share the embedding matrix with the output projection; ``None``:
+            share it where the head is the full softmax (`tied`).
         init_scale: uniform initialisation in [-init_scale, init_scale]; ``None`` = Keras defaults.
         recurrent_initializer: W_h's initialiser: "orthogonal", "glorot_uniform" or
             "identity" (IRNN, with ``activation = "relu"``); ``None`` = Keras' (orthogonal).
@@ -116,6 +117,11 @@ class ModelConfig(RecurrentConfig):
     head: str = one_of(choices.LM_HEADS, "full")
     cutoffs: list[int] = field(default_factory=list)
     div_value: float = 4.0
+
+    def tied(self):
+        """Whether the output projection is the embedding matrix: ``tie_weights``, or where
+        it is None, whether the head is the full softmax."""
+        return self.head == "full" if self.tie_weights is None else self.tie_weights
 
 
 @dataclass

@@ -49,6 +49,11 @@ class TextPreprocessor(keras.layers.Layer):
         self.lookup = keras.layers.StringLookup(vocabulary=self.vocabulary[1:], num_oov_indices=1,
                                                 oov_token=UNK, mask_token=None)
 
+    def build(self, input_shape=None):
+        """Nothing to build: the lookup table is made from the vocabulary in ``__init__``
+        (Keras would otherwise warn, when a saved model is loaded, of unbuilt state)."""
+        self.built = True
+
     def tokens(self, text):
         """(batch,) string -> (batch, None) ragged string tokens."""
         return self.tokenizer.tokenize(normalize(text, self.normalization, self.lowercase))

@@ -53,7 +53,7 @@ def build_causal_lm(model_config, vocabulary_size, batch_size=None, seed=0, prep
     backbone = build_backbone(model_config, vocabulary_size, batch_size=batch_size,
                               stateful=stateful, seed=seed)
     with config_keys(_keys(model=model_config)):
-        return CausalLM(backbone, tie_weights=model_config.tie_weights,
+        return CausalLM(backbone, tie_weights=model_config.tied(),
                         preprocessor=preprocessor, head=model_config.head,
                         cutoffs=model_config.cutoffs, div_value=model_config.div_value,
                         name="causal_lm")

@@ -85,8 +85,7 @@ class CausalLM(TokenTask):
             check_cutoffs(cutoffs, backbone.vocabulary_size)  # its own rule first
         if tie_weights and head != "full":
             raise pipeline_error("tie_weights", f"must be false with head={head!r} (set "
-                                 "model.tie_weights = false; a language model's default is "
-                                 "true): only the full softmax shares the embedding matrix",
+                                 "model.tie_weights = false, or leave it unset): only the full softmax shares the embedding matrix",
                                  tie_weights)
         # === Layers ===
         self.backbone = backbone

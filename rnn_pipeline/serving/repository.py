@@ -11,6 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the text ops, as TF Serving links them in)
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
 from rnn_pipeline.export.graph_checks import read_saved_model
 from rnn_pipeline.export.layout import versions
@@ -22,6 +23,12 @@ _CHECKED = re.compile(r"assertion failed: \[(?P<rule>[^\n]*?Received: [^\n\]]*=)
                       r"\[(?P<value>[^\n\]]*)\]")
 # Any other assertion of an export: its message is the first bracketed text.
 _ASSERTED = re.compile(r"assertion failed: \[(.*?)\](?: \[|$)", re.MULTILINE)
+
+
+def _first_line(exc):
+    """``Type: the first line of its message``."""
+    text = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 class NotFound(ServingError, LookupError):
@@ -166,8 +173,13 @@ class ModelRepository:
             raise NotFound(f"Servable not found for request: Specific({name}, {version})")
         return version
 
-    def servable(self, name, version):
-        """The loaded version (a `Servable`), loaded now if it is not yet."""
+    def servable(self, name, version, quiet=False):
+        """The loaded version (a `Servable`), loaded now if it is not yet.
+
+        Args:
+            name, version: the model and version.
+            quiet: a failure is not logged (the caller reports it).
+        """
         key = (name, version)
         with self._lock:
             if key in self._loaded:
@@ -178,7 +190,11 @@ class ModelRepository:
                 try:
                     servable = Servable(self.base / name / str(version), self._config,
                                         f"{name}/{version}")
-                except (tf.errors.OpError, OSError, RuntimeError, ValueError) as exc:
+                except (tf.errors.OpError, OSError, RuntimeError, ValueError,
+                        DecodeError) as exc:
+                    if quiet:
+                        raise ServerFault(f"version {version} of model {name} could not be "
+                                          f"loaded ({_first_line(exc)})") from None
                     print(f"rnn-pipeline serve: loading {name}/{version} failed: {exc}",
                           file=sys.stderr, flush=True)
                     raise ServerFault(f"version {version} of model {name} could not be "
@@ -187,6 +203,23 @@ class ModelRepository:
                 with self._lock:
                     self._loaded[key] = servable
         return self._loaded[key]
+
+    def load_latest(self):
+        """Loads the latest version of every model now, as TF Serving does when it starts.
+
+        Returns:
+            the "<name>/<version>" labels loaded.
+
+        Raises:
+            ServerFault: a version that cannot be loaded, naming it and the reason.
+        """
+        loaded = []
+        for folder in sorted(self.base.iterdir()):
+            available = self.versions(folder.name) if folder.is_dir() else []
+            if available:
+                self.servable(folder.name, available[-1], quiet=True)
+                loaded.append(f"{folder.name}/{available[-1]}")
+        return loaded
 
     def status(self, name, version=None):
         """GET /v1/models/<name>[/versions/<v>]."""

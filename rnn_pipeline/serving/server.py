@@ -186,7 +186,8 @@ class BoundedHTTPServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimits()):
+def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimits(),
+                load=True):
     """A threading HTTP server over the exports in ``base`` (port 0 picks a free port).
 
     Args:
@@ -194,6 +195,7 @@ def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimit
         host, port: where to listen; an IPv6 address works too.
         quiet: no line per request.
         limits: a `ServeLimits`.
+        load: load the latest version of every model before serving (TF Serving's start).
 
     Returns:
         a `BoundedHTTPServer`; call ``serve_forever()``.
@@ -201,10 +203,18 @@ def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimit
     Raises:
         OSError: ``socket.gaierror`` for a host that does not resolve, others for a port
             that cannot be bound.
+        ServerFault: a latest version that cannot be loaded.
     """
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     repository = ModelRepository(base, threads=limits.max_connections + 4)
     handler = type("BoundHandler", (Handler,), {"repository": repository, "quiet": quiet,
                                                 "limits": limits,
                                                 "timeout": limits.read_timeout})
-    return BoundedHTTPServer((host, port), handler, limits.max_connections, family)
+    server = BoundedHTTPServer((host, port), handler, limits.max_connections, family)
+    if load:  # after binding: a host or port that cannot be used is said at once
+        try:
+            repository.load_latest()
+        except BaseException:
+            server.server_close()
+            raise
+    return server

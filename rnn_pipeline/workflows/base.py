@@ -287,13 +287,17 @@ class Workflow:
         config = run.load_config()
         run.check_trained_with(config)
         workflow = cls(config, log=log)
+        workflow.read_assets(run)  # a missing file is refused before the model loads
         workflow.model = run.load_model()
         workflow.model.compile()
         workflow.restore(run)
         return workflow
 
+    def read_assets(self, run):
+        """Reads the task's own files of a finished run (vocabularies), before its model."""
+
     def restore(self, run):
-        """Reads the task's own files of a loaded run."""
+        """Sets up what needs the loaded model (``self.model``)."""
 
     def evaluation_lines(self, split, **options):
         """``rnn-pipeline evaluate``: the figures of one split as text lines."""

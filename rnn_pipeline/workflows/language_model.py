@@ -9,10 +9,11 @@ from rnn_pipeline.data.corpora import SPLITS, load_corpus
 from rnn_pipeline.data.lm_dataset import check_steps, lm_windows
 from rnn_pipeline.data.text_pipeline import (fit_text, fitted_text, split_streams,
                                              unigram_log_probs, unigram_perplexity)
-from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
                                      read_vectors)
 from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.models.adaptive_softmax import check_cutoffs
 from rnn_pipeline.resources import check_memory, recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
@@ -80,6 +81,9 @@ class LanguageModelWorkflow(Workflow):
                 seed=cfg.train.seed)
         check_steps(len(self.streams["train"]), cfg.train.batch_size, cfg.train.bptt,
                     self.replicas)
+        if cfg.model.head == "adaptive":  # the vocabulary's size is known now
+            with config_keys({"cutoffs": "model.cutoffs"}):
+                check_cutoffs(cfg.model.cutoffs, len(self.vocabulary))
         self.unigram = {name: unigram_perplexity(self.streams["train"], stream,
                                                  len(self.vocabulary))
                         for name, stream in self.streams.items()}
@@ -113,7 +117,7 @@ class LanguageModelWorkflow(Workflow):
         batch = train.batch_size if batch is None else batch
         steps = train.bptt if steps is None else steps
         return [*vocabulary_parts(len(self.vocabulary), m.embedding_dim, m.units, batch,
-                                  steps, tied=m.tie_weights, batch_key=batch_key),
+                                  steps, tied=m.tied(), batch_key=batch_key),
                 *recurrent_parts(m, m.embedding_dim, batch, steps, batch_key)]
 
     @property
@@ -178,8 +182,10 @@ class LanguageModelWorkflow(Workflow):
         return final
 
     # --- evaluating a finished run ---
-    def restore(self, run):
+    def read_assets(self, run):
         self.vocabulary = run.load_vocabulary()
+
+    def restore(self, run):
         self.preprocessor = self.model.preprocessor
 
     def run_streams(self, splits):

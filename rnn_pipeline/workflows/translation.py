@@ -144,9 +144,9 @@ class TranslationWorkflow(Workflow):
         self.source_vocab.save(run.file(SOURCE_VOCAB))
         self.target_vocab.save(run.file(TARGET_VOCAB))
 
-    def restore(self, run):
-        """A loaded run's two vocabularies: a missing or damaged one is refused, as the
-        language model's ``vocab.txt`` is (the model holds its own copies)."""
+    def read_assets(self, run):
+        """A run's two vocabularies: a missing or damaged one is refused, as the language
+        model's ``vocab.txt`` is (the model holds its own copies)."""
         self.source_vocab = run.load_vocabulary(SOURCE_VOCAB)
         self.target_vocab = run.load_vocabulary(TARGET_VOCAB)
 

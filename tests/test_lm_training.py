@@ -310,3 +310,32 @@ def test_warmup_ramps_the_scheduled_rate_and_leaves_the_schedule_alone(schedule,
     model.fit(np.ones((6, 2)), np.ones((6, 1)), batch_size=1, epochs=1, verbose=0,
               callbacks=[*make_schedule(config), rates])
     np.testing.assert_allclose(rates.seen, expected, atol=1e-3)
+
+
+def test_a_task_that_maximises_its_figure_keeps_its_best_epoch_and_plateaus_on_it():
+    # A figure where higher is better (accuracy, F1): early stopping keeps the highest
+    # epoch, and the plateau schedule cuts the rate only when it stops rising.
+    from rnn_pipeline.training.stopping import RestoreBest, make_early_stopping
+
+    (stopping,) = make_early_stopping(TrainConfig(early_stopping=2), "val_accuracy",
+                                      mode="max")
+    (plateau,) = make_schedule(TrainConfig(schedule="plateau", decay_factor=0.5, patience=1),
+                               "val_accuracy", "max")
+    assert isinstance(stopping, RestoreBest)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1.0))
+    for callback in (stopping, plateau):
+        callback.set_model(model)
+        callback.on_train_begin()
+    for epoch, accuracy in enumerate([0.5, 0.8, 0.7, 0.6]):
+        model.layers[0].kernel.assign([[float(epoch)]])  # the epoch's weights
+        for callback in (stopping, plateau):
+            callback.on_epoch_end(epoch, {"val_accuracy": accuracy})
+    assert stopping.best == 0.8 and stopping.best_epoch == 1 and stopping.model.stop_training
+    stopping.on_train_end()
+    assert float(model.layers[0].kernel[0, 0]) == 1.0  # epoch 2's weights restored
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == 0.25
+    with pytest.raises(PipelineError, match=r"^direction must be 'min' \(a loss, perplexity\) "
+                                            r"or 'max' \(an accuracy, F1\). Received: "
+                                            r"direction='up'$"):
+        make_early_stopping(TrainConfig(early_stopping=2), "val_accuracy", mode="up")

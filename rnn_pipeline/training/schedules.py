@@ -7,14 +7,24 @@ import keras
 from rnn_pipeline.choices import SCHEDULES
 from rnn_pipeline.errors import pipeline_error
 
+DIRECTIONS = ("min", "max")
+
+
+def check_direction(mode):
+    """``mode`` if it is "min" or "max" (a task's declared direction), else an error."""
+    if mode not in DIRECTIONS:
+        raise pipeline_error("direction", "must be 'min' (a loss, perplexity) or 'max' (an "
+                             "accuracy, F1)", mode)
+    return mode
+
 
 @SCHEDULES.register("constant")
-def constant(train_config, monitor):
+def constant(train_config, monitor, mode="min"):
     return []
 
 
 @SCHEDULES.register("step")
-def step(train_config, monitor):
+def step(train_config, monitor, mode="min"):
     """``decay_start`` epochs at the initial rate, then times ``decay_factor`` every epoch
     (Zaremba et al. 2014)."""
     base, factor, start = train_config.learning_rate, train_config.decay_factor, \
@@ -59,18 +69,19 @@ class CosineDecay(keras.callbacks.Callback):
 
 
 @SCHEDULES.register("cosine")
-def cosine(train_config, monitor):
+def cosine(train_config, monitor, mode="min"):
     """Half a cosine from ``learning_rate`` to 0 over all training steps."""
     return [CosineDecay(train_config.learning_rate)]
 
 
 @SCHEDULES.register("plateau")
-def plateau(train_config, monitor):
-    """Multiplies the rate by ``decay_factor`` when the validation perplexity (the exact,
-    token-weighted loss) stops improving (the classic PTB recipe)."""
+def plateau(train_config, monitor, mode="min"):
+    """Multiplies the rate by ``decay_factor`` when the monitored validation figure stops
+    improving (the classic PTB recipe on the exact, token-weighted perplexity); ``mode``
+    is its direction: "min" (perplexity, loss) or "max" (accuracy, F1)."""
     return [keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=train_config.decay_factor,
                                               patience=train_config.patience, min_delta=0.0,
-                                              mode="min", verbose=1)]
+                                              mode=mode, verbose=1)]
 
 
 class Warmup(keras.callbacks.Callback):
@@ -104,10 +115,16 @@ class Warmup(keras.callbacks.Callback):
         self._step += 1
 
 
-def make_schedule(train_config, monitor="val_perplexity"):
-    """Callbacks that implement ``train.schedule``, then ``train.warmup_steps``."""
+def make_schedule(train_config, monitor="val_perplexity", mode="min"):
+    """Callbacks that implement ``train.schedule``, then ``train.warmup_steps``.
+
+    Args:
+        train_config: a `TrainConfig`.
+        monitor: the validation figure a plateau schedule watches.
+        mode: its direction, "min" or "max" (the task's `Workflow.direction`).
+    """
     factory = SCHEDULES.get(train_config.schedule)
     if not 0.0 < train_config.decay_factor <= 1.0:
         raise pipeline_error("train.decay_factor", "must be in (0, 1]", train_config.decay_factor)
     warmup = [Warmup(train_config.warmup_steps)] if train_config.warmup_steps else []
-    return [*factory(train_config, monitor), *warmup]
+    return [*factory(train_config, monitor, check_direction(mode)), *warmup]

@@ -3,6 +3,7 @@
 import keras
 
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.training.schedules import check_direction
 
 
 class RestoreBest(keras.callbacks.EarlyStopping):
@@ -13,8 +14,8 @@ class RestoreBest(keras.callbacks.EarlyStopping):
     validation split than it started.
     """
 
-    def __init__(self, monitor, patience, log=None):
-        super().__init__(monitor=monitor, patience=patience, mode="min",
+    def __init__(self, monitor, patience, log=None, mode="min"):
+        super().__init__(monitor=monitor, patience=patience, mode=mode,
                          restore_best_weights=True)
         self.log = log
 
@@ -35,12 +36,19 @@ class RestoreBest(keras.callbacks.EarlyStopping):
             self.log(f"Early stopping: {stopped}kept {kept} ({self.monitor} {self.best:.4f})")
 
 
-def make_early_stopping(train_config, monitor, log=None):
-    """``[RestoreBest]`` when ``train.early_stopping`` (patience in epochs) is set, else []."""
+def make_early_stopping(train_config, monitor, log=None, mode="min"):
+    """``[RestoreBest]`` when ``train.early_stopping`` (patience in epochs) is set, else [].
+
+    Args:
+        train_config: a `TrainConfig`.
+        monitor: the validation figure watched, e.g. "val_perplexity".
+        log: callable for the line that says which epoch was kept.
+        mode: the figure's direction, "min" or "max" (the task's `Workflow.direction`).
+    """
     patience = train_config.early_stopping
     if patience is None:
         return []
     if patience < 1:
         raise pipeline_error("train.early_stopping", "must be at least 1 (epochs without a "
                              "better validation figure) or left out", patience)
-    return [RestoreBest(monitor, patience, log=log)]
+    return [RestoreBest(monitor, patience, log=log, mode=check_direction(mode))]

@@ -27,7 +27,8 @@ class EpochRecorder(keras.callbacks.Callback):
 
     Args:
         metric: "perplexity" (rows get ``*_loss``, the mean NLL per token, and
-            ``*_perplexity``) or "loss" (rows get ``*_loss``).
+            ``*_perplexity``), "loss" (rows get ``*_loss``), or another Keras metric
+            such as "accuracy" (rows get ``*_loss`` and ``*_accuracy``).
         on_row: optional callable receiving each finished row.
     """
 
@@ -53,12 +54,15 @@ class EpochRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         row = {"epoch": epoch + 1, "learning_rate": self._lr}
-        for prefix, key in (("train", self.metric), ("valid", f"val_{self.metric}")):
-            if key in logs:
-                value = float(logs[key])
-                if self.metric == "perplexity":
-                    row[f"{prefix}_loss"] = math.log(value)
-                row[f"{prefix}_{self.metric}"] = value
+        for prefix, key in (("train", ""), ("valid", "val_")):
+            if f"{key}{self.metric}" not in logs:
+                continue
+            value = float(logs[f"{key}{self.metric}"])
+            if self.metric == "perplexity":
+                row[f"{prefix}_loss"] = math.log(value)
+            elif f"{key}loss" in logs:  # e.g. accuracy: the loss too
+                row[f"{prefix}_loss"] = float(logs[f"{key}loss"])
+            row[f"{prefix}_{self.metric}"] = value
         row["seconds"] = time.perf_counter() - self._start
         row.update(epoch_gradient_summary(self.model))
         self.rows.append(row)
@@ -132,7 +136,7 @@ def progress_callbacks(log, verbose):
 
 def fit(model, train_data, valid_data, train_config, metric="perplexity", callbacks=(),
         verbose=None, log=None, strategy=None, checkpoints=None, resume=None, stop=None,
-        on_epoch=None):
+        on_epoch=None, direction="min"):
     """Trains a compiled model with truncated BPTT: windows in order, state carried across
     consecutive windows and reset at every epoch and evaluation (`TrainingLoop`).
 
@@ -141,8 +145,9 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
         train_data: tf.data of (inputs, targets, weights), in stream order.
         valid_data: the same for validation (monitored by the schedule).
         train_config: a `TrainConfig`.
-        metric: the model's training figure, "perplexity" or "loss"; the schedule and
-            early stopping monitor its validation value (``"val_" + metric``).
+        metric: the model's training figure (a Keras metric name: "perplexity", "loss",
+            "accuracy", ...); the schedule and early stopping monitor its validation
+            value (``"val_" + metric``).
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
         log: callable for progress lines (without a terminal) and the early-stopping line.
@@ -152,6 +157,8 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
         resume: a checkpoint found by `find_checkpoint` to continue from, or None.
         stop: a `StopSignals`, or None.
         on_epoch: callable receiving the rows so far after every epoch, or None.
+        direction: "min" or "max": whether a lower or a higher ``metric`` is better (the
+            plateau schedule, early stopping and the epoch it keeps follow it).
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
@@ -164,8 +171,9 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
     verbose = progress_verbosity() if verbose is None else verbose
     loop = TrainingLoop(
         model, strategy or tf.distribute.get_strategy(),
-        [ResetStates(), *make_schedule(train_config, monitor), recorder,
-         *make_early_stopping(train_config, monitor, log), *progress_callbacks(log, verbose),
+        [ResetStates(), *make_schedule(train_config, monitor, direction), recorder,
+         *make_early_stopping(train_config, monitor, log, direction),
+         *progress_callbacks(log, verbose),
          *callbacks],
         epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop,
         jit_compile=train_config.jit_compile)

@@ -31,7 +31,9 @@ class Workflow:
 
     Class attributes of a task:
         metric: the Keras metric that training reports and validation monitors
-            ("perplexity" or "loss").
+            ("perplexity", "loss", "accuracy", ...).
+        direction: "min" when a lower ``metric`` is better, "max" when a higher one is;
+            the plateau schedule, early stopping and the kept epoch follow it.
         run_files: {file name: what it holds} that the task adds to the common run folder
             files (`RunFolder.COMMON_FILES`).
         export_options: the ``serving_module`` options the task takes.
@@ -42,6 +44,7 @@ class Workflow:
     """
 
     metric = "perplexity"
+    direction = "min"
     run_files = {}
     export_options = ()
     replicas = 1  # set by `validate` from the strategy
@@ -85,8 +88,8 @@ class Workflow:
                                  f"strategy {self.config.train.strategy!r} has "
                                  f"{self.replicas}", True)
         make_optimizer(self.config.train)
-        make_schedule(self.config.train, self.monitor)
-        make_early_stopping(self.config.train, self.monitor)
+        make_schedule(self.config.train, self.monitor, self.direction)
+        make_early_stopping(self.config.train, self.monitor, mode=self.direction)
         check_memory(Workflow.memory_parts(self))  # the stack alone, before `check` builds
         self.check()
         return self
@@ -199,7 +202,8 @@ class Workflow:
             try:
                 with StopSignals(agree) as stop:
                     rows = fit(self.model, self.datasets["train"], self.datasets["valid"], train,
-                               metric=self.metric, log=self.log, strategy=self.strategy,
+                               metric=self.metric, direction=self.direction,
+                               log=self.log, strategy=self.strategy,
                                callbacks=[*written, *self.training_callbacks(), *callbacks],
                                checkpoints=checkpointer, resume=resume, stop=stop,
                                on_epoch=run.save_epoch_rows if self.chief else None)

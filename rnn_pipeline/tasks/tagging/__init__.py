@@ -1,0 +1,2 @@
+"""Sequence tagging (POS, NER): one tag per token, from a bidirectional recurrent stack
+with a softmax or linear-chain CRF head."""

@@ -224,3 +224,20 @@ def test_a_run_config_written_with_every_tasks_sections_still_reads(tmp_path):
     (run / "config.toml").write_text(text.replace("lookback = 96", "lookback = 48"))
     with pytest.raises(PipelineError, match="Unknown config key 'series' in a 'causal_lm'"):
         RunFolder(run).load_config()  # a section set to a value of its own is refused
+
+
+def test_the_dependency_between_training_and_distribute_runs_one_way():
+    # training/ uses distribute/ (strategies, per-replica state); distribute/ must not
+    # import training/ back.
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "rnn_pipeline" / "distribute"
+    back = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            back += [f"{path.name}: {name}" for name in names
+                     if name.startswith("rnn_pipeline.training")]
+    assert back == []

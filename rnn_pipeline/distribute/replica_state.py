@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnn_pipeline.training.state import recurrent_layers
+from rnn_pipeline.models.stateful import recurrent_layers
 
 
 def per_replica_states(model):

@@ -2,13 +2,9 @@
 
 import keras
 
+from rnn_pipeline.models.stateful import recurrent_layers
 
-def recurrent_layers(model):
-    """All stateful recurrent layers inside ``model``, nested models included: any layer
-    with ``stateful=True`` and a ``reset_states()`` method."""
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if not isinstance(layer, keras.Model) and getattr(layer, "stateful", False)
-            and hasattr(layer, "reset_states")]
+__all__ = ["ResetStates", "recurrent_layers", "reset_states"]
 
 
 def reset_states(model):

@@ -255,8 +255,8 @@ def catalogue():
     """``rnn-pipeline list``: what can be named, without starting TensorFlow.
 
     Returns:
-        [(title, [(name, description)])]: the bundled pipelines with their task and
-        description, the registry datasets with their kind, and the names of every
+        [(title, [(name, description)])]: the tasks (their declarations), the bundled
+        pipelines with their task and description, the registry datasets with their kind, and the names of every
         registry (`rnn_pipeline.choices`).
     """
     from rnn_pipeline import choices
@@ -267,7 +267,9 @@ def catalogue():
     for name in bundled_names():
         path = resolve_pipeline(name)
         pipelines.append((name, f"[{config_lib.load(path).task}] {pipeline_description(path)}"))
-    sections = [("pipelines (rnn-pipeline fit NAME)", pipelines),
+    sections = [("tasks (task = NAME)", [(name, choices.TASKS.get(name).summary)
+                                         for name in choices.TASKS.names()]),
+                ("pipelines (rnn-pipeline fit NAME)", pipelines),
                 ("datasets (data.corpus, series.dataset, pairs.dataset)",
                  [(name, DATASETS.get(name).kind) for name in DATASETS.names()])]
     sections.append(("choices (pipeline keys and options)",

@@ -6,12 +6,12 @@ before TensorFlow starts (`rnn_pipeline.config.loader`). A test checks that ever
 declared name is registered by its module, and nothing else.
 """
 
+from rnn_pipeline import tasks
 from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.registry import Registry
 
-TASKS = Registry("task", ("causal_lm", "forecast", "translation"),
-                 module="rnn_pipeline.workflows")
-DEFAULT_TASK = TASKS.declared[0]  # a pipeline file without ``task``
+TASKS = tasks.TASKS  # each declared in its folder, rnn_pipeline/tasks/<task>/
+DEFAULT_TASK = "causal_lm"  # a pipeline file without ``task``
 CELLS = Registry("model.cell", ("simple_rnn", "lstm", "gru"), module="rnn_pipeline.models.cells")
 RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   ("orthogonal", "glorot_uniform", "identity"),

@@ -37,6 +37,10 @@ class Registry:
 
         return decorator
 
+    def unregister(self, name):
+        """Removes ``name`` (a test's own entry); an unknown name is a KeyError."""
+        del self._entries[name]
+
     def names(self):
         return sorted({*self.declared, *self._entries})
 

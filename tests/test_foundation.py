@@ -73,13 +73,16 @@ def test_every_task_fulfils_the_workflow_contract():
         assert issubclass(cls, Workflow)
         for hook in hooks:
             assert getattr(cls, hook) is not getattr(Workflow, hook), (task, hook)
-        assert cls.metric in ("perplexity", "loss")
+        assert isinstance(cls.metric, str) and cls.direction in ("min", "max")
 
 
 def test_list_shows_pipelines_with_their_task_and_every_registry():
     result = CliRunner().invoke(cli, ["list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
+    for task in choices.TASKS.names():  # each with its declared summary
+        assert any(line.split(maxsplit=1) == [task, choices.TASKS.get(task).summary]
+                   for line in lines)
     assert any(line.split()[:2] == ["ptb_small", "[causal_lm]"] for line in lines)
     assert any(line.split()[:2] == ["etth1_segment", "[forecast]"] for line in lines)
     assert any(line.split()[:2] == ["tatoeba_en_ja", "[translation]"] for line in lines)

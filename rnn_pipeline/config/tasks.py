@@ -1,4 +1,5 @@
-"""One pipeline config class per task: the sections a pipeline of that task may have.
+"""One pipeline config class per task: the sections a pipeline of that task may have
+(each task's declaration, `rnn_pipeline.tasks`, names its class).
 
 A section of another task's pipeline is an error that names the section and the task
 (`rnn_pipeline.config.loader`).
@@ -12,12 +13,11 @@ from rnn_pipeline.config.schema import (DataConfig, DecodeConfig, EmbeddingsConf
                                         ForecastModelConfig, PairsConfig, PipelineConfig,
                                         SeriesConfig, TextConfig, TranslationModelConfig,
                                         Word2VecConfig)
-from rnn_pipeline.registry import Registry
+from rnn_pipeline.tasks import TASK_CONFIGS
 
-TASK_CONFIGS = Registry("task")
+__all__ = ["TASK_CONFIGS", "ForecastConfig", "LanguageModelConfig", "TranslationConfig"]
 
 
-@TASK_CONFIGS.register("causal_lm")
 @dataclass
 class LanguageModelConfig(PipelineConfig):
     """A word-level language model: ``[data]``, ``[text]``, ``[model]``, ``[train]``,
@@ -34,7 +34,6 @@ class LanguageModelConfig(PipelineConfig):
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
 
 
-@TASK_CONFIGS.register("forecast")
 @dataclass
 class ForecastConfig(PipelineConfig):
     """A forecaster: ``[series]``, ``[model]`` and ``[train]``."""
@@ -44,7 +43,6 @@ class ForecastConfig(PipelineConfig):
     model: ForecastModelConfig = field(default_factory=ForecastModelConfig)
 
 
-@TASK_CONFIGS.register("translation")
 @dataclass
 class TranslationConfig(PipelineConfig):
     """A translator: ``[pairs]``, ``[source_text]``, ``[target_text]``, ``[model]``,

@@ -1,6 +1,6 @@
-"""Workflows by task name (one registry): what ``fit`` and ``evaluate`` do for a task."""
+"""Workflows by task name: what ``fit`` and ``evaluate`` do for a task; each task's
+declaration (`rnn_pipeline.tasks`) names its class, imported on first use."""
 
 from rnn_pipeline.workflows.base import WORKFLOWS, get_workflow
-from rnn_pipeline.workflows import forecast, language_model, translation  # noqa: F401
 
 __all__ = ["WORKFLOWS", "get_workflow"]

@@ -16,14 +16,13 @@ A task supplies the hooks in backquotes above, `save_assets`, `training_callback
 import contextlib
 import time
 
-from rnn_pipeline.choices import TASKS
+from rnn_pipeline.tasks import WORKFLOWS
 from rnn_pipeline.errors import TrainingInterrupted, pipeline_error
 from rnn_pipeline.progress import say
 from rnn_pipeline.resources import check_memory, recurrent_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.writable import writable
 
-WORKFLOWS = TASKS  # the workflow of each task
 
 
 class Workflow:
@@ -345,5 +344,5 @@ class Workflow:
 
 
 def get_workflow(task):
-    """The workflow class registered for ``task`` (`rnn_pipeline.choices.TASKS`)."""
+    """The workflow class of ``task`` (its declaration, `rnn_pipeline.tasks`)."""
     return WORKFLOWS.get(task)

@@ -21,7 +21,7 @@ from rnn_pipeline.series.splits import split_ranges
 from rnn_pipeline.series.windows import (make_windows, numeric_history, window_arrays,
                                          window_count)
 from rnn_pipeline.series.calendar import epoch_seconds
-from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
+from rnn_pipeline.workflows.base import Workflow
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
 FORECAST_PNG, ERROR_PNG = "forecast.png", "error_by_step.png"
@@ -36,7 +36,6 @@ BASELINE_NAMES = ("repeat", "seasonal_naive", "mean", "linear", "nlinear", "dlin
 LINEAR_BASELINES = ("linear", "nlinear", "dlinear")
 
 
-@WORKFLOWS.register("forecast")
 class ForecastWorkflow(Workflow):
     """Args:
         config: a resolved `ForecastConfig`.

@@ -19,10 +19,9 @@ from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.training import evaluate
 from rnn_pipeline.training.optimizers import ADAPTIVE
-from rnn_pipeline.workflows.base import WORKFLOWS, Workflow, say
+from rnn_pipeline.workflows.base import Workflow, say
 
 
-@WORKFLOWS.register("causal_lm")
 class LanguageModelWorkflow(Workflow):
     """Args:
         config: a resolved `LanguageModelConfig`.

@@ -19,14 +19,13 @@ from rnn_pipeline.resources import recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
 from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
-from rnn_pipeline.workflows.base import WORKFLOWS, Workflow
+from rnn_pipeline.workflows.base import Workflow
 
 TRANSLATIONS_TSV, SCORES_JSON, BY_LENGTH_PNG = "translations.tsv", "bleu.json", "bleu_by_length.png"
 SOURCE_VOCAB, TARGET_VOCAB = "source_vocab.txt", "target_vocab.txt"
 _BATCH = 64
 
 
-@WORKFLOWS.register("translation")
 class TranslationWorkflow(Workflow):
     """Args:
         config: a resolved `TranslationConfig`.

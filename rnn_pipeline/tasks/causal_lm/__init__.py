@@ -1,0 +1,9 @@
+"""The ``causal_lm`` task: its declaration (`rnn_pipeline.tasks.declaration`)."""
+
+from rnn_pipeline.tasks.declaration import Task, declare_task
+
+TASK = declare_task(Task(
+    name="causal_lm",
+    summary="word-level language model: next-word softmax, perplexity, generation",
+    config="rnn_pipeline.config.tasks:LanguageModelConfig",
+    workflow="rnn_pipeline.workflows.language_model:LanguageModelWorkflow"))

@@ -1,0 +1,9 @@
+"""The ``translation`` task: its declaration (`rnn_pipeline.tasks.declaration`)."""
+
+from rnn_pipeline.tasks.declaration import Task, declare_task
+
+TASK = declare_task(Task(
+    name="translation",
+    summary="encoder-decoder translation with attention, BLEU and chrF",
+    config="rnn_pipeline.config.tasks:TranslationConfig",
+    workflow="rnn_pipeline.workflows.translation:TranslationWorkflow"))

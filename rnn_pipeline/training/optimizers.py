@@ -51,10 +51,17 @@ def clipping_arguments(train_config):
     return {}
 
 
-def make_optimizer(train_config):
-    """Builds the optimizer named by ``train.optimizer`` with its clipping."""
+def check_optimizer(train_config):
+    """Checks ``train.optimizer``, its rate, epsilon and clipping without building it;
+    returns (its factory, the clipping keyword)."""
     factory = OPTIMIZERS.get(train_config.optimizer)
     for key in ("learning_rate", "epsilon"):
         if getattr(train_config, key) <= 0:
             raise pipeline_error(f"train.{key}", "must be positive", getattr(train_config, key))
-    return factory(train_config, **clipping_arguments(train_config))
+    return factory, clipping_arguments(train_config)
+
+
+def make_optimizer(train_config):
+    """Builds the optimizer named by ``train.optimizer`` with its clipping."""
+    factory, clipping = check_optimizer(train_config)
+    return factory(train_config, **clipping)

@@ -77,7 +77,8 @@ class Workflow:
         """Every check of the settings that needs neither data nor a strategy, for
         ``replicas`` replicas (the ``--local-workers`` launcher runs it before it starts
         any worker); returns the workflow."""
-        from rnn_pipeline.training import make_optimizer, make_schedule
+        from rnn_pipeline.training import make_schedule
+        from rnn_pipeline.training.optimizers import check_optimizer
         from rnn_pipeline.training.stopping import make_early_stopping
 
         self.replicas = replicas
@@ -86,8 +87,8 @@ class Workflow:
             raise pipeline_error("train.jit_compile", f"needs one replica, but train."
                                  f"strategy {self.config.train.strategy!r} has "
                                  f"{self.replicas}", True)
-        make_optimizer(self.config.train)
-        make_schedule(self.config.train, self.monitor, self.direction)
+        check_optimizer(self.config.train)  # built once, by `prepare`
+        make_schedule(self.config.train, self.monitor, self.direction)  # callbacks: cheap
         make_early_stopping(self.config.train, self.monitor, mode=self.direction)
         check_memory(Workflow.memory_parts(self))  # the stack alone, before `check` builds
         self.check()

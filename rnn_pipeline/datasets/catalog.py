@@ -28,8 +28,9 @@ class DatasetSpec:
     Args:
         name: registry name.
         files: role -> file; roles "train"/"valid"/"test" for split corpora, else any name.
-        kind: "text", "timeseries" or "pairs" (``source<TAB>target`` lines, read with
-            `rnn_pipeline.data.pairs.read_pairs`).
+        kind: "text", "timeseries", "pairs" (``source<TAB>target`` lines, read with
+            `rnn_pipeline.data.pairs.read_pairs`) or "tagging" (tagged sentences, read with
+            `rnn_pipeline.tasks.tagging.readers.read_tagged`).
         encoding: text encoding of the files.
         split: "files" (roles are the splits), "contiguous" (first 90/5/5% of lines, as
             nanoGPT) or "interleave" (every 10th line to valid, the next to test).
@@ -213,3 +214,52 @@ for _name, _folder, _zip_url, _date, _shas, _extra in (
                "taking a subset; one English sentence often has several translations.",
                ) + _extra,
     ))
+
+
+_EWT = f"{_GH}/UniversalDependencies/UD_English-EWT/r2.16"
+_register(DatasetSpec(
+    name="ud_english_ewt", kind="tagging",
+    files={split: DatasetFile(f"tagging/ud_english_ewt/en_ewt-ud-{split}.conllu",
+                              f"{_EWT}/en_ewt-ud-{split}.conllu", sha)
+           for split, sha in (
+               ("train", "3fb78e2b55482c8ee00caa653af436c88c9e5bc9a73ce26e4ae3ddc79d2b7e7b"),
+               ("dev", "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6"),
+               ("test", "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd"))},
+    licence="CC BY-SA 4.0 (UD English EWT annotations, Stanford; texts from the LDC English "
+            "Web Treebank, LDC2012T13): modified versions stay CC BY-SA 4.0.",
+    citation="Silveira et al., A Gold Standard Dependency Corpus for English, LREC 2014 "
+             "(Universal Dependencies release 2.16).",
+    notes=("CoNLL-U with gold tokenization; multi-word token ranges and empty nodes are "
+           "skipped, as UD's evaluation does.",),
+))
+
+_WNUT = f"{_GH}/leondz/emerging_entities_17/e52a2d2a71ac1a051ca2d532eef28653c5c02603"
+_register(DatasetSpec(
+    name="wnut17", kind="tagging",
+    files={role: DatasetFile(f"tagging/wnut17/{name}", f"{_WNUT}/{name}", sha)
+           for role, name, sha in (
+               ("train", "wnut17train.conll",
+                "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5"),
+               ("dev", "emerging.dev.conll",
+                "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8"),
+               ("test", "emerging.test.annotated",
+                "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0"))},
+    licence="CC BY 4.0 (the WNUT 2017 shared task data, leondz/emerging_entities_17).",
+    citation="Derczynski, Nichols, van Erp and Limsopatham, Results of the WNUT2017 Shared "
+             "Task on Novel and Emerging Entity Recognition, W-NUT at EMNLP 2017.",
+    notes=("Token<TAB>tag lines, IOB2 over six entity types; a whitespace-only line ends a "
+           "sentence.",),
+))
+
+_register(DatasetSpec(
+    name="ja_ner_wikipedia", kind="tagging",
+    files={"all": DatasetFile(
+        "tagging/ja_ner_wikipedia/ner.json",
+        f"{_GH}/stockmarkteam/ner-wikipedia-dataset/v2.0/ner.json",
+        "5796effb85c473aec5b85784545349ed42e408bb0fecdb78f82bc107d53edbe3")},
+    licence="CC BY-SA 3.0 (Japanese Wikipedia's licence; Stockmark Inc.).",
+    citation="近江崇宏, Wikipediaを用いた日本語の固有表現抽出のデータセットの構築, "
+             "言語処理学会第27回年次大会 (NLP2021), P2-7 (version 2.0).",
+    notes=("Character spans over 5,343 sentences, eight entity types; no official split: "
+           "valid and test are split off by a seeded shuffle of sentences.",),
+))

@@ -35,10 +35,16 @@ def _forecast_commands(run, out):
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
+def _tagging_commands(run, out):
+    return {"evaluate": ["evaluate", run],
+            "export": ["export", run, "--base", out / "saved_models"]}
+
+
 # task -> (fixture of a fitted run, its commands); a new task must add its row.
 COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "translation": ("fitted_translation", _translation_commands),
-            "forecast": ("fitted_forecast", _forecast_commands)}
+            "forecast": ("fitted_forecast", _forecast_commands),
+            "tagging": ("fitted_tagging", _tagging_commands)}
 
 
 def test_every_task_has_its_commands_listed():

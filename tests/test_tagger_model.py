@@ -159,3 +159,14 @@ def test_build_tagger_reports_config_keys():
         build_tagger(bad, v, TaggingSection())
     with pytest.raises(PipelineError, match="loss"):
         model.compile(loss="mse")
+
+
+def test_a_tagger_builds_after_a_functional_task_model():
+    # Keras puts Functional among the bases of a functional model's classes: the tagger
+    # (a subclassed model) must not share them, or it breaks once a language model exists.
+    from tests_support import tiny_lm
+
+    tiny_lm()
+    model = _tagger()
+    assert not isinstance(model, keras.src.models.functional.Functional)
+    assert model.predict_tags(tf.constant([["the", "cat"]])).shape == (1, 2)

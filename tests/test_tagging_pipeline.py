@@ -103,9 +103,24 @@ def test_a_sentence_over_max_words_is_refused(tmp_path):
         "Received: tagging.max_words=2")
 
 
-def test_registry_corpus_is_not_read_yet():
-    with pytest.raises(PipelineError, match="data.corpus must be 'files'"):
+def test_an_unknown_corpus_lists_the_tagging_datasets():
+    with pytest.raises(PipelineError) as info:
         load_splits(TaggingDataConfig(corpus="conll2003"), TaggingSection())
+    assert str(info.value) == ("data.corpus must be 'files' or a tagging dataset: "
+                               "'ja_ner_wikipedia', 'ud_english_ewt', 'wnut17'. Received: "
+                               "data.corpus='conll2003'")
+
+
+def test_a_catalogue_dataset_is_read_with_its_own_splits(dataset):
+    dataset("wnut17")
+    splits, report = load_splits(TaggingDataConfig(corpus="wnut17"), TaggingSection())
+    assert [len(splits[k]) for k in ("train", "valid", "test")] == [3394, 1009, 1287]
+    assert report["split"] == "files"
+    dataset("ja_ner_wikipedia")  # one file: valid and test split off by the seeded shuffle
+    splits, report = load_splits(TaggingDataConfig(corpus="ja_ner_wikipedia"),
+                                 TaggingSection(max_words=300))  # 296 characters at most
+    assert sum(len(v) for v in splits.values()) == 5343
+    assert report["split"] == "valid and test: seeded shuffle, seed 0"
 
 
 TRAIN = [TaggedSentence(["The", "the", "cat"], ["DET", "DET", "NOUN"]),

@@ -8,8 +8,9 @@ from rnn_pipeline.metrics import Perplexity
 from rnn_pipeline.training.gradients import GradientMonitor
 
 
-class Task(keras.Model):
-    """A keras-hub style task: ``compile()`` without arguments uses the task's defaults.
+class TaskSteps:
+    """What every task model shares, as a mixin before `keras.Model` (`Task`,
+    `SubclassedTask`): ``compile()`` without arguments uses the task's defaults.
 
     One config style for every task: a subclass stores its plain constructor arguments
     in ``self.task_config`` (a dict); ``nested_objects`` names the arguments that hold
@@ -126,6 +127,18 @@ class Task(keras.Model):
 
         tf.distribute.get_replica_context().merge_call(across_replicas,
                                                        args=(finite, gradients))
+
+
+class Task(TaskSteps, keras.Model):
+    """A task model built as a functional graph (``super().__init__(inputs, outputs)``).
+
+    Keras then puts `Functional` in place of `keras.Model` among this class's bases, so a
+    task that subclasses `keras.Model` with its own ``call`` derives from `SubclassedTask`.
+    """
+
+
+class SubclassedTask(TaskSteps, keras.Model):
+    """A task model with its own ``call`` (no functional graph): the tagger."""
 
 
 class TokenTask(Task):

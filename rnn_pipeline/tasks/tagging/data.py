@@ -60,26 +60,51 @@ def _split_off(train, data_config, missing):
     return out
 
 
-def load_splits(data_config, tagging_config, mirror_resolver=None):
-    """Reads the train, valid and test sentences.
+_DATASET_ROLES = {"train": ("train", "all"), "valid": ("dev", "valid"), "test": ("test",)}
+
+
+def dataset_files(name):
+    """{split: [local path]} of a tagging dataset of the catalogue (fetched, or read from
+    the mirror); a split it does not have is left out (split off by the seeded shuffle).
+
+    Args:
+        name: ``data.corpus``, a dataset of kind "tagging".
+    """
+    from rnn_pipeline.datasets import DATASETS
+    from rnn_pipeline.datasets.fetch import fetch_file
+
+    valid = sorted(n for n in DATASETS.names() if DATASETS.get(n).kind == "tagging")
+    if name not in valid:
+        raise pipeline_error("data.corpus", f"must be 'files' or a tagging dataset: "
+                             f"{', '.join(map(repr, valid))}", name)
+    files = DATASETS.get(name).files
+    out = {}
+    for split, roles in _DATASET_ROLES.items():
+        role = next((r for r in roles if r in files), None)
+        if role is not None:
+            out[split] = [str(fetch_file(files[role]))]
+    return out
+
+
+def load_splits(data_config, tagging_config):
+    """Reads the train, valid and test sentences: the files of ``data.train``/``valid``/
+    ``test``, or a catalogue dataset's (``data.corpus``) where the pipeline names none.
 
     Args:
         data_config: a `TaggingDataConfig`.
         tagging_config: a `TaggingSection` (column, scheme, max_words).
-        mirror_resolver: reserved for registry datasets (unused: only "files" for now).
 
     Returns:
         ({"train": [TaggedSentence], "valid": [...], "test": [...]},
         {"files": [ReadReport dicts], "split": how valid and test were made}).
     """
-    del mirror_resolver  # registry datasets come later
-    if data_config.corpus != "files":
-        raise pipeline_error("data.corpus", "must be 'files' (tagging reads only files for "
-                             "now; set data.train)", data_config.corpus)
     data_config.check()
+    named = {key: getattr(data_config, key) for key in SPLITS if getattr(data_config, key)}
+    if data_config.corpus != "files":
+        named = {**dataset_files(data_config.corpus), **named}
     reports = []
-    splits = {key: _read_split(key, getattr(data_config, key), data_config, tagging_config,
-                               reports) for key in SPLITS if getattr(data_config, key)}
+    splits = {key: _read_split(key, patterns, data_config, tagging_config, reports)
+              for key, patterns in named.items()}
     missing = [key for key in ("valid", "test") if key not in splits]
     split = "files"
     if missing:

@@ -13,7 +13,7 @@ import tensorflow as tf
 from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.models.builder import _keys
 from rnn_pipeline.models.cells import recurrent_layer, recurrent_stack
-from rnn_pipeline.models.task import Task
+from rnn_pipeline.models.task import SubclassedTask
 from rnn_pipeline.tasks.tagging.config import TAGGING_HEADS
 from rnn_pipeline.tasks.tagging.crf import LinearChainCRF, bio_allowed_transitions
 from rnn_pipeline.tasks.tagging.data import UNK, TaggingVocabularies
@@ -57,7 +57,7 @@ class _SequenceNLL(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
-class SequenceTagger(Task):
+class SequenceTagger(SubclassedTask):
     """Tokens (batch, words) tf.string, "" padded -> one tag per token.
 
     ``call`` returns (batch, words, tags) float32 scores: log-probabilities with the

@@ -1,0 +1,130 @@
+"""`rnn-pipeline fit` on a tagging pipeline (softmax and CRF heads, CoNLL NER and CoNLL-U
+POS files): run folder with accuracy, entity F1 and the baseline, the predictions, and the
+evaluate, export and list commands."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from rnn_pipeline.cli.main import cli
+
+NER = ["EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n", "Peter B-PER\nBlackburn I-PER\nruns O\n",
+       "BRUSSELS B-LOC\nis O\ncold O\n", "The O\nEuropean B-ORG\nCommission I-ORG\nsaid O\n",
+       "Germany B-LOC\nsaid O\nno O\n", "Blackburn B-PER\nis O\nhere O\n"]
+POS = ["The DET\ncat NOUN\nsleeps VERB\n", "A DET\ndog NOUN\nruns VERB\n",
+       "The DET\ndog NOUN\nsleeps VERB\n", "A DET\ncat NOUN\nruns VERB\n"]
+
+PIPELINE = """
+name = "tiny_tagger"
+task = "tagging"
+[data]
+train = ["{train}"]
+valid_fraction = 0.2
+test_fraction = 0.2
+[tagging]
+column = "upos"
+[model]
+cell = "lstm"
+units = 4
+embedding_dim = 4
+char_embedding_dim = 4
+char_units = 4
+num_layers = 1
+dropout = 0.1
+head = "{head}"
+[train]
+epochs = 2
+batch_size = 2
+learning_rate = 0.01
+"""
+
+
+def _conllu(sentence, number):
+    rows = [line.split() for line in sentence.splitlines()]
+    return (f"# sent_id = {number}\n"
+            + "".join(f"{i}\t{w}\t{w.lower()}\t{t}\t_\t_\t0\tdep\t_\t_\n"
+                      for i, (w, t) in enumerate(rows, start=1)) + "\n")
+
+
+def _fit(tmp_path, head="softmax", conllu=False):
+    if conllu:  # POS tags in the UPOS column
+        train = tmp_path / "train.conllu"
+        train.write_text("".join(_conllu(s, n) for n, s in enumerate(POS * 3)),
+                         encoding="utf-8")
+    else:
+        train = tmp_path / "train.conll"  # NER tags, IOB2
+        train.write_text("\n".join(NER * 2) + "\n", encoding="utf-8")
+    pipeline = tmp_path / "tagger.toml"
+    pipeline.write_text(PIPELINE.format(train=train, head=head))
+    run = tmp_path / "run"
+    return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
+
+
+@pytest.fixture(scope="module")
+def fitted_crf(tmp_path_factory):
+    """(result, run) of the CRF head on the CoNLL NER file, fitted once for the module."""
+    return _fit(tmp_path_factory.mktemp("crf"), head="crf")
+
+
+def _check_run(result, run, entities):
+    assert result.exit_code == 0, result.output
+    assert "Data: train " in result.output and "baseline (most frequent tag)" in result.output
+    for name in ("config.toml", "model.keras", "tagging_metrics.json", "predictions.tsv",
+                 "tags.txt", "words.txt", "metrics.json"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "tagging_metrics.json").read_text(encoding="utf-8"))
+    for split in ("test", "valid"):
+        assert 0.0 <= metrics[split]["accuracy"] <= 1.0
+        assert 0.0 <= metrics["baseline"][split]["accuracy"] <= 1.0
+        assert ("entities" in metrics[split]) == entities
+    assert metrics["train_seconds"] > 0
+    sentences = (run / "predictions.tsv").read_text(encoding="utf-8").strip().split("\n\n")
+    assert len(sentences) == metrics["test"]["sentences"]
+    assert all(len(line.split("\t")) == 3 for s in sentences for line in s.splitlines())
+    return metrics
+
+
+def test_softmax_head_on_conllu_pos(tmp_path):
+    result, run = _fit(tmp_path, conllu=True)
+    metrics = _check_run(result, run, entities=False)
+    assert metrics["tag_scheme"] == "tags"
+    evaluated = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "valid"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert evaluated.output.splitlines()[-2].startswith("valid accuracy ")
+
+
+def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):
+    result, run = fitted_crf
+    metrics = _check_run(result, run, entities=True)
+    assert "entity F1" in result.output and metrics["tag_scheme"] == "iob2"
+    evaluated = CliRunner().invoke(cli, ["evaluate", str(run)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert any(line.startswith("test accuracy ") for line in evaluated.output.splitlines())
+    assert "entity F1" in evaluated.output
+
+
+def test_export_returns_the_tags_of_predict_tags(fitted_crf, tmp_path):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the export may use its ops)
+
+    from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
+    from tests_support import export_run
+
+    _, run = fitted_crf
+    path = export_run(run, tmp_path)
+    tokens = [["Peter", "Blackburn", "said", "no"], ["EU", "", "", ""]]
+    served = tf.saved_model.load(str(path)).signatures["serving_default"](
+        tokens=tf.constant(tokens))
+    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
+    ids = workflow.model.predict_tags(tf.constant(tokens)).numpy()
+    expected = [[workflow.vocabularies.tags[i] if t else "" for i, t in zip(row, words)]
+                for row, words in zip(ids, tokens)]
+    assert [[t.decode() for t in row] for row in served["tags"].numpy()] == expected
+    scores = served["scores"].numpy()
+    assert scores.shape == (2, 4) and (scores[0] > 0).all() and (scores[1, 1:] == 0).all()
+
+
+def test_tagging_is_listed():
+    listed = CliRunner().invoke(cli, ["list"])
+    assert any(line.split(maxsplit=1)[:1] == ["tagging"] for line in listed.output.splitlines())

@@ -128,3 +128,22 @@ def test_export_returns_the_tags_of_predict_tags(fitted_crf, tmp_path):
 def test_tagging_is_listed():
     listed = CliRunner().invoke(cli, ["list"])
     assert any(line.split(maxsplit=1)[:1] == ["tagging"] for line in listed.output.splitlines())
+
+
+def test_tag_prints_each_token_with_its_tag_and_refuses_another_tasks_run(fitted_tagging,
+                                                                          fitted_lm_run):
+    from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
+
+    _, run = fitted_tagging
+    texts = ["Peter Blackburn said here", "EU rejects German call"]
+    result = CliRunner().invoke(cli, ["tag", str(run), "--text", texts[0], "--text", texts[1]])
+    assert result.exit_code == 0, result.output
+    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
+    expected = workflow.predict([t.split() for t in texts])
+    assert result.output.splitlines() == [
+        " ".join(f"{w}/{t}" for w, t in zip(text.split(), tags))
+        for text, tags in zip(texts, expected)]
+    other = CliRunner().invoke(cli, ["tag", str(fitted_lm_run), "--text", "the cat"])
+    assert other.exit_code == 2
+    assert other.output.strip() == (f"Error: RUN must be a tagging run (task 'tagging'), but "
+                                     f"its task is 'causal_lm'. Received: RUN='{fitted_lm_run}'")

@@ -2,7 +2,7 @@
 
 import click
 
-from rnn_pipeline.cli import runs, serve, training
+from rnn_pipeline.cli import runs, serve, tagging, training
 from rnn_pipeline.cli.options import OneLineGroup
 
 
@@ -13,8 +13,8 @@ def cli():
 
 
 for command in (training.fit, training.list_choices, runs.evaluate, runs.generate,
-                runs.translate, runs.export, runs.forecast, training.embed, runs.neighbors,
-                training.diagnose, serve.serve):
+                runs.translate, tagging.tag, runs.export, runs.forecast, training.embed,
+                runs.neighbors, training.diagnose, serve.serve):
     cli.add_command(command)
 
 

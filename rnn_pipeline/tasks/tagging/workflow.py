@@ -151,6 +151,23 @@ class TaggingWorkflow(Workflow):
         return final
 
     # --- predicting and scoring ---
+    @property
+    def character_level(self):
+        """Whether the run's tokens are characters (character-span JSON files)."""
+        from rnn_pipeline.datasets import DATASETS
+
+        data = self.config.data
+        if data.format != "auto":
+            return data.format == "spans_json"
+        paths = ([f.path for f in DATASETS.get(data.corpus).files.values()]
+                 if data.corpus != "files" else data.train)
+        return any(str(path).endswith(".json") for path in paths)
+
+    def tokenize(self, text):
+        """A sentence's tokens as the run was trained on them: its characters (spaces
+        included) for a character-level run, else its whitespace-separated words."""
+        return list(text) if self.character_level else text.split()
+
     def predict(self, token_lists):
         """Tag names of each sentence (lists of tokens), in batches of the model's
         `predict_tags`."""

@@ -61,10 +61,10 @@ def _fit(tmp_path, head="softmax", conllu=False):
     return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
 
 
-@pytest.fixture
-def fitted_crf(fitted_tagging):
-    """(result, run) of the CRF head on the CoNLL NER file: the session's tagging run."""
-    return fitted_tagging
+@pytest.fixture(scope="module")
+def fitted_crf(tmp_path_factory):
+    """(result, run) of the CRF head on the CoNLL NER file, fitted once for the module."""
+    return _fit(tmp_path_factory.mktemp("crf"), head="crf")
 
 
 def _check_run(result, run, entities):

@@ -256,8 +256,8 @@ def catalogue():
 
     Returns:
         [(title, [(name, description)])]: the tasks (their declarations), the bundled
-        pipelines with their task and description, the registry datasets with their kind, and the names of every
-        registry (`rnn_pipeline.choices`).
+        pipelines with their task and description, the registry datasets with their kind,
+        and the names of every registry (`rnn_pipeline.choices`).
     """
     from rnn_pipeline import choices
     from rnn_pipeline.config.bundled import bundled_names

@@ -65,7 +65,6 @@ def serve(base, host, port, verbose, **limits):
                                  f"Received: --base={base}")
     import_tensorflow_quietly()
     from rnn_pipeline.serving import make_server
-
     from rnn_pipeline.serving.errors import ServingError
 
     try:

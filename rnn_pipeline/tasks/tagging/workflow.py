@@ -10,7 +10,8 @@ from rnn_pipeline.tasks.tagging.data import (PAD, UNK, TaggingVocabularies, load
                                              tagging_dataset)
 from rnn_pipeline.tasks.tagging.metrics import (entity_scores, most_frequent_tag_baseline,
                                                 token_accuracy)
-from rnn_pipeline.tasks.tagging.model import build_tagger  # registers what model.keras holds
+# Importing the model module registers the classes a run's model.keras holds.
+from rnn_pipeline.tasks.tagging.model import build_tagger, is_iob2
 from rnn_pipeline.workflows.base import Workflow
 
 METRICS_JSON, PREDICTIONS_TSV = "tagging_metrics.json", "predictions.tsv"
@@ -69,8 +70,7 @@ class TaggingWorkflow(Workflow):
         """Checks the data keys, the embeddings (not supported yet) and the model settings
         (a tiny model is built)."""
         cfg = self.config
-        if cfg.data.corpus == "files":
-            cfg.data.check()
+        cfg.data.check()
         if cfg.embeddings.file is not None:
             raise pipeline_error("embeddings.file", "must be unset: the tagger does not read "
                                  "pretrained vectors yet", cfg.embeddings.file)
@@ -121,7 +121,6 @@ class TaggingWorkflow(Workflow):
         return [*words, *tags, *recurrent_parts(m, features, batch, steps, batch_key)]
 
     def build_model(self):
-
         cfg = self.config
         return build_tagger(cfg.model, self.vocabularies, cfg.tagging, seed=cfg.train.seed)
 
@@ -185,8 +184,6 @@ class TaggingWorkflow(Workflow):
 
     def score_splits(self, names):
         """{split: scores} of the model on ``names``, and {"baseline": {split: scores}}."""
-        from rnn_pipeline.tasks.tagging.model import is_iob2
-
         iob2 = is_iob2(self.vocabularies.tags)
         baseline = most_frequent_tag_baseline(self.splits["train"])
         self.predicted, result = {}, {"baseline": {}}

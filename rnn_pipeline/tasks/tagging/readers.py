@@ -84,7 +84,7 @@ def _finish(sentences, report, path):
     return sentences, report
 
 
-def _conllu_groups(path, lines):
+def conllu_groups(path, lines):
     """Token lines of each sentence as [(number, line)], grouped as conllu groups them
     (blank lines split); checks each token line's field count.
 
@@ -163,7 +163,7 @@ def read_conllu(path, column="upos", scheme=None):
         raise pipeline_error("column", "must be 'upos', 'xpos' or a MISC key", column)
     scheme = None if scheme is None else check_scheme(scheme)
     lines = _read_lines(path)
-    groups, fields = _conllu_groups(path, lines)
+    groups, fields = conllu_groups(path, lines)
     report, sentences = ReadReport(path=str(path)), []
     parsed = conllu.parse_incr(io.StringIO("\n".join(lines)), fields=fields,
                                field_parsers=_FIELD_PARSERS)

@@ -75,6 +75,18 @@ def test_padding_changes_nothing_for_the_real_tokens(head):
         np.testing.assert_allclose(np.exp(alone).sum(-1), 1.0, atol=1e-5)  # log-probs
 
 
+def test_word_dropout_reads_words_as_unk_in_training_only():
+    model = _tagger(char_embedding_dim=0, word_dropout=0.999)  # no character features
+    tokens = _padded([["Ann", "lives", "in"], ["the", "cat", ""]])
+    unknown = _padded([["zz", "zz", "zz"], ["zz", "zz", ""]])  # every real word <unk>
+    np.testing.assert_allclose(model._scores(tokens, training=True).numpy(),
+                               model._scores(unknown, training=False).numpy(), atol=1e-6)
+    assert not np.allclose(model._scores(tokens, training=False).numpy(),
+                           model._scores(unknown, training=False).numpy(), atol=1e-3)
+    with pytest.raises(PipelineError, match=r"word_dropout must be in \[0, 1\)"):
+        _tagger(word_dropout=1.0)
+
+
 def _train(model, steps=60):
     v = _vocabularies()
     model.compile(optimizer=keras.optimizers.Adam(0.05))

@@ -104,25 +104,71 @@ def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):
     assert "entity F1" in evaluated.output
 
 
-def test_export_returns_the_tags_of_predict_tags(fitted_crf, tmp_path):
-    import tensorflow as tf
-    import tensorflow_text  # noqa: F401  (the export may use its ops)
-
+@pytest.fixture(scope="module")
+def exported_crf(fitted_crf, tmp_path_factory):
+    """(run, export version folder, loaded workflow) of the module's CRF run."""
     from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
     from tests_support import export_run
 
     _, run = fitted_crf
-    path = export_run(run, tmp_path)
+    path = export_run(run, tmp_path_factory.mktemp("export"))
+    return run, path, TaggingWorkflow.from_run(run, log=lambda *_: None)
+
+
+def _expected_tags(workflow, tokens):
+    import tensorflow as tf
+
+    ids = workflow.model.predict_tags(tf.constant(tokens)).numpy()
+    return [[workflow.vocabularies.tags[i] if t else "" for i, t in zip(row, words)]
+            for row, words in zip(ids, tokens)]
+
+
+def _strings(tensor):
+    return [[t.decode() for t in row] for row in tensor.numpy()]
+
+
+def test_export_returns_the_tags_of_predict_tags(exported_crf):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the export uses its ops)
+
+    _, path, workflow = exported_crf
     tokens = [["Peter", "Blackburn", "said", "no"], ["EU", "", "", ""]]
     served = tf.saved_model.load(str(path)).signatures["serving_default"](
         tokens=tf.constant(tokens))
-    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
-    ids = workflow.model.predict_tags(tf.constant(tokens)).numpy()
-    expected = [[workflow.vocabularies.tags[i] if t else "" for i, t in zip(row, words)]
-                for row, words in zip(ids, tokens)]
-    assert [[t.decode() for t in row] for row in served["tags"].numpy()] == expected
+    assert _strings(served["tags"]) == _expected_tags(workflow, tokens)
     scores = served["scores"].numpy()
     assert scores.shape == (2, 4) and (scores[0] > 0).all() and (scores[1, 1:] == 0).all()
+
+
+def test_the_sentences_signature_tokenizes_in_the_graph(exported_crf):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    _, path, workflow = exported_crf
+    sentences = ["Peter  Blackburn\tsaid\u3000no", "EU", ""]
+    served = tf.saved_model.load(str(path)).signatures["tag_sentences"](
+        sentences=tf.constant(sentences))
+    tokens = [workflow.tokenize(s) for s in sentences]  # the tag command's tokens
+    padded = [t + [""] * (4 - len(t)) for t in tokens]
+    assert _strings(served["tokens"]) == padded
+    assert _strings(served["tags"]) == _expected_tags(workflow, padded)
+
+
+def test_serve_answers_both_signatures_over_http(exported_crf):
+    from test_serving import call, serving
+
+    _, path, workflow = exported_crf
+    with serving(path.parent.parent) as url:
+        url += f"/v1/models/{path.parent.name}:predict"
+        status, body = call(url, {"instances": [{"tokens": ["EU", "rejects", "Peter"]}]})
+        assert status == 200, body
+        (row,) = body["predictions"]
+        assert row["tags"] == _expected_tags(workflow, [["EU", "rejects", "Peter"]])[0]
+        status, body = call(url, {"signature_name": "tag_sentences",
+                                  "instances": [{"sentences": "EU rejects Peter"}]})
+        assert status == 200, body
+        assert body["predictions"][0]["tags"] == row["tags"]
+        assert body["predictions"][0]["tokens"] == ["EU", "rejects", "Peter"]
 
 
 def test_tagging_is_listed():

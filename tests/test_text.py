@@ -103,6 +103,13 @@ def test_rule_based_tokenizers(name, expected):
     assert _strings(tokens) == expected
 
 
+def test_whitespace_splits_as_python_does_on_every_unicode_space():
+    # tensorflow-text's WhitespaceTokenizer cut U+3000 mid-character ("said\xe3\x80").
+    text = "said\u3000no\u00a0way\u2003at\x0ball\u2029 東京\x1cで \t"
+    tokens = make_tokenizer("whitespace").tokenize(tf.constant([text]))
+    assert _strings(tokens) == [text.split()]
+
+
 def test_sentencepiece_segments_japanese_in_the_graph(dataset):
     lines = read_lines(dataset("aozora")["1567_ruby_4948"], encoding="shift_jis")
     tokenizer = make_tokenizer("sentencepiece")

@@ -6,17 +6,29 @@ import tensorflow_text as tf_text
 from rnn_pipeline.tokenizers.base import TOKENIZERS, Tokenizer
 
 
+# What Python's ``str.split()`` splits on, as an RE2 class: ASCII whitespace, \x0b,
+# \x1c-\x1f, NEL and the Unicode separators (Zs, Zl, Zp: no-break and ideographic spaces).
+UNICODE_WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
+
+
+def split_on_whitespace(text):
+    """Words of each string, split as Python's ``str.split()`` splits: (batch, None) string.
+
+    tensorflow-text's ``WhitespaceTokenizer`` (2.21.1) cuts a multi-byte space such as
+    U+3000 mid-character ("said\u3000no" -> ``b"said\xe3\x80"``), so whitespace is first
+    made one ASCII space here.
+    """
+    return tf.strings.split(tf.strings.regex_replace(text, UNICODE_WHITESPACE, " "))
+
+
 @TOKENIZERS.register("whitespace")
 class WhitespaceTokenizer(Tokenizer):
-    """Words separated by Unicode whitespace (tensorflow-text ``WhitespaceTokenizer``)."""
+    """Words separated by Unicode whitespace (`split_on_whitespace`)."""
 
     name = "whitespace"
 
-    def __init__(self):
-        self._tokenizer = tf_text.WhitespaceTokenizer()
-
     def tokenize(self, text):
-        return self._tokenizer.tokenize(text)  # (batch, None) string
+        return split_on_whitespace(text)  # (batch, None) string
 
 
 @TOKENIZERS.register("character")

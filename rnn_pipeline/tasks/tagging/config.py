@@ -102,6 +102,8 @@ class TaggingModelConfig(RecurrentConfig):
         embedding_dim: size of the word vectors.
         char_embedding_dim: size of the character vectors; 0 turns character features off.
         char_units: units of the character recurrent layer (per direction).
+        word_dropout: in training, a word is read as ``<unk>`` with this probability (so
+            that unseen words get a trained vector), in [0, 1).
         head: "softmax" (one tag per token) or "crf" (a linear-chain CRF).
     """
 
@@ -110,6 +112,7 @@ class TaggingModelConfig(RecurrentConfig):
     embedding_dim: int = at_least(1, 100)
     char_embedding_dim: int = at_least(0, 25)
     char_units: int = at_least(1, 25)
+    word_dropout: float = 0.25
     head: str = one_of(TAGGING_HEADS, "softmax")
 
 

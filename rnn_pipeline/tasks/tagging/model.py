@@ -75,6 +75,8 @@ class SequenceTagger(SubclassedTask):
         cell, units, num_layers, bidirectional, activation, init_scale,
             recurrent_initializer: the recurrent stack (`recurrent_stack`).
         dropout: dropout on the token features and after every recurrent layer.
+        word_dropout: in training, each real word is looked up as ``<unk>`` with this
+            probability, so that the ``<unk>`` vector (every unseen word's) is trained.
         embedding_dim: size of the word vectors.
         char_embedding_dim: size of the character vectors; 0 = no character features.
         char_units: units per direction of the character BiLSTM.
@@ -84,14 +86,15 @@ class SequenceTagger(SubclassedTask):
     def __init__(self, words, characters, tags, head="softmax", constrain_bio=True,
                  lowercase=False, cell="lstm", units=100, num_layers=1, dropout=0.5,
                  bidirectional=True, embedding_dim=100, char_embedding_dim=25,
-                 char_units=25, activation="tanh", init_scale=None,
+                 char_units=25, word_dropout=0.0, activation="tanh", init_scale=None,
                  recurrent_initializer=None, seed=0, **kwargs):
         TaggingVocabularies(words, characters, tags)  # checks <pad>, <unk> first
         TAGGING_HEADS.check(head, "head")
         if not tags:
             raise pipeline_error("tags", "must hold at least one tag", tags)
-        if not 0.0 <= dropout < 1.0:
-            raise pipeline_error("dropout", "must be in [0, 1)", dropout)
+        for name, value in (("dropout", dropout), ("word_dropout", word_dropout)):
+            if not 0.0 <= value < 1.0:
+                raise pipeline_error(name, "must be in [0, 1)", value)
         for name, value, low in (("embedding_dim", embedding_dim, 1),
                                  ("char_embedding_dim", char_embedding_dim, 0),
                                  ("char_units", char_units, 1)):
@@ -104,9 +107,11 @@ class SequenceTagger(SubclassedTask):
             "cell": cell, "units": units, "num_layers": num_layers, "dropout": dropout,
             "bidirectional": bidirectional, "embedding_dim": embedding_dim,
             "char_embedding_dim": char_embedding_dim, "char_units": char_units,
-            "activation": activation, "init_scale": init_scale,
+            "word_dropout": word_dropout, "activation": activation, "init_scale": init_scale,
             "recurrent_initializer": recurrent_initializer, "seed": seed}
         self.head, self.lowercase, self.num_tags = head, lowercase, len(tags)
+        self.word_dropout = word_dropout
+        self.word_dropout_seeds = keras.random.SeedGenerator(seed + 3, name="word_dropout")
         self.constrained = head == "crf" and constrain_bio and is_iob2(tags)
         init = ("uniform" if init_scale is None
                 else keras.initializers.RandomUniform(-init_scale, init_scale, seed=seed))
@@ -175,7 +180,12 @@ class SequenceTagger(SubclassedTask):
         """Unary scores (batch, words, tags), float32, before the head."""
         mask = tf.not_equal(tokens, "")  # (batch, words)
         words = tf.strings.lower(tokens, encoding="utf-8") if self.lowercase else tokens
-        x = self.word_embedding(self.word_lookup(words))  # (batch, words, embedding_dim)
+        ids = self.word_lookup(words)  # (batch, words), 1 = <unk>
+        if training and self.word_dropout:
+            dropped = keras.random.uniform(tf.shape(ids), seed=self.word_dropout_seeds) \
+                < self.word_dropout
+            ids = tf.where(dropped & mask, tf.ones_like(ids), ids)
+        x = self.word_embedding(ids)  # (batch, words, embedding_dim)
         if self.char_rnn is not None:
             chars = tf.cast(self._char_features(tokens, mask), x.dtype)
             x = tf.concat([x, chars], axis=-1)  # (batch, words, features)
@@ -268,5 +278,6 @@ def build_tagger(model_config, vocabularies, tagging_section, seed=0):
             constrain_bio=tagging_section.constrain_bio, lowercase=vocabularies.lowercase,
             cell=m.cell, units=m.units, num_layers=m.num_layers, dropout=m.dropout,
             bidirectional=m.bidirectional, embedding_dim=m.embedding_dim,
-            char_embedding_dim=m.char_embedding_dim, char_units=m.char_units, seed=seed,
+            char_embedding_dim=m.char_embedding_dim, char_units=m.char_units,
+            word_dropout=m.word_dropout, seed=seed,
             name="sequence_tagger", **optional)

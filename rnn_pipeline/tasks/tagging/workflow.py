@@ -228,10 +228,12 @@ class TaggingWorkflow(Workflow):
         return lines
 
     def make_serving_module(self, assets_dir):
-        """The TF Serving module: ``tokens`` -> ``tags`` and ``scores``."""
+        """The TF Serving module: ``tokens`` (or raw ``sentences``) -> ``tags`` and
+        ``scores``."""
         from rnn_pipeline.tasks.tagging.serving import TaggingServing
 
-        return TaggingServing(self.model, assets_dir, self.vocabularies)
+        return TaggingServing(self.model, assets_dir, self.vocabularies,
+                              character_level=self.character_level)
 
     @staticmethod
     def summary(final):

@@ -47,7 +47,7 @@ def _conllu(sentence, number):
                       for i, (w, t) in enumerate(rows, start=1)) + "\n")
 
 
-def _fit(tmp_path, head="softmax", conllu=False):
+def _fit(tmp_path, head="softmax", conllu=False, extra=""):
     if conllu:  # POS tags in the UPOS column
         train = tmp_path / "train.conllu"
         train.write_text("".join(_conllu(s, n) for n, s in enumerate(POS * 3)),
@@ -56,7 +56,7 @@ def _fit(tmp_path, head="softmax", conllu=False):
         train = tmp_path / "train.conll"  # NER tags, IOB2
         train.write_text("\n".join(NER * 2) + "\n", encoding="utf-8")
     pipeline = tmp_path / "tagger.toml"
-    pipeline.write_text(PIPELINE.format(train=train, head=head))
+    pipeline.write_text(PIPELINE.format(train=train, head=head) + extra)
     run = tmp_path / "run"
     return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
 
@@ -102,6 +102,27 @@ def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):
     assert evaluated.exit_code == 0, evaluated.output
     assert any(line.startswith("test accuracy ") for line in evaluated.output.splitlines())
     assert "entity F1" in evaluated.output
+
+
+def test_pretrained_vectors_fill_the_word_embedding(tmp_path):
+    import numpy as np
+
+    from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
+
+    vectors = {"Peter": [0.5, -1.0, 2.0, 0.25], "EU": [1.0, 2.0, 3.0, 4.0]}
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
+    extra = f'[embeddings]\nfile = "{glove}"\ntrainable = false\n'
+    result, run = _fit(tmp_path, extra=extra)
+    assert result.exit_code == 0, result.output
+    assert "pretrained" in result.output.lower() or "vectors" in result.output.lower()
+    coverage = json.loads((run / "embedding_coverage.json").read_text(encoding="utf-8"))
+    assert coverage  # the report of the words found
+    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
+    words = workflow.vocabularies.words
+    matrix = workflow.model.word_embedding.embeddings.numpy()
+    for word, vector in vectors.items():
+        np.testing.assert_array_equal(matrix[words.index(word)], np.float32(vector))
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ baseline, the test predictions, run folder."""
 
 import json
 
+from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
+                                     read_vectors)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.resources import recurrent_parts, vocabulary_parts
 from rnn_pipeline.tasks.tagging.data import (PAD, UNK, TaggingVocabularies, load_splits,
@@ -59,6 +61,7 @@ class TaggingWorkflow(Workflow):
         **{file: f"the {name} vocabulary, one entry per line in id order"
            for name, file in TaggingVocabularies.FILES.items()},
         TaggingVocabularies.SETTINGS: "whether words are looked up in lower case",
+        "embedding_coverage.json": "(pretrained vectors) coverage report",
         METRICS_JSON: "test and valid token accuracy (seen/unseen words) and entity scores "
                       "(IOB2 tags), the most-frequent-tag baseline's, training time",
         PREDICTIONS_TSV: "token, gold and predicted tag of every test token; a blank line "
@@ -66,14 +69,14 @@ class TaggingWorkflow(Workflow):
     }
 
     # --- preparation: everything that can fail on user input, nothing written ---
+    coverage = pretrained = None
+
     def check(self):
-        """Checks the data keys, the embeddings (not supported yet) and the model settings
-        (a tiny model is built)."""
+        """Checks the data keys, the embeddings and the model settings (a tiny model is
+        built)."""
         cfg = self.config
         cfg.data.check()
-        if cfg.embeddings.file is not None:
-            raise pipeline_error("embeddings.file", "must be unset: the tagger does not read "
-                                 "pretrained vectors yet", cfg.embeddings.file)
+        check_embeddings(cfg.embeddings)
         if cfg.train.jit_compile:
             raise pipeline_error("train.jit_compile", "must be false: XLA cannot compile the "
                                  "tagger's string lookups", True)
@@ -97,8 +100,12 @@ class TaggingWorkflow(Workflow):
                  f"(valid/test: {self.data_report['split']})")
 
     def load_data(self):
-        """Reads the splits, fits the vocabularies on train, batches every split."""
+        """Reads the vectors (a new run), the splits; fits the vocabularies on train (a
+        resumed run has them); batches every split."""
         cfg = self.config
+        if cfg.embeddings.file is not None and not hasattr(self, "vocabularies"):
+            # read (and checked) first: a bad file is the only line, before the data's
+            self.pretrained = read_vectors(cfg.embeddings.file, cfg.embeddings.format)
         self.read_splits()
         self.datasets = {
             name: tagging_dataset(sentences, self.vocabularies, cfg.train.batch_size,
@@ -121,12 +128,28 @@ class TaggingWorkflow(Workflow):
         return [*words, *tags, *recurrent_parts(m, features, batch, steps, batch_key)]
 
     def build_model(self):
+        """The tagger, with the pretrained word vectors if any."""
         cfg = self.config
-        return build_tagger(cfg.model, self.vocabularies, cfg.tagging, seed=cfg.train.seed)
+        model = build_tagger(cfg.model, self.vocabularies, cfg.tagging, seed=cfg.train.seed)
+        if self.pretrained is not None:
+            v = self.vocabularies
+            ids = {word: i for i, word in enumerate(v.words)}
+            train_ids = [ids.get(v.word(t), 1) for s in self.splits["train"] for t in s.tokens]
+            self.coverage = load_pretrained(model.word_embedding, cfg.embeddings, v.words,
+                                            train_ids, seed=cfg.train.seed,
+                                            vectors=self.pretrained)
+            for line in self.coverage.lines(cfg.embeddings.file):
+                self.log(line)
+        return model
 
     # --- training ---
     def save_assets(self, run):
         self.vocabularies.save(run.path)
+        if self.coverage is not None:
+            self.coverage.save(run.file(run.EMBEDDING_COVERAGE), self.config.embeddings.file)
+
+    def training_callbacks(self):
+        return freeze_callbacks(self.model.word_embedding, self.config.embeddings, self.log)
 
     def read_assets(self, run):
         """The run's vocabularies; a missing or damaged file is refused in one line."""

@@ -268,3 +268,12 @@ def test_ja_ner_wikipedia_reads(data_mirror):
     assert report.spans_skipped == 0
     assert "".join(sentences[0].tokens[:7]) == "SPRiNGS"
     assert sentences[0].tags[:8] == ["B-その他の組織名"] + ["I-その他の組織名"] * 6 + ["O"]
+
+
+def test_confusion_counts_rows_are_gold_columns_predicted():
+    from rnn_pipeline.tasks.tagging.plots import confusion_counts
+
+    gold = [["DET", "NOUN", "VERB"], ["NOUN"]]
+    predicted = [["DET", "VERB", "VERB"], ["NOUN"]]
+    counts = confusion_counts(gold, predicted, ["DET", "NOUN", "VERB"])
+    assert counts.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]

@@ -79,6 +79,9 @@ def _check_run(result, run, entities):
         assert 0.0 <= metrics["baseline"][split]["accuracy"] <= 1.0
         assert ("entities" in metrics[split]) == entities
     assert metrics["train_seconds"] > 0
+    png = run / ("entity_f1.png" if entities else "confusion_matrix.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (run / ("confusion_matrix.png" if entities else "entity_f1.png")).exists()
     sentences = (run / "predictions.tsv").read_text(encoding="utf-8").strip().split("\n\n")
     assert len(sentences) == metrics["test"]["sentences"]
     assert all(len(line.split("\t")) == 3 for s in sentences for line in s.splitlines())

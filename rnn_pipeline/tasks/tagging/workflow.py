@@ -14,6 +14,8 @@ from rnn_pipeline.tasks.tagging.metrics import (entity_scores, most_frequent_tag
                                                 token_accuracy)
 # Importing the model module registers the classes a run's model.keras holds.
 from rnn_pipeline.tasks.tagging.model import build_tagger, is_iob2
+from rnn_pipeline.tasks.tagging.plots import (CONFUSION_PNG, ENTITY_F1_PNG, confusion_counts,
+                                              plot_confusion, plot_entity_f1)
 from rnn_pipeline.workflows.base import Workflow
 
 METRICS_JSON, PREDICTIONS_TSV = "tagging_metrics.json", "predictions.tsv"
@@ -66,6 +68,8 @@ class TaggingWorkflow(Workflow):
                       "(IOB2 tags), the most-frequent-tag baseline's, training time",
         PREDICTIONS_TSV: "token, gold and predicted tag of every test token; a blank line "
                          "between sentences",
+        CONFUSION_PNG: "(tags that are not IOB2, e.g. POS) test confusion matrix",
+        ENTITY_F1_PNG: "(IOB2 tags) test F1 per entity type, next to the baseline's",
     }
 
     # --- preparation: everything that can fail on user input, nothing written ---
@@ -169,8 +173,26 @@ class TaggingWorkflow(Workflow):
         final["train_seconds"] = seconds
         run.file(METRICS_JSON).write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
         self.write_predictions(run.file(PREDICTIONS_TSV), "test")
+        self.write_plots(run.path, "test", final)
         run.save_metrics(rows, final)
         return final
+
+    def write_plots(self, folder, split, result):
+        """The figure of ``split`` (needs `score_splits` on it): F1 per entity type for
+        IOB2 tags, else the confusion matrix. Returns the paths written."""
+        name = self.config.name
+        if "entities" in result[split]:
+            path = folder / ENTITY_F1_PNG
+            plot_entity_f1(result[split]["entities"], result["baseline"][split]["entities"],
+                           path, f"{name}: {split} entity F1")
+        else:
+            path = folder / CONFUSION_PNG
+            gold = [s.tags for s in self.splits[split]]
+            counts = confusion_counts(gold, self.predicted[split], self.vocabularies.tags)
+            accuracy = 100 * result[split]["accuracy"]
+            plot_confusion(counts, self.vocabularies.tags, path,
+                           f"{name}: {split} tags (accuracy {accuracy:.2f}%)")
+        return [path]
 
     # --- predicting and scoring ---
     @property

@@ -42,6 +42,21 @@ def _split_scores(sentences, predicted, train_words, iob2):
     return scores
 
 
+_CHANGES = {"multiword_ranges_skipped": "multi-word token ranges skipped",
+            "empty_nodes_skipped": "empty nodes skipped",
+            "documents_skipped": "-DOCSTART- lines skipped",
+            "tags_converted": "tags converted to IOB2",
+            "spans_skipped": "spans skipped (out of range, empty or overlapping)",
+            "inconsistent": "inconsistent IOB2 tags kept (conlleval reads each as a start)"}
+
+
+def _reading_changes(reports):
+    """What reading the files skipped or changed, summed over the files, as text ("" when
+    nothing)."""
+    totals = {key: sum(report[key] for report in reports) for key in _CHANGES}
+    return ", ".join(f"{count:,} {_CHANGES[key]}" for key, count in totals.items() if count)
+
+
 def _percent(value):
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
@@ -102,6 +117,9 @@ class TaggingWorkflow(Workflow):
                  f"{len(self.vocabularies.words) - 2:,} words, "
                  f"{len(self.vocabularies.characters) - 2:,} characters "
                  f"(valid/test: {self.data_report['split']})")
+        changed = _reading_changes(self.data_report["files"])
+        if changed:
+            self.log(f"Reading: {changed}")
 
     def load_data(self):
         """Reads the vectors (a new run), the splits; fits the vocabularies on train (a
@@ -171,6 +189,7 @@ class TaggingWorkflow(Workflow):
         predictions and the curves."""
         final = self.score_splits(_EVALUATED)
         final["train_seconds"] = seconds
+        final["data"] = self.data_report
         run.file(METRICS_JSON).write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
         self.write_predictions(run.file(PREDICTIONS_TSV), "test")
         self.write_plots(run.path, "test", final)
@@ -270,6 +289,10 @@ class TaggingWorkflow(Workflow):
             lines.append(f"  entity F1 {100 * e['f1']:.2f} (P {100 * e['precision']:.2f}, R "
                          f"{100 * e['recall']:.2f}, {e['gold_entities']:,} entities); baseline "
                          f"F1 {100 * b['f1']:.2f}")
+            odd = e["inconsistent"]
+            if odd["gold"] or odd["predicted"]:
+                lines.append(f"  inconsistent IOB2 chunks, scored by conlleval's rules: "
+                             f"{odd['gold']:,} gold, {odd['predicted']:,} predicted")
         return lines
 
     def make_serving_module(self, assets_dir):

@@ -5,7 +5,7 @@ Each many-series series (`many_series.load_all`) loses its test rows (the last 2
 is left is split again the same way (valid 15%, test 20%, lookback and horizon of
 `many_series.RECIPES`). On those inner splits the highway of a `Forecaster` is fitted to
 the inner training windows either by default (penalty 1e-3 toward zero) or with its
-penalty and prior chosen on the inner validation windows (`Forecaster.fit_highway`), and
+penalty and prior chosen on the inner validation windows (`highway.fit_highway`), and
 its forecast alone (`linear_part`) is scored on the inner test windows against Linear,
 NLinear, DLinear and seasonal naive fitted on the inner training windows. The rows scored
 are the real benchmark's training and validation rows, so a rule chosen here has not seen
@@ -33,11 +33,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import many_series  # noqa: E402  (the series and the recipe)
 
-from rnn_pipeline.models.forecaster import Forecaster  # noqa: E402
-from rnn_pipeline.series.baselines import (BASELINES, RIDGES,  # noqa: E402
-                                           highway_priors, moments, ridge_solve)
-from rnn_pipeline.series.splits import fraction_ranges  # noqa: E402
-from rnn_pipeline.series.windows import window_arrays  # noqa: E402
+from rnn_pipeline.tasks.forecast.highway import (fit_highway, highway_problem,  # noqa: E402
+                                                 set_highway)
+from rnn_pipeline.tasks.forecast.model import Forecaster  # noqa: E402
+from rnn_pipeline.tasks.forecast.series.baselines import (BASELINES, RIDGES,  # noqa: E402
+                                                          highway_priors, moments, ridge_solve)
+from rnn_pipeline.tasks.forecast.series.splits import fraction_ranges  # noqa: E402
+from rnn_pipeline.tasks.forecast.series.windows import window_arrays  # noqa: E402
 
 
 def inner_splits(values, lookback, horizon):
@@ -69,8 +71,8 @@ def candidate_errors(model, train, folds, season):
 def alternatives(model, splits, season):
     """{rule: highway weights} of the two rules of ``--alternatives``."""
     horizon = model.task_config["horizon"]
-    train = model._highway_problem(*splits["train"])
-    valid = model._highway_problem(*splits["valid"])
+    train = highway_problem(model, *splits["train"])
+    valid = highway_problem(model, *splits["valid"])
     per_window = len(train[0]) // len(splits["train"][0])  # rows of one window
     size, end, folds = len(splits["valid"][0]), len(splits["train"][0]), [(train, valid)]
     while len(folds) < 3 and end - size - horizon + 1 >= size:  # earlier blocks, no overlap
@@ -102,12 +104,10 @@ def score(values, season, horizon, lookback, extra=False):
         mae[name] = float(np.mean(np.abs(forecast - test_future)))
     model = Forecaster(lookback, horizon, 1, 1, mean, std, units=4, highway=True)
     for rule, valid in (("default fit", None), ("chosen on validation", splits["valid"])):
-        model.fit_highway(*splits["train"], valid=valid, season=season)
+        fit_highway(model, *splits["train"], valid=valid, season=season)
         mae[rule] = float(np.mean(np.abs(model.linear_part(test_history) - test_future)))
     for rule, weights in (alternatives(model, splits, season) if extra else {}).items():
-        weights = weights.astype(np.float32)
-        model.get_layer("highway").set_weights([weights[:lookback], weights[lookback],
-                                                weights[-1]])
+        set_highway(model, weights)
         mae[rule] = float(np.mean(np.abs(model.linear_part(test_history) - test_future)))
     return {"valid windows": len(splits["valid"][0]), **mae}
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from rnn_pipeline import config as config_lib
 from rnn_pipeline.config.bundled import resolve_pipeline
-from rnn_pipeline.data.pairs_dataset import pair_batches
+from rnn_pipeline.tasks.translation.data import pair_batches
 from rnn_pipeline.workflows import get_workflow
 
 

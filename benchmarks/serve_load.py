@@ -163,7 +163,7 @@ def export_model(base):
     from serving_latency import model_for
 
     from rnn_pipeline.export import export_saved_model
-    from rnn_pipeline.export.lm_serving import LanguageModelServing
+    from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 
     export_saved_model(lambda assets: LanguageModelServing(model_for(1), assets), base, "lm")
 

@@ -41,9 +41,10 @@ import tensorflow as tf
 from rnn_pipeline.config import ModelConfig
 from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.export import export_saved_model
-from rnn_pipeline.export.lm_serving import LanguageModelServing
+from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 from rnn_pipeline.generation.stepper import RecurrentStepper
-from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
+from rnn_pipeline.models import RNNBackbone
+from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
 
 VOCABULARY = ["<unk>", "<eos>"] + [f"w{i}" for i in range(3825)]
 SHAPE = ModelConfig(embedding_dim=200, units=200, num_layers=1, tie_weights=True)

@@ -14,7 +14,7 @@ import dataclasses
 import json
 
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
-from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
 
 def main():

@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 
 from rnn_pipeline.config import ModelConfig
-from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
 
 E = H = 200
 LAYERS, BPTT, BATCH = 2, 35, 20

@@ -26,7 +26,7 @@ import tensorflow as tf
 from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.config.loader import apply_overrides, load
 from rnn_pipeline.training.state import ResetStates, reset_states
-from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
 
 class StepLosses(keras.callbacks.Callback):

@@ -15,6 +15,7 @@ Usage:
 
 import argparse
 import json
+import math
 import time
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.config.loader import apply_overrides, load
 from rnn_pipeline.training import evaluate, fit
-from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
 BUCKETS = [(0, 1), (1, 3), (3, 10), (10, 100), (100, 1000), (1000, None)]
 
@@ -34,7 +35,8 @@ def one_run(tokens, overrides, batch_size):
     train, valid = workflow.streams["train"], workflow.streams["valid"]
     start = time.perf_counter()
     rows = fit(workflow.model, workflow.windows(train[:tokens]),
-               workflow.windows(valid[:20000]), config.train, verbose=0)
+               workflow.windows(valid[:20000]), config.train, verbose=0, metric="perplexity",
+               loss_of_metric=math.log)
     perplexity = {name: evaluate(workflow.model, workflow.windows(stream))["perplexity"]
                   for name, stream in (("train_first_20k", train[:20000]),
                                        ("train_last_20k", train[tokens - 20000:tokens]),

@@ -25,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from rnn_pipeline.runs.translation_report import plot_by_length
+from rnn_pipeline.tasks.translation.report import plot_by_length
 
 
 def examples(run, count=6):

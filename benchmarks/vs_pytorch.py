@@ -78,7 +78,7 @@ def token_batches(vocab, steps):
 def project_model(vocab, cutoffs=()):
     import rnn_pipeline.models  # noqa: F401  (Keras on TensorFlow)
     from rnn_pipeline.config import ModelConfig, TrainConfig
-    from rnn_pipeline.models import build_causal_lm
+    from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
     from rnn_pipeline.training import make_optimizer
 
     model = build_causal_lm(ModelConfig(embedding_dim=E, units=H, num_layers=LAYERS,

@@ -7,7 +7,7 @@ before TensorFlow starts, so a mistake is reported at once and nothing is writte
 from pathlib import Path
 
 from rnn_pipeline import config as config_lib
-from rnn_pipeline.config import ForecastConfig
+from rnn_pipeline.tasks.forecast.config import ForecastConfig
 from rnn_pipeline.config.bundled import resolve_pipeline
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.paths import check_output_file, check_writable
@@ -40,7 +40,7 @@ def load_run(run, config_class=None, what=None, log=say):
 
     Args:
         run: the run folder.
-        config_class: when given, the run must be of this task (`config.tasks`) ...
+        config_class: when given, the run must be of this task (its config class) ...
         what: ... described to the user like this, e.g. "a forecasting run".
         log: callable for progress lines.
     """
@@ -49,6 +49,36 @@ def load_run(run, config_class=None, what=None, log=say):
         raise pipeline_error("RUN", f"must be {what} (task {config_class.task!r}), but its "
                              f"task is {config.task!r}", str(run))
     return workflow_class(config.task).from_run(run, log=log)
+
+
+def evaluate_run(run, split, config_class=None, what=None, log=say, **options):
+    """``rnn-pipeline evaluate``: the task's figures of one split of a finished run
+    (`Workflow.evaluate`), saved as ``<run>/evaluation/<split>.json`` with the task's plots
+    beside it; a run folder that cannot be written still gives its figures.
+
+    Args:
+        run: the run folder.
+        config_class, what: as `load_run` (an option that only one task takes).
+        log: callable for progress lines.
+        **options: the task's evaluate options (a language model's ``batch_size``).
+
+    Returns:
+        (text lines, the paths saved, None or the one-line reason nothing was saved).
+    """
+    from rnn_pipeline.runs.writable import write_failure
+
+    workflow = load_run(run, config_class, what, log)
+    figures = workflow.evaluate(split, **options)
+    lines = workflow.evaluation_lines(split, figures)
+    try:
+        saved = RunFolder(run).save_evaluation(
+            split, figures, lambda folder: workflow.evaluation_plots(split, figures, folder))
+    except OSError as exc:
+        reason = write_failure(exc)
+        if reason is None:
+            raise
+        return lines, [], f"{Path(run) / RunFolder.EVALUATION} cannot be written ({reason})"
+    return lines, saved, None
 
 
 def fit_pipeline(config, run_dir=None, log=say):

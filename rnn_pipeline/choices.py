@@ -17,12 +17,12 @@ RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   ("orthogonal", "glorot_uniform", "identity"),
                                   module="rnn_pipeline.models.cells")
 HEADS = Registry("model.head", ("direct", "autoregressive", "seq2seq", "segment"),
-                 module="rnn_pipeline.models.forecaster")
+                 module="rnn_pipeline.tasks.forecast.model")
 DISTRIBUTIONS = Registry("model.distribution", ("none", "gaussian", "student_t", "quantile"),
-                         module="rnn_pipeline.models.distributions")
-LM_HEADS = Registry("model.head", ("full", "adaptive"), module="rnn_pipeline.models.causal_lm")
+                         module="rnn_pipeline.tasks.forecast.distributions")
+LM_HEADS = Registry("model.head", ("full", "adaptive"), module="rnn_pipeline.tasks.causal_lm.model")
 ATTENTIONS = Registry("model.attention", ("none", "additive", "dot"),
-                      module="rnn_pipeline.models.seq2seq")
+                      module="rnn_pipeline.tasks.translation.model")
 TOKENIZERS = Registry("text.tokenizer", ("whitespace", "character", "unicode_script",
                                          "sentencepiece"), module="rnn_pipeline.tokenizers")
 OPTIMIZERS = Registry("train.optimizer", ("sgd", "adam", "adamw"),

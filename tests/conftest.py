@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import rnn_pipeline  # noqa: F401  (forces the TensorFlow backend before keras is used)
-from rnn_pipeline.config import LanguageModelConfig
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
 from rnn_pipeline.config.loader import from_dict
 from rnn_pipeline.datasets.fetch import MIRROR_ENV
 from tests_support import dataset_paths, unavailable

@@ -16,9 +16,9 @@ from rnn_pipeline.config import ModelConfig, loads
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, read_saved_model
-from rnn_pipeline.export.lm_serving import LanguageModelServing
-from rnn_pipeline.models import CausalLM, build_causal_lm
-from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax
+from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
+from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
+from rnn_pipeline.tasks.causal_lm.adaptive_softmax import AdaptiveSoftmax
 from rnn_pipeline.training.state import reset_states
 from rnn_pipeline.workflows import get_workflow
 from tests_support import (TINY_VOCAB, assert_one_line_error, fresh_process,

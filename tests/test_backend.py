@@ -9,7 +9,7 @@ def test_keras_runs_on_tensorflow_and_matplotlibs_backend_is_left_alone():
     #   draw on Figure objects and never call matplotlib.use (Keras itself imports pyplot).
     code = ("import matplotlib; matplotlib.use('svg'); import rnn_pipeline, keras, "
             "rnn_pipeline.workflows, rnn_pipeline.workflows.diagnose, "
-            "rnn_pipeline.runs.translation_report; "
+            "rnn_pipeline.tasks.translation.report; "
             "print(keras.backend.backend(), matplotlib.get_backend())")
     env = {"KERAS_BACKEND": "jax", "PATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

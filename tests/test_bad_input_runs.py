@@ -327,6 +327,20 @@ def test_a_run_being_trained_is_refused_by_every_command(fitted_lm_run, tmp_path
                                       f"since then", absent=[tmp_path / "exports"])
 
 
+def test_evaluate_of_a_read_only_run_prints_the_figures_and_says_nothing_was_saved(
+        fitted_lm_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)
+    with read_only(run):
+        result = _run("evaluate", run)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("test perplexity ") and "Saved" not in result.stdout
+    note = result.stderr.strip().splitlines()
+    assert len(note) == 1 and note[0].startswith(
+        f"Note: nothing was saved: {run / 'evaluation'} cannot be written (")
+    assert not (run / "evaluation").exists()
+
+
 def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_note(fitted_lm_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(fitted_lm_run, run)

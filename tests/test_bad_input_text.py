@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from conftest import TINY_PIPELINE, write_tiny_corpus
 from rnn_pipeline.cli.main import cli
-from rnn_pipeline.data.lm_dataset import MIN_STEPS, check_steps, windows_per_row
+from rnn_pipeline.tasks.causal_lm.data import MIN_STEPS, check_steps, windows_per_row
 from rnn_pipeline.errors import PipelineError
 from tests_support import assert_one_line_error
 

@@ -1,5 +1,7 @@
 """The click CLI: help, fit/evaluate, and one-line errors with exit code 2."""
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -35,7 +37,15 @@ def test_fit_then_evaluate(pipeline_file, tmp_path):
     assert 'cell = "gru"' in (run_dir / "config.toml").read_text()
     result = _run("evaluate", run_dir, "--split", "valid")
     assert result.exit_code == 0, result.output
-    assert result.output.strip().splitlines()[-1].startswith("valid perplexity ")
+    lines = result.output.strip().splitlines()
+    saved = run_dir / "evaluation" / "valid.json"
+    assert lines[-2].startswith("valid perplexity ") and lines[-1] == f"Saved {saved}"
+    figures = json.loads(saved.read_text())  # what was printed, saved
+    assert figures["split"] == "valid" and figures["parallel_streams"] == 2
+    assert lines[-2] == (f"valid perplexity {figures['perplexity']:.2f} (loss "
+                         f"{figures['loss']:.4f} nats/token over {figures['tokens']:,} "
+                         f"tokens, 2 parallel streams)")
+    assert list((run_dir / "evaluation").iterdir()) == [saved]  # no plot, no partial file
 
 
 def _assert_one_line_error(result, expected, tmp_path):
@@ -233,9 +243,18 @@ def test_an_empty_pipeline_file_is_refused(tmp_path):
                            tmp_path)
 
 
-def test_evaluate_reads_a_split_as_one_stream_with_batch_size_1(fitted_lm_run):
-    one = _run("evaluate", fitted_lm_run, "--split", "test", "--batch-size", 1)
+def test_evaluate_reads_a_split_as_one_stream_with_batch_size_1(fitted_lm_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(fitted_lm_run, run)  # evaluate writes run/evaluation/
+    one = _run("evaluate", run, "--split", "test", "--batch-size", 1)
     assert one.exit_code == 0, one.output
-    assert one.output.strip().endswith("tokens, 1 parallel stream)")
-    default = _run("evaluate", fitted_lm_run, "--split", "test")
-    assert default.output.strip().endswith("tokens, 2 parallel streams)")  # training batch
+    assert one.output.strip().splitlines()[0].endswith("tokens, 1 parallel stream)")
+    saved = json.loads((run / "evaluation" / "test.json").read_text())
+    assert saved["parallel_streams"] == 1
+    default = _run("evaluate", run, "--split", "test")
+    assert default.output.strip().splitlines()[0].endswith("tokens, 2 parallel streams)")
+    again = json.loads((run / "evaluation" / "test.json").read_text())  # replaced whole
+    assert again["parallel_streams"] == 2 and again["tokens"] == saved["tokens"]
+    assert again["perplexity"] != saved["perplexity"]

@@ -5,7 +5,11 @@ import typing
 import pytest
 
 from rnn_pipeline import config as config_lib
-from rnn_pipeline.config import LanguageModelConfig, TranslationConfig, schema
+from rnn_pipeline.config import schema
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
+from rnn_pipeline.tasks.forecast import config as forecast_config
+from rnn_pipeline.tasks.translation import config as translation_config
+from rnn_pipeline.tasks.translation.config import TranslationConfig
 from rnn_pipeline.config.bundled import bundled_names, resolve_pipeline
 from rnn_pipeline.errors import PipelineError
 
@@ -113,8 +117,8 @@ def test_an_empty_or_non_utf8_pipeline_file_is_one_error(tmp_path):
 def test_every_optional_field_of_the_plain_sections_defaults_to_none():
     # The plain sections leave a None out of the TOML file (the recipe's write "none").
     for cls in (schema.DataConfig, schema.TextConfig, schema.ModelConfig, schema.TrainConfig,
-                schema.ForecastModelConfig, schema.TranslationModelConfig, schema.SeriesConfig,
-                schema.PairsConfig):
+                forecast_config.ForecastModelConfig, translation_config.TranslationModelConfig,
+                forecast_config.SeriesConfig, translation_config.PairsConfig):
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if type(None) in typing.get_args(hints[f.name]):

@@ -17,7 +17,7 @@ from rnn_pipeline.cli.main import cli
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
-from rnn_pipeline.export.lm_serving import LanguageModelServing
+from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 from tests_support import TINY_VOCAB, fresh_process, full_forward_logits, tiny_lm
 
 VOCAB = TINY_VOCAB
@@ -168,7 +168,7 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     assert (path / "assets" / "sentencepiece.model").read_bytes() == \
         (run / "sentencepiece.model").read_bytes()
 
-    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
     model = LanguageModelWorkflow.from_run(run, log=lambda *_: None).model
     texts = ["東京 で 猫 が", "the cat"]
     generation = {"prompt": texts, "max_tokens": [8, 8], "temperature": [1.0, 1.0],

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from rnn_pipeline.cli.main import cli
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models.forecaster import Forecaster
-from rnn_pipeline.series.calendar import calendar_features, calendar_values, epoch_seconds
-from rnn_pipeline.series.reader import read_series
+from rnn_pipeline.tasks.forecast.model import Forecaster
+from rnn_pipeline.tasks.forecast.series.calendar import calendar_features, calendar_values, epoch_seconds
+from rnn_pipeline.tasks.forecast.series.reader import read_series
 from test_forecast_workflow import PIPELINE
 from tests_support import assert_round_trips
 
@@ -131,7 +131,7 @@ def test_fit_learns_the_vocabulary_and_warns_about_unseen_values(covariate_run):
 
 
 def test_the_export_takes_raw_strings_and_timestamps(covariate_run, tmp_path):
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
     from tests_support import export_run, fresh_process
 
     result, run, path = covariate_run

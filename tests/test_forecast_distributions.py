@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from rnn_pipeline.cli.main import cli
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models.distributions import (Gaussian, Quantiles, StudentT, check_quantiles,
+from rnn_pipeline.tasks.forecast.distributions import (Gaussian, Quantiles, StudentT, check_quantiles,
                                                student_t_cdf, student_t_quantile)
-from rnn_pipeline.models.forecaster import Forecaster
+from rnn_pipeline.tasks.forecast.model import Forecaster
 from test_forecast_workflow import PIPELINE, monthly_rows
 from tests_support import assert_round_trips
 
@@ -199,7 +199,7 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
     from tensorflow.python.framework import op_def_registry
 
     from rnn_pipeline.export.graph_checks import op_names, read_saved_model
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
     from tests_support import export_run, fresh_process
 
     _, run = student_t_run

@@ -91,7 +91,7 @@ def test_fit_writes_the_table_plots_and_model(fitted):
 def test_early_stopping_keeps_the_best_epochs_weights(tmp_path):
     import re
 
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
 
     # Without the highway (its fit is near exact here, so no epoch would beat the start).
     result, run = _fit(tmp_path, options=["--set", "model.highway=false"])
@@ -173,7 +173,7 @@ def test_forecast_command_continues_the_timestamps(fitted, tmp_path):
 def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
     import numpy as np
 
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
     from tests_support import export_run, fresh_process
 
     result, run = fitted
@@ -189,15 +189,33 @@ def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted,
     assert "Result for output key forecast:" in out["saved_model_cli"]
 
 
-def test_evaluate_command_prints_the_table_of_a_split(fitted):
-    result, run = fitted
+def test_evaluate_command_prints_and_saves_the_table_of_a_split(fitted, tmp_path):
+    import shutil
+
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
+
+    result, fitted_run = fitted
     assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    shutil.copytree(fitted_run, run)  # evaluate writes run/evaluation/
     table = json.loads((run / "forecast_metrics.json").read_text())
     done = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "test"])
     assert done.exit_code == 0, done.output
     lines = done.output.strip().splitlines()
     assert lines[0] == "test: 18 windows" and "MASE" in lines[1]
     assert lines[2].startswith("gru direct") and f"{table[0]['mse']:8.4f}" in lines[2]
+    folder = run / "evaluation"
+    saved = [folder / name for name in ("test.json", "test_forecast.png",
+                                        "test_error_by_step.png")]
+    assert lines[-3:] == [f"Saved {path}" for path in saved]
+    assert sorted(folder.iterdir()) == sorted(saved)
+    figures = json.loads(saved[0].read_text())
+    assert lines[1:-3] == ForecastWorkflow.summary(figures["table"])  # what it printed
+    assert figures["windows"] == 18  # and what fit measured on the same split
+    assert [row["model"] for row in figures["table"]] == [row["model"] for row in table]
+    assert [row["mse"] for row in figures["table"]] == pytest.approx(
+        [row["mse"] for row in table], rel=1e-5)
+    assert len(figures["error_by_step"][table[0]["model"]]) == 12  # one per horizon step
 
 
 @pytest.mark.parametrize("step, season", [("h", 24), ("15min", 96), ("D", 7), ("MS", 12)])
@@ -205,7 +223,7 @@ def test_an_inferred_frequency_gets_its_season(tmp_path, step, season):
     import pandas as pd
 
     from rnn_pipeline.config import pipeline_from_dict
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
 
     times = pd.date_range("2024-01-01", periods=200, freq=step)
     csv = tmp_path / "s.csv"
@@ -249,7 +267,7 @@ def test_forecast_out_into_a_missing_folder_is_one_line(fitted, tmp_path):
 def test_early_stopping_keeps_the_starting_linear_fit_when_training_only_hurts(tmp_path):
     import numpy as np
 
-    from rnn_pipeline.workflows.forecast import ForecastWorkflow
+    from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
 
     # A noisy straight line: the highway's least-squares fit is all there is to learn, and
     # a learning rate of 1.0 sends the recurrent head far from its zero start.

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models.forecaster import Forecaster
+from rnn_pipeline.tasks.forecast.highway import fit_highway
+from rnn_pipeline.tasks.forecast.model import Forecaster
 from tests_support import assert_round_trips
 
 HEADS = ["direct", "autoregressive", "seq2seq", "segment"]
@@ -115,11 +116,11 @@ def _sine_windows(rows=300, noise=0.1):
 def test_with_a_highway_the_model_starts_as_the_linear_fit(head):
     # Lookback and window statistic span the lookback plus a bias: Zeng's Linear, whatever
     # the instance norm; at a negligible penalty both reach the same least-squares fit.
-    from rnn_pipeline.series.baselines import Linear
+    from rnn_pipeline.tasks.forecast.series.baselines import Linear
 
     history, future = _sine_windows()
     model = _model(head, highway=True)
-    model.fit_highway(history, future, ridge=1e-9)
+    fit_highway(model, history, future, ridge=1e-9)
     mean, std = np.array([10.0, 9.0, 8.0]), np.array([5.0, 4.0, 3.0])
     linear = Linear(ridge=1e-9).fit((history - mean) / std, (future - mean[:2]) / std[:2])
     expected = linear.predict((X - mean) / std, 4, 2) * std[:2] + mean[:2]
@@ -143,20 +144,20 @@ def test_the_highway_chooses_its_penalty_and_prior_on_validation():
     history, future = _seasonal_windows(noise=1.0)  # few noisy windows: least squares overfits
     train, valid = (history[:6], future[:6]), (history[60:], future[60:])
     model = _model("direct", highway=True)
-    choice = model.fit_highway(*train, valid=valid, season=4)
+    choice = fit_highway(model, *train, valid=valid, season=4)
     assert choice["prior"] == "seasonal naive" and choice["ridge"] >= 1.0
     clean_history, clean_future = _seasonal_windows()
     plain = _model("direct", highway=True)
-    plain.fit_highway(*train, ridge=1e-3)
+    fit_highway(plain, *train, ridge=1e-3)
     chosen = np.mean((model.linear_part(clean_history) - clean_future) ** 2)
     assert chosen < np.mean((plain.linear_part(clean_history) - clean_future) ** 2)
     # A season longer than the lookback offers no seasonal prior.
-    assert model.fit_highway(*train, valid=valid, season=12)["prior"] == "zero"
+    assert fit_highway(model, *train, valid=valid, season=12)["prior"] == "zero"
 
 
 def test_the_highway_is_channel_independent():
     model = _model("direct", highway=True, instance_norm="none")
-    model.fit_highway(*_sine_windows())
+    fit_highway(model, *_sine_windows())
     other = X.copy()
     other[:, :, 1] += 7.0  # only channel 1's history changes
     np.testing.assert_allclose(model.linear_part(other)[:, :, 0], model.linear_part(X)[:, :, 0],
@@ -168,7 +169,7 @@ def test_a_trained_model_ends_no_worse_than_its_own_linear_part_on_the_training_
     history, future = _sine_windows(noise=0.3)
     keras.utils.set_random_seed(0)
     model = _model("direct", mean=[0.0, 0.0, 0.0], std=[1.0, 1.0, 1.0], units=8, highway=True)
-    model.fit_highway(history, future)
+    fit_highway(model, history, future)
     start = np.mean((model.linear_part(history) - future) ** 2)
     model.compile(optimizer=keras.optimizers.Adam(0.01))
     model.fit(history, future, batch_size=32, epochs=4, verbose=0)

@@ -152,10 +152,13 @@ def test_each_task_has_its_config_class_and_workflow():
 
 
 def test_models_name_their_arguments_and_the_builder_names_the_config_key():
-    from rnn_pipeline.config import ForecastConfig, LanguageModelConfig, TranslationConfig
     from rnn_pipeline.models import RNNBackbone
-    from rnn_pipeline.models.builder import (build_causal_lm, build_forecaster,
-                                             build_translator)
+    from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
+    from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
+    from rnn_pipeline.tasks.forecast.config import ForecastConfig
+    from rnn_pipeline.tasks.forecast.model import build_forecaster
+    from rnn_pipeline.tasks.translation.config import TranslationConfig
+    from rnn_pipeline.tasks.translation.model import build_translator
 
     with pytest.raises(PipelineError) as caught:
         RNNBackbone(7, units=0)
@@ -202,7 +205,8 @@ def test_modules_and_functions_stay_short():
 def test_a_run_config_written_with_every_tasks_sections_still_reads(tmp_path):
     """Runs saved before each task had its own config class hold every section of every
     task at its defaults; a run folder still reads, a pipeline file does not."""
-    from rnn_pipeline.config import TASK_CONFIGS, LanguageModelConfig
+    from rnn_pipeline.config import TASK_CONFIGS
+    from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
     from rnn_pipeline.config.loader import _toml_value, to_dict
     from rnn_pipeline.runs import RunFolder
 

@@ -17,12 +17,12 @@ from rnn_pipeline.diagnostics.bounds import activation_derivative_bound, simple_
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient_norms
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models import build_causal_lm
+from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
 from rnn_pipeline.models.backbone import RNNBackbone
 from rnn_pipeline.training import trainer
 from rnn_pipeline.training.gradients import (GradientLog, GradientMonitor, TrainingDiverged,
                                              read_gradient_log)
-from rnn_pipeline.workflows.language_model import nonfinite_warning
+from rnn_pipeline.tasks.causal_lm.perplexity import nonfinite_warning
 
 VOCAB = 3
 

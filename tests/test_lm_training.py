@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from rnn_pipeline.config import ModelConfig, TrainConfig
-from rnn_pipeline.data.lm_dataset import lm_windows
+from rnn_pipeline.tasks.causal_lm.data import lm_windows
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models import build_causal_lm
-from rnn_pipeline.training import evaluate, make_optimizer, make_schedule
+from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
+from rnn_pipeline.tasks.causal_lm.perplexity import evaluate_perplexity as evaluate
+from rnn_pipeline.training import make_optimizer, make_schedule
 from rnn_pipeline.training.state import reset_states
 
 EOS = 1
@@ -228,8 +229,9 @@ def test_progress_lines_without_a_terminal_report_step_speed_and_time_left():
 
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_evaluation_at_any_batch_is_the_exact_nll_of_its_rows(fitted_lm_run, batch_size):
-    from rnn_pipeline.models import CausalLM, RNNBackbone
-    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    from rnn_pipeline.models import RNNBackbone
+    from rnn_pipeline.tasks.causal_lm.model import CausalLM
+    from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
     workflow = LanguageModelWorkflow.from_run(fitted_lm_run, log=lambda *_: None)
     result = workflow.evaluate_split("test", batch_size=batch_size)
@@ -250,7 +252,7 @@ def test_evaluation_at_any_batch_is_the_exact_nll_of_its_rows(fitted_lm_run, bat
 
 
 def test_the_final_evaluation_shows_progress_and_the_same_figure(fitted_lm_run):
-    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
     workflow = LanguageModelWorkflow.from_run(fitted_lm_run, log=lambda *_: None)
     stream = workflow.run_streams(("train",))["train"]

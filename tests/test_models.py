@@ -7,7 +7,8 @@ import pytest
 from rnn_pipeline.config import ModelConfig
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.metrics import Perplexity
-from rnn_pipeline.models import CausalLM, RNNBackbone, build_backbone, build_causal_lm
+from rnn_pipeline.models import RNNBackbone, build_backbone
+from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
 from rnn_pipeline.training.state import reset_states
 
 IDS = np.array([[1, 2, 3, 4], [4, 3, 2, 1]], np.int32)

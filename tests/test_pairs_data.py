@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
+from rnn_pipeline.tasks.translation.pairs import filter_by_length, read_pairs, split_by_source
 from rnn_pipeline.datasets import DATASETS
 from rnn_pipeline.errors import PipelineError
 
@@ -167,7 +167,7 @@ def test_detokenized_translations_match_normally_written_references_under_13a():
     import tensorflow as tf
 
     from rnn_pipeline.generation.detokenize import detokenizer_for
-    from rnn_pipeline.runs.translation_report import score
+    from rnn_pipeline.tasks.translation.report import score
 
     # A word-level model writes tokens joined by spaces; Spanish attaches "¿", "," and ".".
     spaced = ["¿ Puedes hablar francés ?", "Por favor , no lo sé .", "¡ Hola ! « Sí » ..."]
@@ -186,7 +186,7 @@ def test_detokenized_translations_match_normally_written_references_under_13a():
 
 def test_references_get_the_target_sides_normalization():
     from rnn_pipeline.config import pipeline_from_dict
-    from rnn_pipeline.workflows.translation import TranslationWorkflow
+    from rnn_pipeline.tasks.translation.workflow import TranslationWorkflow
 
     config = pipeline_from_dict({"task": "translation", "pairs": {"file": "x.tsv"},
                                  "target_text": {"normalization": "nfkc", "lowercase": True}})

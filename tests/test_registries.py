@@ -7,9 +7,9 @@ from rnn_pipeline.embeddings.word2vec import METHODS
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.generation import SAMPLERS
 from rnn_pipeline.models.cells import CELLS
-from rnn_pipeline.models.forecaster import HEADS
-from rnn_pipeline.models.seq2seq import ATTENTIONS
-from rnn_pipeline.series.baselines import BASELINES
+from rnn_pipeline.tasks.forecast.model import HEADS
+from rnn_pipeline.tasks.translation.model import ATTENTIONS
+from rnn_pipeline.tasks.forecast.series.baselines import BASELINES
 from rnn_pipeline.tokenizers import TOKENIZERS
 from rnn_pipeline.training import OPTIMIZERS, SCHEDULES
 from rnn_pipeline.workflows import WORKFLOWS

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.models.forecaster import Forecaster
-from rnn_pipeline.models.residual import check_level, check_residual, drop_residual
-from rnn_pipeline.series.comparison import diebold_mariano, student_t_below
+from rnn_pipeline.tasks.forecast.model import Forecaster
+from rnn_pipeline.tasks.forecast.residual import check_level, check_residual, drop_residual
+from rnn_pipeline.tasks.forecast.series.comparison import diebold_mariano, student_t_below
 
 HEADS = ["direct", "autoregressive", "seq2seq", "segment"]
 

@@ -188,7 +188,7 @@ def test_resume_refuses_changes_to_the_model_or_data(fitted_lm_run, args, expect
 
 def test_resume_extends_a_finished_run_with_its_own_tokenizer_and_vocabulary(
         fitted_lm_run, tmp_path, monkeypatch):
-    from rnn_pipeline.workflows import language_model
+    from rnn_pipeline.tasks.causal_lm import workflow as language_model
 
     def no_refit(*args, **kwargs):
         raise AssertionError("a resumed run fitted its tokenizer and vocabulary again")

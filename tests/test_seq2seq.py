@@ -6,10 +6,10 @@ import pytest
 import tensorflow as tf
 
 from rnn_pipeline.config import TextConfig
-from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, PAD_ID, fit_side, pair_batches
+from rnn_pipeline.tasks.translation.data import BOS_ID, EOS_ID, PAD_ID, fit_side, pair_batches
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.generation.translate import DecoderStepper, decode_ids, translate_text
-from rnn_pipeline.models.seq2seq import Seq2SeqTranslator
+from rnn_pipeline.tasks.translation.decode import DecoderStepper, decode_ids, translate_text
+from rnn_pipeline.tasks.translation.model import Seq2SeqTranslator
 from tests_support import PAIRS
 
 SOURCE = np.array([[5, 6, 7, EOS_ID, PAD_ID], [8, 9, 10, 4, EOS_ID]], np.int32)
@@ -89,7 +89,7 @@ def test_one_beam_equals_greedy_and_greedy_is_stepwise_argmax(cell, bidirectiona
 def test_beam_search_with_one_beam_is_greedy_through_the_beam_code():
     model = tiny("gru", True, "sum", "dot", seed=4)
     from rnn_pipeline.generation.beam import beam_search
-    from rnn_pipeline.generation.translate import greedy_search
+    from rnn_pipeline.tasks.translation.decode import greedy_search
 
     memory, mask, state = model.encode(tf.constant(SOURCE), training=False)
     stepper = DecoderStepper(model, memory, mask)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.series.baselines import (BASELINES, DLinear, Linear, NLinear, SeasonalNaive,
+from rnn_pipeline.tasks.forecast.series.baselines import (BASELINES, DLinear, Linear, NLinear, SeasonalNaive,
                                            moving_average)
-from rnn_pipeline.series.metrics import error_by_step, forecast_metrics, seasonal_scale
+from rnn_pipeline.tasks.forecast.series.metrics import error_by_step, forecast_metrics, seasonal_scale
 
 HISTORY = np.array([[[1.0, 9.0], [2.0, 9.0], [3.0, 9.0], [6.0, 9.0]]], np.float32)  # (1, 4, 2)
 

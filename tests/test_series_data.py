@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from rnn_pipeline.errors import PipelineError
-from rnn_pipeline.series.reader import read_series
-from rnn_pipeline.series.splits import rows_needed, split_ranges
-from rnn_pipeline.series.windows import make_windows, window_count
+from rnn_pipeline.tasks.forecast.series.reader import read_series
+from rnn_pipeline.tasks.forecast.series.splits import rows_needed, split_ranges
+from rnn_pipeline.tasks.forecast.series.windows import make_windows, window_count
 
 
 def _csv(tmp_path, lines):

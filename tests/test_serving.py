@@ -13,7 +13,7 @@ import pytest
 
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
-from rnn_pipeline.export.lm_serving import LanguageModelServing
+from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 from rnn_pipeline.serving import make_server
 from rnn_pipeline.serving.limits import ServeLimits
 from tests_support import tiny_lm
@@ -214,8 +214,8 @@ def test_serve_command_answers_over_http_and_rejects_a_missing_base(server, tmp_
 def test_a_forecast_export_answers_rows_of_windows(server, tmp_path):
     import numpy as np
 
-    from rnn_pipeline.export.forecast_serving import ForecastServing
-    from rnn_pipeline.models.forecaster import Forecaster
+    from rnn_pipeline.tasks.forecast.serving import ForecastServing
+    from rnn_pipeline.tasks.forecast.model import Forecaster
 
     model = Forecaster(6, 3, 2, 1, mean=[10.0, 5.0], std=[2.0, 1.0], units=4)
     export_saved_model(lambda assets: ForecastServing(model), tmp_path, "fc")

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 
 from conftest import TINY_PIPELINE, write_tiny_corpus
 from rnn_pipeline.cli.main import cli
-from rnn_pipeline.config import LanguageModelConfig
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
 from rnn_pipeline.tasks import TASKS, Task, declare_task
-from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
 
 @dataclass
@@ -53,7 +53,9 @@ def test_a_task_declared_once_is_fitted_evaluated_and_exported_through_the_cli(t
     assert 'task = "toy"' in (tmp_path / "run" / "config.toml").read_text()
     evaluated = _run("evaluate", tmp_path / "run", "--split", "valid")
     assert evaluated.exit_code == 0, evaluated.output
-    assert evaluated.output.strip().splitlines()[-1].startswith("valid perplexity ")
+    lines = evaluated.output.strip().splitlines()
+    assert lines[-2].startswith("valid perplexity ")
+    assert lines[-1] == f"Saved {tmp_path / 'run' / 'evaluation' / 'valid.json'}"
     exported = _run("export", tmp_path / "run", "--base", tmp_path / "exports")
     assert exported.exit_code == 0, exported.output
     assert (tmp_path / "exports" / "tiny" / "1" / "saved_model.pb").is_file()

@@ -79,13 +79,29 @@ def test_translate_and_evaluate_commands(fitted):
                                     "--text", "a b c d", "--num-beams", "1"])
     assert done.exit_code == 0, done.output
     assert len(done.output.rstrip("\n").split("\n")) == 2
+
+
+
+def test_evaluate_prints_and_saves_the_scores_of_a_split(fitted, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(fitted[1], run)  # evaluate writes run/evaluation/
     evaluated = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "valid"])
     assert evaluated.exit_code == 0, evaluated.output
     assert "valid BLEU" in evaluated.output and "over 2 pairs" in evaluated.output
+    folder = run / "evaluation"
+    saved = [folder / "valid.json", folder / "valid_bleu_by_length.png"]
+    assert evaluated.output.strip().splitlines()[-2:] == [f"Saved {path}" for path in saved]
+    figures = json.loads(saved[0].read_text(encoding="utf-8"))
+    assert figures["split"] == "valid" and figures["pairs"] == 2
+    assert (f"valid BLEU {figures['bleu']:.2f} ({figures['bleu_signature']})  chrF "
+            f"{figures['chrf']:.2f}") in evaluated.output
+    assert saved[1].stat().st_size > 0
 
 
 def test_export_translates_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
-    from rnn_pipeline.workflows.translation import TranslationWorkflow
+    from rnn_pipeline.tasks.translation.workflow import TranslationWorkflow
     from tests_support import export_run, fresh_process
 
     result, run = fitted

@@ -77,7 +77,7 @@ def test_training_lowers_perplexity(tiny_corpus, tmp_path):
 
 
 def test_summary_says_better_or_worse_than_unigram():
-    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
     final = {}
     for split, ppl, uni in (("train", 50.0, 200.0), ("valid", 400.0, 100.0), ("test", 8.0, 8.0)):
@@ -93,7 +93,7 @@ def test_a_tied_model_starts_from_the_unigram_distribution(tiny_corpus):
     import numpy as np
 
     from rnn_pipeline.data.text_pipeline import unigram_log_probs
-    from rnn_pipeline.training import evaluate
+    from rnn_pipeline.tasks.causal_lm.perplexity import evaluate_perplexity as evaluate
 
     config = tiny_config(tiny_corpus, model={"tie_weights": True})
     workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()

@@ -14,7 +14,8 @@ from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.datasets.fetch import MIRROR_ENV
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.data.preprocessor import TextPreprocessor
-from rnn_pipeline.models import CausalLM, RNNBackbone, build_causal_lm
+from rnn_pipeline.models import RNNBackbone
+from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
 
 # Twenty sentence pairs: the target is the source's words upper-cased, last word first.
 PAIRS = [(f"{a} {b} {c}", f"{c.upper()} {a.upper()} {b.upper()}") for a, b, c in [

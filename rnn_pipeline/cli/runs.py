@@ -6,7 +6,8 @@ import click
 from rnn_pipeline import api
 from rnn_pipeline.choices import SAMPLERS
 from rnn_pipeline.cli.options import FiniteFloatRange, not_blank, run_workflow, user_errors
-from rnn_pipeline.config import LanguageModelConfig, TranslationConfig
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
+from rnn_pipeline.tasks.translation.config import TranslationConfig
 from rnn_pipeline.limits import (MAX_BEAMS, MAX_GENERATED_TOKENS, MAX_SEED, MAX_TOP_K,
                                  MAX_VERSION)
 from rnn_pipeline.startup import import_tensorflow_quietly
@@ -21,16 +22,21 @@ from rnn_pipeline.startup import import_tensorflow_quietly
               help="Language models: parallel streams the split is cut into [default: the "
                    "training batch]; 1 reads it as one stream, the published protocol.")
 def evaluate(run, split, batch_size):
-    """Evaluate the trained model of run folder RUN on a split."""
+    """Evaluate the trained model of run folder RUN on a split; the figures are saved in
+    RUN/evaluation/ (SPLIT.json and the task's plots)."""
     with user_errors():
         if batch_size is not None:
-            workflow = run_workflow(run, LanguageModelConfig,
-                                    "a language-model run with --batch-size")
-            lines = workflow.evaluation_lines(split, batch_size)
+            lines, saved, unsaved = api.evaluate_run(
+                run, split, LanguageModelConfig, "a language-model run with --batch-size",
+                log=click.echo, batch_size=batch_size)
         else:
-            lines = run_workflow(run).evaluation_lines(split)
+            lines, saved, unsaved = api.evaluate_run(run, split, log=click.echo)
     for line in lines:
         click.echo(line)
+    for path in saved:
+        click.echo(f"Saved {path}")
+    if unsaved:
+        click.echo(f"Note: nothing was saved: {unsaved}", err=True)
 
 
 @click.command()

@@ -1,29 +1,24 @@
-"""Pipeline configuration: typed dataclasses parsed from TOML files, one class per task."""
+"""Pipeline configuration: typed dataclasses parsed from TOML files. The sections several
+tasks share are here (`schema`); each task's config class and own sections are in its
+folder (``rnn_pipeline/tasks/<task>/config.py``), found through its declaration
+(`TASK_CONFIGS`)."""
 
 from rnn_pipeline.config.loader import (apply_overrides, dumps, load, loads,
                                         pipeline_from_dict)
 from rnn_pipeline.config.schema import (
     DataConfig,
-    DecodeConfig,
     EmbeddingsConfig,
-    ForecastModelConfig,
     ModelConfig,
-    PairsConfig,
     PipelineConfig,
     RecurrentConfig,
-    SeriesConfig,
     TextConfig,
     TrainConfig,
-    TranslationModelConfig,
     Word2VecConfig,
 )
-from rnn_pipeline.config.tasks import (TASK_CONFIGS, ForecastConfig, LanguageModelConfig,
-                                       TranslationConfig)
+from rnn_pipeline.tasks import TASK_CONFIGS
 
 __all__ = [
-    "DataConfig", "DecodeConfig", "EmbeddingsConfig", "ForecastConfig", "ForecastModelConfig",
-    "LanguageModelConfig", "ModelConfig", "PairsConfig", "PipelineConfig", "RecurrentConfig",
-    "SeriesConfig", "TASK_CONFIGS", "TextConfig", "TrainConfig", "TranslationConfig",
-    "TranslationModelConfig", "Word2VecConfig",
+    "DataConfig", "EmbeddingsConfig", "ModelConfig", "PipelineConfig", "RecurrentConfig",
+    "TASK_CONFIGS", "TextConfig", "TrainConfig", "Word2VecConfig",
     "apply_overrides", "dumps", "load", "loads", "pipeline_from_dict",
 ]

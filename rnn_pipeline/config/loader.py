@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 
 from rnn_pipeline.choices import DEFAULT_TASK
-from rnn_pipeline.config.tasks import TASK_CONFIGS
+from rnn_pipeline.tasks import TASK_CONFIGS
 from rnn_pipeline.errors import PipelineError, pipeline_error
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}

@@ -1,4 +1,6 @@
-"""Typed pipeline configuration: one dataclass per section of a pipeline file.
+"""Typed pipeline configuration: the sections that several tasks share, one dataclass
+per section of a pipeline file; a task's own sections are in its folder
+(``rnn_pipeline/tasks/<task>/config.py``).
 
 Every field that may be ``None`` defaults to ``None``, so a resolved config written
 without its ``None`` values (TOML has no null) reads back identical.
@@ -10,8 +12,7 @@ from typing import Optional
 from rnn_pipeline import choices
 from rnn_pipeline.config.training import (TrainConfig, at_least, matching,  # noqa: F401
                                           one_of, seed_field)
-from rnn_pipeline.limits import (MAX_BEAMS, MAX_EPOCHS, MAX_GENERATED_TOKENS,
-                                 MAX_WORD2VEC_CONTEXT)
+from rnn_pipeline.limits import MAX_EPOCHS, MAX_WORD2VEC_CONTEXT
 
 # A run name becomes a folder name under runs/ and a TF Serving model name.
 # 64 characters of 3 UTF-8 bytes each, with the timestamp, stay within a folder name's 255.
@@ -124,147 +125,9 @@ class ModelConfig(RecurrentConfig):
         return self.head == "full" if self.tie_weights is None else self.tie_weights
 
 
-@dataclass
-class ForecastModelConfig(RecurrentConfig):
-    """The forecaster: recurrent encoder and a forecasting head.
-
-    Args:
-        head: "direct", "autoregressive", "seq2seq" or "segment".
-        segment_length: steps per segment of the "segment" head.
-        highway: add a linear map from each target's lookback to its horizon (LSTNet's
-            highway, fitted by ridge least squares on the training windows before training,
-            its penalty and its pull toward zero or seasonal naive chosen on the validation
-            windows, then kept fixed), so the recurrent head learns the residual.
-        residual_test: significance level in (0, 1] at which the recurrent head's
-            correction to the highway must beat the highway alone on the validation
-            windows (one-sided Diebold-Mariano on scaled MSE) to be kept after training;
-            otherwise the forecast's location is the highway's. 1 keeps it always.
-        distribution: "none" (a point forecast, trained on MSE), "gaussian" or
-            "student_t" (a likelihood per step, as DeepAR), or "quantile" (the
-            ``quantiles`` themselves, trained on the pinball loss).
-        quantiles: increasing levels in (0, 1): the quantiles forecast, exported and
-            written by ``rnn-pipeline forecast`` (lower, median, upper).
-    """
-
-    head: str = one_of(choices.HEADS, "direct")
-    segment_length: Optional[int] = None
-    highway: bool = True
-    residual_test: float = 0.1
-    distribution: str = one_of(choices.DISTRIBUTIONS, "none")
-    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
 
 
-@dataclass
-class TranslationModelConfig(RecurrentConfig):
-    """The encoder-decoder translator.
 
-    Args:
-        embedding_dim: size of the token vectors of both sides.
-        attention: "none", "additive" (Bahdanau) or "dot" (Luong).
-        merge: bidirectional encoder: "concat" (+ Dense) or "sum" of the forward and
-            backward final states.
-    """
-
-    embedding_dim: int = 200
-    attention: str = one_of(choices.ATTENTIONS, "additive")
-    merge: str = one_of(choices.MERGES, "concat")
-
-
-@dataclass
-class SeriesConfig:
-    """Time-series input of a forecasting pipeline.
-
-    Args:
-        dataset: a registry series ("etth1", "ettm1", "airline_passengers",
-            "melbourne_temperatures"); its file and defaults; or None with ``csv``.
-        csv: a CSV file.
-        time_column: the timestamp column.
-        targets: columns to forecast (a dataset's default when empty).
-        covariates: extra input columns; a column of strings is categorical (its
-            values, learned from the training rows, are embedded inside the model).
-        calendar: known-future features of the timestamps ("minute", "hour",
-            "day_of_week", "day_of_month", "day_of_year", "month"), for the history and
-            the horizon.
-        frequency: pandas offset alias ("h", "15min", "D", "MS"); None infers it.
-        fill: missing values and timestamps: "none" (an error), "ffill" or "interpolate".
-        split: "fractions" or "ett" (12/4/4 months of 30 days).
-        valid_fraction: "fractions": share of rows for validation.
-        test_fraction: "fractions": share of rows for test (the last ones).
-        lookback: history rows per window.
-        horizon: rows to forecast.
-        stride: rows between training windows.
-        instance_norm: per-window "none", "last" or "mean" subtraction.
-        season: season length in rows (seasonal naive, MASE); None = the dataset's.
-        max_rows: keep only the first rows (smoke runs).
-    """
-
-    dataset: Optional[str] = None
-    csv: Optional[str] = None
-    time_column: str = "date"
-    targets: list[str] = field(default_factory=list)
-    covariates: list[str] = field(default_factory=list)
-    calendar: list[str] = field(default_factory=list,
-                                metadata={"choices": choices.CALENDAR_FEATURES})
-    frequency: Optional[str] = None
-    fill: str = one_of(choices.FILL_POLICIES, "none")
-    split: str = one_of(choices.SERIES_SPLITS, "fractions")
-    valid_fraction: float = 0.1
-    test_fraction: float = 0.2
-    lookback: int = at_least(1, 96)
-    horizon: int = at_least(1, 24)
-    stride: int = at_least(1, 1)
-    instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
-    season: Optional[int] = None
-    max_rows: Optional[int] = None
-
-
-@dataclass
-class PairsConfig:
-    """Sentence pairs of a translation pipeline.
-
-    Args:
-        dataset: a registry pair file ("tatoeba_jpn_eng", "tatoeba_spa_eng"), or None
-            with ``file``.
-        file: a tab-separated file, ``source<TAB>target[<TAB>anything]`` per line.
-        encoding: text encoding of ``file``.
-        reverse: translate the second column into the first.
-        target_language: ISO code of the target ("ja" scores BLEU on characters);
-            None = the dataset's.
-        valid_fraction: share of distinct source sentences for validation.
-        test_fraction: share of distinct source sentences for test.
-        max_source_words: drop pairs with longer sources (whitespace words); None keeps all.
-        max_target_chars: drop pairs with longer targets (characters); None keeps all.
-        max_pairs: keep only the first pairs of each split after the seeded shuffle
-            (smoke runs and budgeted benchmarks).
-        seed: shuffle and split seed.
-    """
-
-    dataset: Optional[str] = None
-    file: Optional[str] = None
-    encoding: str = "utf-8"
-    reverse: bool = False
-    target_language: Optional[str] = None
-    valid_fraction: float = 0.05
-    test_fraction: float = 0.05
-    max_source_words: Optional[int] = None
-    max_target_chars: Optional[int] = None
-    max_pairs: Optional[int] = None
-    seed: int = seed_field()
-
-
-@dataclass
-class DecodeConfig:
-    """Translation decoding.
-
-    Args:
-        num_beams: 1 is greedy search; more is beam search.
-        length_penalty: beam search ranks log-probability / length ** length_penalty.
-        max_tokens: longest translation in target tokens.
-    """
-
-    num_beams: int = at_least(1, 4, most=MAX_BEAMS)
-    length_penalty: float = 0.6
-    max_tokens: int = at_least(1, 40, most=MAX_GENERATED_TOKENS)
 
 
 @dataclass
@@ -320,7 +183,7 @@ class Word2VecConfig:
 @dataclass
 class PipelineConfig:
     """What every pipeline file has; each task adds its own sections
-    (`rnn_pipeline.config.tasks`).
+    (``rnn_pipeline/tasks/<task>/config.py``).
 
     Args:
         name: run name prefix: 1-64 letters (any script), digits, '_', '.' or '-',

@@ -4,8 +4,8 @@ preprocessor, and the token-id streams of every split."""
 import numpy as np
 import tensorflow as tf
 
-from rnn_pipeline.data.lm_dataset import ids_with_eos, tokenize_splits
 from rnn_pipeline.data.preprocessor import TextPreprocessor, normalize
+from rnn_pipeline.data.token_streams import ids_with_eos, tokenize_splits
 from rnn_pipeline.data.vocabulary import SPECIALS, Vocabulary
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tokenizers import make_tokenizer

@@ -29,7 +29,7 @@ class DatasetSpec:
         name: registry name.
         files: role -> file; roles "train"/"valid"/"test" for split corpora, else any name.
         kind: "text", "timeseries", "pairs" (``source<TAB>target`` lines, read with
-            `rnn_pipeline.data.pairs.read_pairs`) or "tagging" (tagged sentences, read with
+            `rnn_pipeline.tasks.translation.pairs.read_pairs`) or "tagging" (tagged sentences, read with
             `rnn_pipeline.tasks.tagging.readers.read_tagged`).
         encoding: text encoding of the files.
         split: "files" (roles are the splits), "contiguous" (first 90/5/5% of lines, as

@@ -1,13 +1,14 @@
-"""Keras models: backbone (ids -> vectors) and tasks (vectors -> predictions).
+"""The shared model layer: cells, the backbone (ids -> vectors) and the task-model base
+(`task.Task`); each task's own model is in its folder (``rnn_pipeline/tasks/<task>/``).
 
-Importing this package registers every serializable class of every task, so that
-``keras.models.load_model`` finds them in any process (not only in one that built them).
+A task's serializable classes register when its model module is imported; a run's
+``model.keras`` is loaded after `rnn_pipeline.tasks.import_task_classes` has imported every
+declared task's, so that ``keras.models.load_model`` finds them in any process (not only
+in one that built them).
 """
 
-from rnn_pipeline.models import distributions, forecaster, seq2seq  # noqa: F401 (registers)
 from rnn_pipeline.models.backbone import RNNBackbone
-from rnn_pipeline.models.builder import build_backbone, build_causal_lm
-from rnn_pipeline.models.causal_lm import CausalLM
+from rnn_pipeline.models.builder import build_backbone
 from rnn_pipeline.models.cells import CELLS
 
-__all__ = ["CELLS", "CausalLM", "RNNBackbone", "build_backbone", "build_causal_lm"]
+__all__ = ["CELLS", "RNNBackbone", "build_backbone"]

@@ -14,6 +14,7 @@ Layout::
     gradients.csv        per training step: loss, global and per-layer gradient norms, clipped
     last_good.weights.h5 only after a NaN/Inf stop: the weights before the failing step
     embedding_coverage.json  (pretrained vectors only) the coverage report
+    evaluation/          (rnn-pipeline evaluate RUN) <split>.json and the task's plots
 """
 
 import csv
@@ -62,6 +63,7 @@ class RunFolder:
     CHECKPOINTS = "checkpoints"
     LOCK = LOCK_FILE
     FITTED_TEXT = "fitted_text.json"  # inside CHECKPOINTS
+    EVALUATION = "evaluation"
     # Every task writes these; a task's workflow declares its own (`Workflow.run_files`).
     COMMON_FILES = {
         CONFIG: "the resolved pipeline",
@@ -76,6 +78,8 @@ class RunFolder:
         CHECKPOINTS: "the last 2 checkpoints (rnn-pipeline fit --resume RUN) and the fitted "
                      "tokenizers and vocabularies",
         LOCK: "only while a process trains the run: which one (removed when it ends)",
+        EVALUATION: "(rnn-pipeline evaluate RUN) each split's figures as <split>.json, and "
+                    "the task's plots of them",
     }
 
     def __init__(self, path):
@@ -177,6 +181,24 @@ class RunFolder:
         self.file(self.METRICS_JSON).write_text(json.dumps(payload, indent=2) + "\n",
                                                 encoding="utf-8")
 
+    def save_evaluation(self, split, figures, write_plots):
+        """Writes ``evaluation/<split>.json`` (atomically) and the task's plots beside it.
+
+        Args:
+            split: the split's name.
+            figures: the task's figures of the split (JSON-serialisable).
+            write_plots: callable(folder) -> [paths written] (`Workflow.evaluation_plots`).
+
+        Returns:
+            the paths written, the JSON file first.
+        """
+        folder = self.file(self.EVALUATION)
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{split}.json"
+        text = json.dumps(figures, indent=2, ensure_ascii=False) + "\n"
+        atomic_write(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+        return [path, *write_plots(folder)]
+
     # --- reading -----------------------------------------------------------
     def check_exists(self):
         """Refuses a folder that is not a run, or a run that a live process is training."""
@@ -198,7 +220,9 @@ class RunFolder:
         import keras
 
         import rnn_pipeline.metrics  # noqa: F401  (registers the classes model.keras names)
-        import rnn_pipeline.models  # noqa: F401
+        from rnn_pipeline.tasks import import_task_classes
+
+        import_task_classes()  # every task's model classes, whichever task the run is
 
         check_not_training(self.path)
         path = self.file(self.MODEL)

@@ -12,8 +12,9 @@ _WRITE_TEXTS = ("Permission denied", "Read-only file system", "No space left",
                 "Operation not permitted", "Disk quota exceeded")
 
 
-def _write_failure(exc):
-    """The one-line reason if ``exc`` is a failed write, else None."""
+def write_failure(exc):
+    """The one-line reason if ``exc`` is a failed write (permissions, a read-only file
+    system, a full disk), else None."""
     import tensorflow as tf
 
     if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
@@ -38,7 +39,7 @@ def writable(run_path):
     try:
         yield
     except (OSError, tf.errors.OpError) as exc:
-        reason = _write_failure(exc)
+        reason = write_failure(exc)
         if reason is None:
             raise
         from rnn_pipeline.training.checkpoints import latest_complete

@@ -8,11 +8,12 @@ import importlib
 import pkgutil
 
 from rnn_pipeline.tasks.declaration import (TASK_CONFIGS, TASKS, WORKFLOWS, Task,
-                                            declare_task, task_config, task_workflow)
+                                            declare_task, import_task_classes, task_config,
+                                            task_workflow)
 
 for _folder in pkgutil.iter_modules(__path__):
     if _folder.ispkg:
         importlib.import_module(f"{__name__}.{_folder.name}")
 
-__all__ = ["TASKS", "TASK_CONFIGS", "Task", "WORKFLOWS", "declare_task", "task_config",
-           "task_workflow"]
+__all__ = ["TASKS", "TASK_CONFIGS", "Task", "WORKFLOWS", "declare_task", "import_task_classes",
+           "task_config", "task_workflow"]

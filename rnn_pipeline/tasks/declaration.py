@@ -51,6 +51,14 @@ def declare_task(task):
     return TASKS.register(task.name)(task)
 
 
+def import_task_classes():
+    """Imports every declared task's workflow, and with it the task's model module, whose
+    import registers its Keras classes: a run's ``model.keras`` then loads in any process
+    (`RunFolder.load_model`), not only in one that built the model."""
+    for name in TASKS.names():
+        TASKS.get(name).workflow_class()
+
+
 def task_config(name, argument="task"):
     """The pipeline config class of task ``name``; an unknown one lists the valid ones."""
     return TASKS.get(name, argument).config_class()

@@ -1,6 +1,6 @@
-"""Model-agnostic training and evaluation on tf.data windows."""
+"""Model-agnostic training and evaluation on tf.data batches: a task names its metric
+(and, where its loss is a function of that metric, how), nothing here knows the task."""
 
-import math
 import sys
 import time
 
@@ -26,17 +26,20 @@ class EpochRecorder(keras.callbacks.Callback):
     (`epoch_gradient_summary`).
 
     Args:
-        metric: "perplexity" (rows get ``*_loss``, the mean NLL per token, and
-            ``*_perplexity``), "loss" (rows get ``*_loss``), or another Keras metric
-            such as "accuracy" (rows get ``*_loss`` and ``*_accuracy``).
+        metric: the Keras metric of the rows: "loss" (rows get ``*_loss``) or another one
+            such as "accuracy" or "perplexity" (rows get ``*_loss`` and ``*_<metric>``).
         on_row: optional callable receiving each finished row.
+        loss_of_metric: callable turning the metric's value into the row's ``*_loss``
+            where the loss is a function of it (a language model: the log of the exact,
+            token-weighted perplexity); None: Keras' ``loss``.
     """
 
-    def __init__(self, metric="perplexity", on_row=None):
+    def __init__(self, metric="loss", on_row=None, loss_of_metric=None):
         super().__init__()
         self.metric = metric
         self.rows = []
         self.on_row = on_row
+        self.loss_of_metric = loss_of_metric
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -58,8 +61,8 @@ class EpochRecorder(keras.callbacks.Callback):
             if f"{key}{self.metric}" not in logs:
                 continue
             value = float(logs[f"{key}{self.metric}"])
-            if self.metric == "perplexity":
-                row[f"{prefix}_loss"] = math.log(value)
+            if self.loss_of_metric is not None:
+                row[f"{prefix}_loss"] = self.loss_of_metric(value)
             elif f"{key}loss" in logs:  # e.g. accuracy: the loss too
                 row[f"{prefix}_loss"] = float(logs[f"{key}loss"])
             row[f"{prefix}_{self.metric}"] = value
@@ -134,19 +137,20 @@ def progress_callbacks(log, verbose):
     return [ProgressLines(log)] if verbose == 2 and log is not None else []
 
 
-def fit(model, train_data, valid_data, train_config, metric="perplexity", callbacks=(),
+def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=(),
         verbose=None, log=None, strategy=None, checkpoints=None, resume=None, stop=None,
-        on_epoch=None, direction="min"):
-    """Trains a compiled model with truncated BPTT: windows in order, state carried across
-    consecutive windows and reset at every epoch and evaluation (`TrainingLoop`).
+        on_epoch=None, direction="min", loss_of_metric=None):
+    """Trains a compiled model (`TrainingLoop`): batches in the dataset's order; the state
+    of stateful layers (truncated BPTT) is carried from batch to batch and reset at every
+    epoch and evaluation.
 
     Args:
-        model: a compiled Keras model; its stateful layers carry state.
-        train_data: tf.data of (inputs, targets, weights), in stream order.
+        model: a compiled Keras model.
+        train_data: tf.data of (inputs, targets[, weights]).
         valid_data: the same for validation (monitored by the schedule).
         train_config: a `TrainConfig`.
-        metric: the model's training figure (a Keras metric name: "perplexity", "loss",
-            "accuracy", ...); the schedule and early stopping monitor its validation
+        metric: the model's training figure (a Keras metric name: "loss", "accuracy",
+            "perplexity", ...); the schedule and early stopping monitor its validation
             value (``"val_" + metric``).
         callbacks: extra Keras callbacks.
         verbose: Keras verbosity; default: progress bars on a terminal.
@@ -159,6 +163,8 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
         on_epoch: callable receiving the rows so far after every epoch, or None.
         direction: "min" or "max": whether a lower or a higher ``metric`` is better (the
             plateau schedule, early stopping and the epoch it keeps follow it).
+        loss_of_metric: the rows' loss as a function of ``metric`` (`EpochRecorder`), or
+            None for Keras' ``loss``.
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
@@ -166,7 +172,8 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
     def publish(row):
         on_epoch(recorder.rows)
 
-    recorder = EpochRecorder(metric, on_row=publish if on_epoch else None)
+    recorder = EpochRecorder(metric, on_row=publish if on_epoch else None,
+                             loss_of_metric=loss_of_metric)
     monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
     loop = TrainingLoop(
@@ -186,21 +193,21 @@ def fit(model, train_data, valid_data, train_config, metric="perplexity", callba
 
 
 def evaluate(model, data, verbose=0, log=None, what=None):
-    """Exact perplexity over a split, starting from a zero state.
+    """The compiled metrics of a model over a split, starting from a zero state (stateful
+    layers are reset before the split and at every epoch boundary Keras marks).
 
     Args:
-        model: a compiled model with the perplexity metric.
-        data: tf.data windows of the split.
+        model: a compiled model.
+        data: tf.data batches of the split.
         verbose: Keras verbosity.
         log: callable for progress lines (`EvaluationLines`), or None for none.
         what: the first words of those lines, e.g. "evaluating valid".
 
     Returns:
-        {"loss": mean NLL per token, "perplexity": exp(loss)}.
+        {metric name: float}, as Keras' ``evaluate(return_dict=True)``.
     """
     reset_states(model)
     progress = [EvaluationLines(log, what or "evaluating")] if log is not None else []
     logs = model.evaluate(data, callbacks=[ResetStates(), *progress], return_dict=True,
                           verbose=verbose)
-    perplexity = float(logs["perplexity"])
-    return {"loss": math.log(perplexity), "perplexity": perplexity}
+    return {name: float(value) for name, value in logs.items()}

@@ -7,16 +7,19 @@
     fit(run)      run folder -> save config and assets -> train (`training.fit`) -> save the
                   model -> the task's final figures, metrics and plots (`finish`)
     from_run(run) a finished run folder, loaded (`restore` adds the task's own files)
+    evaluate(split) the figures of one split (``rnn-pipeline evaluate``), as text lines
+                  (`evaluation_lines`) and PNG plots (`evaluation_plots`)
 
 A task supplies the hooks in backquotes above, `save_assets`, `training_callbacks`,
-`evaluation_lines`, `make_serving_module` and `summary`; it trains through the one
-`training.fit`, monitoring ``"val_" + metric``.
+`make_serving_module` and `summary`; it trains through the one `training.fit`, monitoring
+``"val_" + metric``.
 """
 
 import contextlib
 import time
 
 from rnn_pipeline.tasks import WORKFLOWS
+from rnn_pipeline.workflows.exporting import Exporting
 from rnn_pipeline.errors import TrainingInterrupted, pipeline_error
 from rnn_pipeline.progress import say
 from rnn_pipeline.resources import check_memory, recurrent_parts
@@ -25,12 +28,14 @@ from rnn_pipeline.runs.writable import writable
 
 
 
-class Workflow:
+class Workflow(Exporting):
     """What every task's workflow shares.
 
     Class attributes of a task:
         metric: the Keras metric that training reports and validation monitors
-            ("perplexity", "loss", "accuracy", ...).
+            ("loss", "perplexity", "accuracy", ...).
+        loss_of_metric: the epoch rows' loss as a function of ``metric`` (a token task:
+            ``math.log`` of the perplexity), or None for Keras' loss (`training.fit`).
         direction: "min" when a lower ``metric`` is better, "max" when a higher one is;
             the plateau schedule, early stopping and the kept epoch follow it.
         run_files: {file name: what it holds} that the task adds to the common run folder
@@ -42,10 +47,10 @@ class Workflow:
         log: callable for progress lines.
     """
 
-    metric = "perplexity"
+    metric = "loss"
+    loss_of_metric = None
     direction = "min"
     run_files = {}
-    export_options = ()
     replicas = 1  # set by `validate` from the strategy
     fitted_text = None
 
@@ -203,6 +208,7 @@ class Workflow:
                 with StopSignals(agree) as stop:
                     rows = fit(self.model, self.datasets["train"], self.datasets["valid"], train,
                                metric=self.metric, direction=self.direction,
+                               loss_of_metric=self.loss_of_metric,
                                log=self.log, strategy=self.strategy,
                                callbacks=[*written, *self.training_callbacks(), *callbacks],
                                checkpoints=checkpointer, resume=resume, stop=stop,
@@ -303,40 +309,19 @@ class Workflow:
     def restore(self, run):
         """Sets up what needs the loaded model (``self.model``)."""
 
-    def evaluation_lines(self, split, **options):
-        """``rnn-pipeline evaluate``: the figures of one split as text lines."""
+    def evaluate(self, split, **options):
+        """``rnn-pipeline evaluate``: the task's figures of one split of the loaded run, a
+        JSON-serialisable dict (saved as ``evaluation/<split>.json``)."""
         raise NotImplementedError
 
-    def serving_module(self, assets_dir, **options):
-        """The TF Serving module (a `tf.Module` with signatures) of the trained model.
-
-        Args:
-            assets_dir: folder for the export's assets.
-            **options: `export_options` of the task; None keeps an option's default.
-        """
-        given = self.check_export_options(self.config.task, options)
-        return self.make_serving_module(assets_dir, **given)
-
-    @classmethod
-    def check_export_options(cls, task, options):
-        """The options that are set (not None); one the task does not take is an error.
-
-        Args:
-            task: the run's task name, for the message.
-            options: {option: value or None}.
-        """
-        given = {key: value for key, value in options.items() if value is not None}
-        for key, value in given.items():
-            if key not in cls.export_options:
-                takers = [repr(n) for n in WORKFLOWS.names()
-                          if key in WORKFLOWS.get(n).export_options]
-                option = f"--{key.replace('_', '-')}"
-                raise pipeline_error(option, f"applies to {' and '.join(takers)} runs only, "
-                                     f"not to a {task!r} run", value)
-        return given
-
-    def make_serving_module(self, assets_dir, **options):
+    def evaluation_lines(self, split, figures):
+        """The figures `evaluate` returned, as text lines."""
         raise NotImplementedError
+
+    def evaluation_plots(self, split, figures, folder):
+        """Writes the task's PNG plots of the figures into ``folder``; returns their paths
+        (none by default)."""
+        return []
 
     @staticmethod
     def summary(final):

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rnn_pipeline.config import LanguageModelConfig
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
 from rnn_pipeline.diagnostics.bounds import simple_rnn_bounds
 from rnn_pipeline.diagnostics.forward_state import forward_state_peaks
 from rnn_pipeline.diagnostics.plots import plot_clipping, plot_through_time
 from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient_norms
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.builder import build_causal_lm
+from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
 from rnn_pipeline.models.cells import CELLS
 from rnn_pipeline.resources import check_memory
 from rnn_pipeline.runs import RunFolder
@@ -158,7 +158,7 @@ def diagnose(config, out, cells, steps=50, batch=16, train_steps=200, run=None, 
     Returns:
         the files written.
     """
-    from rnn_pipeline.workflows.language_model import LanguageModelWorkflow
+    from rnn_pipeline.tasks.causal_lm.workflow import LanguageModelWorkflow
 
     if run is not None and not isinstance(config, LanguageModelConfig):
         raise pipeline_error("RUN", f"must be a language-model run: diagnose measures language "

@@ -4,7 +4,7 @@ nearest neighbours in vectors files and trained embeddings (``rnn-pipeline neigh
 import time
 from pathlib import Path
 
-from rnn_pipeline.config import LanguageModelConfig
+from rnn_pipeline.tasks.causal_lm.config import LanguageModelConfig
 from rnn_pipeline.data.corpora import load_corpus
 from rnn_pipeline.data.text_pipeline import fit_text
 from rnn_pipeline.embeddings import nearest, read_vectors

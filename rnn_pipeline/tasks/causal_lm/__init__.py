@@ -5,5 +5,5 @@ from rnn_pipeline.tasks.declaration import Task, declare_task
 TASK = declare_task(Task(
     name="causal_lm",
     summary="word-level language model: next-word softmax, perplexity, generation",
-    config="rnn_pipeline.config.tasks:LanguageModelConfig",
-    workflow="rnn_pipeline.workflows.language_model:LanguageModelWorkflow"))
+    config="rnn_pipeline.tasks.causal_lm.config:LanguageModelConfig",
+    workflow="rnn_pipeline.tasks.causal_lm.workflow:LanguageModelWorkflow"))

@@ -272,12 +272,15 @@ class TaggingWorkflow(Workflow):
         path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
 
     # --- a finished run ---
-    def evaluation_lines(self, split):
+    def evaluate(self, split):
         """``rnn-pipeline evaluate``: accuracy (seen/unseen) and entity F1 of a split, next
         to the most-frequent-tag baseline's."""
         self.read_splits()
         result = self.score_splits([split])
-        return self.split_lines(split, result[split], result["baseline"][split])
+        return {"model": result[split], "baseline": result["baseline"][split]}
+
+    def evaluation_lines(self, split, figures):
+        return self.split_lines(split, figures["model"], figures["baseline"])
 
     @staticmethod
     def split_lines(split, scores, baseline):

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, source_ids
+from rnn_pipeline.tasks.translation.data import BOS_ID, EOS_ID, source_ids
 from rnn_pipeline.generation.beam import beam_search
 from rnn_pipeline.generation.detokenize import detokenizer_for
 from rnn_pipeline.generation.stepper import stack_steps

@@ -4,10 +4,10 @@ in the graph."""
 
 import tensorflow as tf
 
-from rnn_pipeline.data.pairs_dataset import BOS_ID, EOS_ID, pad_source
-from rnn_pipeline.export.lm_serving import _vocabulary_tables, write_vocabulary
+from rnn_pipeline.export.vocabulary_assets import vocabulary_tables, write_vocabulary
 from rnn_pipeline.generation.detokenize import detokenizer_for
-from rnn_pipeline.generation.translate import decode_ids
+from rnn_pipeline.tasks.translation.data import BOS_ID, EOS_ID, pad_source
+from rnn_pipeline.tasks.translation.decode import decode_ids
 
 
 class _Side(tf.Module):
@@ -21,7 +21,7 @@ class _Side(tf.Module):
         folder.mkdir(parents=True, exist_ok=True)
         vocabulary_file = assets_dir / f"{name}_vocab.txt"
         write_vocabulary(preprocessor.vocabulary, vocabulary_file)
-        self.token_ids, self.id_tokens = _vocabulary_tables(str(vocabulary_file))
+        self.token_ids, self.id_tokens = vocabulary_tables(str(vocabulary_file))
         self.tokenizer_files = [tf.saved_model.Asset(str(path))
                                 for path in preprocessor.tokenizer.write_assets(folder)]
         self.tokenizer_resources = preprocessor.tokenizer.trackables()

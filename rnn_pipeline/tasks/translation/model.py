@@ -18,7 +18,8 @@ Adam (lr 0.002) and 512 inputs it saturated within 50 steps on Tatoeba (mean |ou
 import keras
 
 from rnn_pipeline.choices import ATTENTIONS, MERGES
-from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.errors import config_keys, pipeline_error
+from rnn_pipeline.models.builder import _keys
 from rnn_pipeline.models.cells import recurrent_layer
 from rnn_pipeline.models.task import TokenTask
 
@@ -156,3 +157,23 @@ class Seq2SeqTranslator(TokenTask):
             context = self.attention_layer([hidden, memory], mask=[None, memory_mask])
             hidden = self.attentional(keras.ops.concatenate([context, hidden], axis=-1))
         return self.output_projection(hidden)
+
+
+def build_translator(config, source_size, target_size, pad_id, source_preprocessor=None,
+                     target_preprocessor=None):
+    """A `Seq2SeqTranslator` from ``[model]``.
+
+    Args:
+        config: a `PipelineConfig`.
+        source_size, target_size: both sides' vocabulary sizes.
+        pad_id: padding id of both sides.
+        source_preprocessor, target_preprocessor: kept with the model for `translate`.
+    """
+    m = config.model
+    with config_keys(_keys(model=m)):
+        return Seq2SeqTranslator(
+            source_size, target_size, pad_id=pad_id, cell=m.cell, embedding_dim=m.embedding_dim,
+            units=m.units, num_layers=m.num_layers, bidirectional=m.bidirectional,
+            merge=m.merge, attention=m.attention, dropout=m.dropout, seed=config.train.seed,
+            source_preprocessor=source_preprocessor, target_preprocessor=target_preprocessor,
+            name="translator")

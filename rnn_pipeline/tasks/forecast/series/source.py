@@ -4,8 +4,8 @@ import dataclasses
 
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.series.reader import read_series
-from rnn_pipeline.series.splits import rows_needed
+from rnn_pipeline.tasks.forecast.series.reader import read_series
+from rnn_pipeline.tasks.forecast.series.splits import rows_needed
 
 
 def resolve(series_config):

@@ -2,22 +2,23 @@
 training rows) and instance normalisation live inside the model, so an export takes and
 returns values on the original scale."""
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from rnn_pipeline.choices import HEADS
-from rnn_pipeline.models.distributions import (DistributionLoss, DistributionOutput,
-                                               get_distribution)
-from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.task import Task
+from rnn_pipeline.errors import config_keys, pipeline_error
+from rnn_pipeline.models.builder import _keys
 from rnn_pipeline.models.cells import recurrent_stack
-from rnn_pipeline.models.forecast_layers import (CalendarFeatures, DecoderCell, LinearHighway,
-                                                 SegmentRecurrentHead, StepEmbedding,
-                                                 WindowShift)
-from rnn_pipeline.series.baselines import (RIDGES, channel_rows, highway_priors, moments,
-                                          ridge_fit, ridge_solve)
+from rnn_pipeline.models.task import Task
+from rnn_pipeline.tasks.forecast.distributions import (DistributionLoss, DistributionOutput,
+                                                       get_distribution)
+from rnn_pipeline.tasks.forecast.layers import (CalendarFeatures, DecoderCell, LinearHighway,
+                                                SegmentRecurrentHead, StepEmbedding,
+                                                WindowShift)
 
 
 def _encode(x, spec):
@@ -37,8 +38,8 @@ def direct(x, spec):
     """All horizon steps at once from the encoder's final vector."""
     summary = _encode(x, spec)
     shape = (spec["horizon"], spec["num_params"], spec["num_targets"])
-    flat = keras.layers.Dense(int(np.prod(shape)), name="direct")(summary)
-    return keras.layers.Reshape(shape)(flat)
+    output = keras.layers.Dense(int(np.prod(shape)), name="direct")
+    return keras.layers.Reshape(shape)(output(summary)), output
 
 
 def _decode(x, spec, feedback):
@@ -52,7 +53,8 @@ def _decode(x, spec, feedback):
     steps = StepEmbedding(spec["horizon"], spec["units"], name="step_embedding")(x)
     rnn = keras.layers.RNN(cell, return_sequences=True, name="decoder")
     out = rnn(steps, initial_state=[*initial, last_value])  # (batch, horizon, params*targets)
-    return keras.layers.Reshape((spec["horizon"], spec["num_params"], spec["num_targets"]))(out)
+    shape = (spec["horizon"], spec["num_params"], spec["num_targets"])
+    return keras.layers.Reshape(shape)(out), cell.project
 
 
 @HEADS.register("autoregressive")
@@ -78,10 +80,30 @@ def segment(x, spec):
                                 spec["segment_length"], spec["units"], spec["dropout"],
                                 spec["seed"], num_params=spec["num_params"],
                                 name="segment_head")
-    return head(x)[:, :, :, :spec["num_targets"]]  # (batch, horizon, params, targets)
+    # (batch, horizon, params, targets)
+    return head(x)[:, :, :, :spec["num_targets"]], head.output_segment
 
 
 CATEGORY_DIM = 4  # embedding size of each categorical covariate
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecasterParts:
+    """The layers of a `Forecaster` that code outside its graph reads or sets (a plain
+    holder, which Keras neither tracks nor saves: the layers are saved with the graph).
+
+    Args:
+        scale: the scaler (`keras.layers.Normalization`) of the raw history.
+        shift: the window shift (`WindowShift`) of the scaled history.
+        highway: the `LinearHighway`, or None without one.
+        head_output: the head's last Dense layer, the one that writes the forecast's
+            parameters (`rnn_pipeline.tasks.forecast.residual`).
+    """
+
+    scale: object
+    shift: object
+    highway: object
+    head_output: object
 
 
 def _covariates(inputs, vocabularies, calendar, spec, instance_norm):
@@ -131,7 +153,7 @@ class Forecaster(Task):
         instance_norm: "none", "last" or "mean" (per window, added back at the end).
         segment_length: steps per segment ("segment" head).
         highway: add a `LinearHighway` to the head's output, fixed at its least-squares fit
-            (`fit_highway`); the head's last layer starts at zero, so the model starts as
+            (`rnn_pipeline.tasks.forecast.highway.fit_highway`); the head's last layer starts at zero, so the model starts as
             its linear part and the recurrent head learns the residual.
         distribution: "none" (a point forecast, MSE) or "gaussian", "student_t",
             "quantile" (the output is then the parameters, (batch, horizon, targets, P),
@@ -166,17 +188,20 @@ class Forecaster(Task):
         # === Functional graph ===
         history = keras.Input((lookback, num_inputs), name="history")
         inputs = {"history": history} if vocabularies or calendar else history
-        x = keras.layers.Normalization(mean=mean, variance=variance, name="scale")(history)
-        x, statistic = WindowShift(instance_norm, name="window_shift")(x)
+        scale = keras.layers.Normalization(mean=mean, variance=variance, name="scale")
+        shift = WindowShift(instance_norm, name="window_shift")
+        x, statistic = shift(scale(history))
         extras, seasonal = _covariates(inputs, vocabularies, calendar, spec, instance_norm)
         encoded = ops.concatenate([x, *extras], axis=-1) if extras else x
-        params = build_head(encoded, dict(spec, num_inputs=encoded.shape[-1]))
+        params, head_output = build_head(encoded, dict(spec, num_inputs=encoded.shape[-1]))
         y = params[:, :, 0, :]  # the location: (batch, horizon, targets), scaled, shifted
+        linear = None
         if highway:
-            # Fixed at its least-squares fit (`fit_highway`): trained along, it drifted from
+            # Fixed at its least-squares fit (`highway.fit_highway`): trained along, it drifted from
             # that optimum and ETTh1's validation loss was worse (BENCHMARKS.md, issue 20).
-            y = y + LinearHighway(lookback, horizon, num_targets, name="highway",
-                                  trainable=False)(x, statistic)
+            linear = LinearHighway(lookback, horizon, num_targets, name="highway",
+                                   trainable=False)
+            y = y + linear(x, statistic)
         if seasonal is not None:
             y = y + seasonal
         y = y + statistic[:, :, :num_targets]
@@ -198,89 +223,28 @@ class Forecaster(Task):
                                 categorical_vocabularies=vocabularies, calendar=calendar)
         self.family = family
         self.target_std = np.sqrt(variance[:num_targets])
+        self.parts = ForecasterParts(scale, shift, linear, head_output)
         if highway:  # the recurrent head adds nothing until it learns the residual
-            kernel = self.head_output().kernel
+            kernel = head_output.kernel
             kernel.assign(np.zeros(kernel.shape, kernel.dtype))
 
-    def head_output(self):
-        """The head's last Dense layer (the one that writes the forecast)."""
-        head = self.task_config["head"]
-        if head == "direct":
-            return self.get_layer("direct")
-        if head == "segment":
-            return self.get_layer("segment_head").output_segment
-        return self.get_layer("decoder").cell.project
-
-    def _shifted(self, history):
+    def shifted(self, history):
         """History through the scaler and the window shift: (shifted, statistic)."""
-        x = self.get_layer("scale")(np.asarray(history, np.float32))
-        return [np.asarray(v) for v in self.get_layer("window_shift")(x)]
+        x = self.parts.scale(np.asarray(history, np.float32))
+        return [np.asarray(v) for v in self.parts.shift(x)]
 
-    def _highway_problem(self, history, future):
-        """The highway's least-squares problem in its own units: features (rows, lookback +
-        1), the shifted lookback and the window statistic of each target channel, and
-        target (rows, horizon), the shifted future."""
-        t = self.task_config["num_targets"]
-        shifted, statistic = self._shifted(history)
-        features = np.concatenate([channel_rows(shifted[:, :, :t]),
-                                   channel_rows(statistic[:, :, :t])], axis=1)
-        mean, std = self._target_scaler()
-        target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
-        return features, channel_rows(target)
-
-    def fit_highway(self, history, future, valid=None, season=None, ridge=1e-3):
-        """Sets the highway to a ridge least-squares fit on the training windows. Given
-        ``valid`` windows, the penalty (`RIDGES`) and what it pulls toward (zero weights, or
-        seasonal naive's when ``season`` fits in the lookback) are the pair with the lowest
-        validation MSE; otherwise the penalty is ``ridge``, toward zero.
-
-        Args:
-            history: (windows, lookback, inputs) raw; future: (windows, horizon, targets) raw.
-            valid: (history, future) validation windows, raw, or None.
-            season: season length in rows (the seasonal prior), or None.
-            ridge: the penalty without ``valid`` (`ridge_fit`).
-
-        Returns:
-            {"prior": "zero" or "seasonal naive", "ridge": penalty, "valid_mse": scaled
-            validation MSE or None}.
-        """
-        lookback, horizon = self.task_config["lookback"], self.task_config["horizon"]
-        features, target = self._highway_problem(history, future)
-        if valid is None:
-            choice = {"prior": "zero", "ridge": ridge, "valid_mse": None}
-            weights = ridge_fit(features, target, ridge)
-        else:
-            choice = {"valid_mse": np.inf}
-            priors = highway_priors(lookback, horizon, season)
-            # Every candidate from the training moments, and its validation SSE from the
-            # validation moments: one pass over each split's windows.
-            train_gram, train_moment = moments(features, target)
-            v_features, v_target = self._highway_problem(*valid)
-            gram, moment = moments(v_features, v_target)
-            constant = np.sum(np.square(v_target, dtype=np.float64))
-            for prior, penalty in ((p, r) for p in priors for r in RIDGES):
-                candidate = ridge_solve(train_gram, train_moment, penalty, priors[prior])
-                mse = float((np.sum(candidate * (gram @ candidate))
-                             - 2 * np.sum(candidate * moment) + constant) / v_target.size)
-                if mse < choice["valid_mse"]:
-                    choice, weights = {"prior": prior, "ridge": penalty, "valid_mse": mse}, \
-                        candidate
-        weights = weights.astype(np.float32)  # rows: lookback, the statistic, the bias
-        self.get_layer("highway").set_weights([weights[:lookback], weights[lookback],
-                                               weights[-1]])
-        return choice
 
     def linear_part(self, history):
         """The highway's forecast alone (raw scale): what the model would say without its
         recurrent head. (windows, lookback, inputs) -> (windows, horizon, targets)."""
         t = self.task_config["num_targets"]
-        shifted, statistic = self._shifted(history)
-        highway = self.get_layer("highway")
-        scaled = np.asarray(highway(shifted, statistic)) + statistic[:, :, :t]
-        mean, std = self._target_scaler()
+        shifted, statistic = self.shifted(history)
+        scaled = np.asarray(self.parts.highway(shifted, statistic)) + statistic[:, :, :t]
+        mean, std = self.target_scaler()
         return scaled * std + mean
 
-    def _target_scaler(self):
+    def target_scaler(self):
+        """(mean, std) of the targets' training rows: float32 arrays (targets,)."""
         t = self.task_config["num_targets"]
         return (np.asarray(self.task_config["mean"][:t], np.float32),
                 np.asarray(self.task_config["std"][:t], np.float32))
@@ -342,3 +306,24 @@ class ScaledMSE(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "std": self.std}
+
+
+def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=()):
+    """A `Forecaster` from ``[series]`` and ``[model]`` (the series config resolved).
+
+    Args:
+        config: a `PipelineConfig` whose ``series`` has the dataset defaults applied.
+        num_inputs: input columns (targets first).
+        num_targets: forecast columns.
+        mean, std: per-input-column statistics of the training rows.
+        vocabularies: the training values of each categorical covariate.
+    """
+    s, m = config.series, config.model
+    with config_keys(_keys(model=m, series=s)):
+        return Forecaster(s.lookback, s.horizon, num_inputs, num_targets, mean, std,
+                          head=m.head, cell=m.cell, units=m.units, num_layers=m.num_layers,
+                          bidirectional=m.bidirectional, dropout=m.dropout,
+                          instance_norm=s.instance_norm, segment_length=m.segment_length,
+                          highway=m.highway, distribution=m.distribution,
+                          quantiles=m.quantiles, categorical_vocabularies=vocabularies,
+                          calendar=s.calendar, seed=config.train.seed)

@@ -4,9 +4,10 @@ import keras
 
 from rnn_pipeline.choices import LM_HEADS
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
-from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.adaptive_softmax import AdaptiveSoftmax, check_cutoffs
+from rnn_pipeline.errors import config_keys, pipeline_error
+from rnn_pipeline.models.builder import _keys, build_backbone
 from rnn_pipeline.models.task import TokenTask
+from rnn_pipeline.tasks.causal_lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
@@ -177,3 +178,24 @@ class CausalLM(TokenTask):
             raise ValueError("score() needs a preprocessor: build the CausalLM with "
                              "preprocessor=... or load it from a run folder.")
         return score(self, texts)
+
+
+def build_causal_lm(model_config, vocabulary_size, batch_size=None, seed=0, preprocessor=None,
+                    stateful=True):
+    """A `CausalLM`; stateful for truncated BPTT over ``batch_size`` parallel streams.
+
+    Args:
+        model_config: a `ModelConfig`.
+        vocabulary_size: number of token ids.
+        batch_size: parallel streams (the stateful batch size).
+        seed: initialisation seed.
+        preprocessor: optional `TextPreprocessor` kept with the model for generation.
+        stateful: carry the state from one window to the next (False: any batch size).
+    """
+    backbone = build_backbone(model_config, vocabulary_size, batch_size=batch_size,
+                              stateful=stateful, seed=seed)
+    with config_keys(_keys(model=model_config)):
+        return CausalLM(backbone, tie_weights=model_config.tied(),
+                        preprocessor=preprocessor, head=model_config.head,
+                        cutoffs=model_config.cutoffs, div_value=model_config.div_value,
+                        name="causal_lm")

@@ -6,18 +6,18 @@ import time
 import tensorflow as tf
 
 from rnn_pipeline.data.corpora import SPLITS, load_corpus
-from rnn_pipeline.data.lm_dataset import check_steps, lm_windows
 from rnn_pipeline.data.text_pipeline import (fit_text, fitted_text, split_streams,
                                              unigram_log_probs, unigram_perplexity)
-from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
                                      read_vectors)
-from rnn_pipeline.models import build_causal_lm
-from rnn_pipeline.models.adaptive_softmax import check_cutoffs
+from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.resources import check_memory, recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
-from rnn_pipeline.training import evaluate
+from rnn_pipeline.tasks.causal_lm.adaptive_softmax import check_cutoffs
+from rnn_pipeline.tasks.causal_lm.data import check_steps, lm_windows
+from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
+from rnn_pipeline.tasks.causal_lm.perplexity import evaluate_perplexity, nonfinite_warning
 from rnn_pipeline.training.optimizers import ADAPTIVE
 from rnn_pipeline.workflows.base import Workflow, say
 
@@ -28,6 +28,8 @@ class LanguageModelWorkflow(Workflow):
         log: callable for progress lines.
     """
 
+    metric = "perplexity"
+    loss_of_metric = staticmethod(math.log)  # the rows' loss: mean NLL per token
     run_files = {
         RunFolder.VOCAB: "vocabulary, one token per line in id order",
         RunFolder.SENTENCEPIECE: "(sentencepiece tokenizer only)",
@@ -174,8 +176,8 @@ class LanguageModelWorkflow(Workflow):
         unigram baseline's."""
         final = {}
         for name, dataset in self.datasets.items():
-            final[f"{name}_perplexity"] = evaluate(self.model, dataset, log=self.log,
-                                                   what=f"evaluating {name}")["perplexity"]
+            final[f"{name}_perplexity"] = evaluate_perplexity(
+                self.model, dataset, log=self.log, what=f"evaluating {name}")["perplexity"]
             final[f"unigram_{name}_perplexity"] = self.unigram[name]
             final[f"{name}_tokens"] = int(len(self.streams[name]))
         return final
@@ -215,21 +217,27 @@ class LanguageModelWorkflow(Workflow):
             raise pipeline_error("--batch-size", f"must be at most the {len(stream):,} tokens "
                                  f"of the {split} split (a stream per token at most)",
                                  batch_size)
-        result = evaluate(self.model_for_batch(batch_size), self.windows(stream, batch_size))
+        result = evaluate_perplexity(self.model_for_batch(batch_size),
+                                     self.windows(stream, batch_size))
         result["tokens"] = int(len(stream))
         return result
 
-    def evaluation_lines(self, split, batch_size=None):
-        """``rnn-pipeline evaluate``: the split's perplexity as one line."""
+    def evaluate(self, split, batch_size=None):
+        """``rnn-pipeline evaluate``: the split's perplexity (`evaluate_split`) over
+        ``batch_size`` parallel streams (default: the training batch)."""
         result = self.evaluate_split(split, batch_size)
-        rows = batch_size or self.config.train.batch_size
-        return [f"{split} perplexity {result['perplexity']:.2f} (loss {result['loss']:.4f} "
-                f"nats/token over {result['tokens']:,} tokens, {rows} parallel "
+        return {"split": split, **result,
+                "parallel_streams": batch_size or self.config.train.batch_size}
+
+    def evaluation_lines(self, split, figures):
+        rows = figures["parallel_streams"]
+        return [f"{split} perplexity {figures['perplexity']:.2f} (loss {figures['loss']:.4f} "
+                f"nats/token over {figures['tokens']:,} tokens, {rows} parallel "
                 f"stream{'s' if rows > 1 else ''})"]
 
     def make_serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
         """The TF Serving module of the trained model (see `LanguageModelServing`)."""
-        from rnn_pipeline.export.lm_serving import LanguageModelServing
+        from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 
         return LanguageModelServing(self.model, assets_dir, top_words=top_words,
                                     max_tokens_limit=max_tokens_limit)
@@ -245,13 +253,3 @@ class LanguageModelWorkflow(Workflow):
             lines.append(f"{split:>5} perplexity {ppl:9.2f}   (unigram {uni:9.2f}; "
                          f"{verdict}) over {final[f'{split}_tokens']:,} tokens")
         return lines
-
-
-def nonfinite_warning(final, run_path):
-    """A warning line when a split's perplexity is NaN or Inf (else None)."""
-    bad = [split for split in SPLITS if not math.isfinite(final[f"{split}_perplexity"])]
-    if not bad:
-        return None
-    return (f"Warning: the {', '.join(bad)} perplexity is not finite although every training "
-            f"step was finite. `rnn-pipeline diagnose {run_path}` shows whether the carried "
-            f"state overflows.")

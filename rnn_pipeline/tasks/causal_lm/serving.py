@@ -4,9 +4,10 @@ the graph; the vocabulary and any tokenizer model are read from SavedModel asset
 
 import tensorflow as tf
 
-from rnn_pipeline.data.vocabulary import EOS, UNK
+from rnn_pipeline.data.vocabulary import EOS
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.export.request_checks import assert_finite, assert_in_range
+from rnn_pipeline.export.vocabulary_assets import vocabulary_tables, write_vocabulary
 from rnn_pipeline.generation.generate import generate_ids
 from rnn_pipeline.generation.samplers import ServingSampler
 from rnn_pipeline.generation.score import score_ids, score_outputs
@@ -18,26 +19,6 @@ VOCABULARY_FILE = "vocab.txt"
 
 def _strings(name):
     return tf.TensorSpec([None], tf.string, name=name)
-
-
-def _vocabulary_tables(path):
-    """(token -> id, id -> token) tables initialised from a one-token-per-line file."""
-    whole_line, line_number = (tf.lookup.TextFileIndex.WHOLE_LINE,
-                               tf.lookup.TextFileIndex.LINE_NUMBER)
-    token_ids = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
-        path, tf.string, whole_line, tf.int64, line_number), default_value=0)  # 0 is <unk>
-    id_tokens = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
-        path, tf.int64, line_number, tf.string, whole_line), default_value=UNK)
-    return token_ids, id_tokens
-
-
-def write_vocabulary(vocabulary, path):
-    """Writes the asset file; a token that a line-based table cannot hold is an error."""
-    for token in vocabulary:
-        if token == "" or "\n" in token or "\r" in token:
-            raise pipeline_error("vocabulary", "must have one non-empty token per line to "
-                                 "become a SavedModel asset", token)
-    path.write_text("".join(token + "\n" for token in vocabulary), encoding="utf-8")
 
 
 class LanguageModelServing(tf.Module):
@@ -64,7 +45,7 @@ class LanguageModelServing(tf.Module):
         # saved_model_cli) restore exactly the variables the signature graphs read.
         self.model_variables = [variable.value for variable in model.variables]
         write_vocabulary(vocabulary, assets_dir / VOCABULARY_FILE)
-        self.token_ids, self.id_tokens = _vocabulary_tables(str(assets_dir / VOCABULARY_FILE))
+        self.token_ids, self.id_tokens = vocabulary_tables(str(assets_dir / VOCABULARY_FILE))
         self.tokenizer_files = [tf.saved_model.Asset(str(path))
                                 for path in preprocessor.tokenizer.write_assets(assets_dir)]
         self.tokenizer_resources = preprocessor.tokenizer.trackables()

@@ -3,22 +3,23 @@ test pairs (also by source length), example translations, run folder."""
 
 import csv
 import json
+import math
 import time
 
 import tensorflow as tf
 
-from rnn_pipeline.data.pairs import filter_by_length, read_pairs, split_by_source
-from rnn_pipeline.data.pairs_dataset import PAD_ID, fit_side, pair_batches
 from rnn_pipeline.data.preprocessor import normalize
 from rnn_pipeline.data.text_pipeline import fitted_text
 from rnn_pipeline.datasets import DATASETS, fetch_file
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.generation.translate import translate_text
-from rnn_pipeline.models.builder import build_translator
 from rnn_pipeline.resources import recurrent_parts, vocabulary_parts
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.runs.plots import plot_curves
-from rnn_pipeline.runs.translation_report import plot_by_length, score, score_by_length
+from rnn_pipeline.tasks.translation.data import PAD_ID, fit_side, pair_batches
+from rnn_pipeline.tasks.translation.decode import translate_text
+from rnn_pipeline.tasks.translation.model import build_translator
+from rnn_pipeline.tasks.translation.pairs import filter_by_length, read_pairs, split_by_source
+from rnn_pipeline.tasks.translation.report import plot_by_length, score, score_by_length
 from rnn_pipeline.workflows.base import Workflow
 
 TRANSLATIONS_TSV, SCORES_JSON, BY_LENGTH_PNG = "translations.tsv", "bleu.json", "bleu_by_length.png"
@@ -32,6 +33,8 @@ class TranslationWorkflow(Workflow):
         log: callable for progress lines.
     """
 
+    metric = "perplexity"
+    loss_of_metric = staticmethod(math.log)  # the rows' loss: mean NLL per target token
     run_files = {
         SOURCE_VOCAB: "the source side's vocabulary (ids 0-3 are the specials)",
         TARGET_VOCAB: "the target side's vocabulary",
@@ -203,15 +206,22 @@ class TranslationWorkflow(Workflow):
                 writer.writerows(zip(sources, references, hypotheses))
             run.file(SCORES_JSON).write_text(json.dumps(result, indent=2, ensure_ascii=False)
                                              + "\n", encoding="utf-8")
-            plot_by_length({f"attention {self.config.model.attention}": result["by_length"]},
-                           run.file(BY_LENGTH_PNG), title=f"{self.config.name}: {split} BLEU")
+            self._plot_by_length(result, run.file(BY_LENGTH_PNG))
         return result
 
+    def _plot_by_length(self, result, path):
+        plot_by_length({f"attention {self.config.model.attention}": result["by_length"]},
+                       path, title=f"{self.config.name}: {result['split']} BLEU")
+        return path
+
     # --- a finished run ---
-    def evaluation_lines(self, split):
+    def evaluate(self, split):
         """``rnn-pipeline evaluate``: BLEU and chrF of a split, and by source length."""
         self.splits = self.load_pairs()
-        result = self.score_split(split)
+        return self.score_split(split)
+
+    def evaluation_lines(self, split, figures):
+        result = figures
         lines = [f"{split} BLEU {result['bleu']:.2f} ({result['bleu_signature']})  chrF "
                  f"{result['chrf']:.2f} ({result['chrf_signature']}) over {result['pairs']:,} "
                  f"pairs"]
@@ -219,9 +229,13 @@ class TranslationWorkflow(Workflow):
                   f"{r['chrf']:6.2f}  ({r['pairs']:,} pairs)" for r in result["by_length"]]
         return lines
 
+    def evaluation_plots(self, split, figures, folder):
+        """BLEU against source length (the plot of `finish`)."""
+        return [self._plot_by_length(figures, folder / f"{split}_{BY_LENGTH_PNG}")]
+
     def make_serving_module(self, assets_dir):
         """The TF Serving module: ``source`` strings -> ``translation`` strings."""
-        from rnn_pipeline.export.translation_serving import TranslationServing
+        from rnn_pipeline.tasks.translation.serving import TranslationServing
 
         return TranslationServing(self.model, assets_dir, self.config.decode,
                                   self.target_language)

@@ -8,19 +8,20 @@ import time
 
 import numpy as np
 
-from rnn_pipeline.models import forecaster  # noqa: F401  (registers the classes a run loads)
-from rnn_pipeline.models.builder import build_forecaster
-from rnn_pipeline.models.residual import check_level, check_residual
-from rnn_pipeline.runs.forecast_plots import plot_error_by_step, plot_forecasts
-from rnn_pipeline.series.baselines import BASELINES
-from rnn_pipeline.series.metrics import (INTERVALS, distribution_metrics, error_by_step,
-                                         forecast_metrics, seasonal_scale)
-from rnn_pipeline.series.reader import default_season
-from rnn_pipeline.series.source import load_series, resolve
-from rnn_pipeline.series.splits import split_ranges
-from rnn_pipeline.series.windows import (make_windows, numeric_history, window_arrays,
-                                         window_count)
-from rnn_pipeline.series.calendar import epoch_seconds
+from rnn_pipeline.tasks.forecast.highway import fit_highway
+from rnn_pipeline.tasks.forecast.model import build_forecaster  # (registers its classes)
+from rnn_pipeline.tasks.forecast.plots import plot_error_by_step, plot_forecasts
+from rnn_pipeline.tasks.forecast.residual import check_level, check_residual
+from rnn_pipeline.tasks.forecast.series.calendar import epoch_seconds
+from rnn_pipeline.tasks.forecast.series.table import (baseline_forecasts, best_linear,
+                                                      metrics_table, table_lines)
+from rnn_pipeline.tasks.forecast.series.metrics import (INTERVALS, distribution_metrics,
+                                                        seasonal_scale)
+from rnn_pipeline.tasks.forecast.series.reader import default_season
+from rnn_pipeline.tasks.forecast.series.source import load_series, resolve
+from rnn_pipeline.tasks.forecast.series.splits import split_ranges
+from rnn_pipeline.tasks.forecast.series.windows import (make_windows, numeric_history,
+                                                        window_arrays, window_count)
 from rnn_pipeline.workflows.base import Workflow
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
@@ -31,9 +32,6 @@ MAX_LINEAR_WINDOWS = 4000
 # on which `benchmarks/highway_selection.py` found choosing better than the default (the
 # nested check, BENCHMARKS.md, issue 20); it was 10.
 MIN_SELECTION_WINDOWS = 4
-# Every metrics table, in this order after the model (and its linear part).
-BASELINE_NAMES = ("repeat", "seasonal_naive", "mean", "linear", "nlinear", "dlinear")
-LINEAR_BASELINES = ("linear", "nlinear", "dlinear")
 
 
 class ForecastWorkflow(Workflow):
@@ -125,7 +123,7 @@ class ForecastWorkflow(Workflow):
             count = len(valid[0])
             if count < MIN_SELECTION_WINDOWS:
                 valid = None
-            choice = model.fit_highway(*self._train_windows(), valid=valid, season=self.season)
+            choice = fit_highway(model, *self._train_windows(), valid=valid, season=self.season)
             if valid is None:
                 self.log(f"Highway: least squares on the training windows, penalty "
                          f"{choice['ridge']:g} toward zero (only {count} validation windows, "
@@ -149,20 +147,24 @@ class ForecastWorkflow(Workflow):
         Returns:
             the metrics table: a list of rows, the model first.
         """
-        inputs, actual = self._windows("test")
-        table, forecasts, errors = self._table("test", inputs, actual)
-        history = numeric_history(inputs)
+        table = self.evaluate_windows("test")
         run.save_metrics(rows, {"test": table, "residual_check": self.residual_check})
         self._write_table(run, table)
-        by_name = {row["model"]: row for row in table}
-        best_linear = min((k for k in LINEAR_BASELINES if k in by_name),
-                          key=lambda k: by_name[k]["mse"])
-        plot_forecasts(history, actual, {k: forecasts[k] for k in (table[0]["model"],
-                                                                   best_linear)},
-                       self.series.targets[0], run.file(FORECAST_PNG), intervals=self.intervals)
-        plot_error_by_step(errors, run.file(ERROR_PNG),
-                           f"{self.config.name}: test error by horizon step")
+        self._plot("test", run.path)
         return table
+
+    def _plot(self, split, folder, prefix=""):
+        """The forecast and error-by-step plots of the split `evaluate_windows` scored last,
+        as ``<prefix>forecast.png`` and ``<prefix>error_by_step.png`` in ``folder``; returns
+        their paths."""
+        table, forecasts, errors, history, actual = self._scored[split]
+        paths = [folder / f"{prefix}{FORECAST_PNG}", folder / f"{prefix}{ERROR_PNG}"]
+        shown = {k: forecasts[k] for k in (table[0]["model"], best_linear(table))}
+        plot_forecasts(history, actual, shown, self.series.targets[0], paths[0],
+                       intervals=self.intervals)
+        plot_error_by_step(errors, paths[1], f"{self.config.name}: {split} error by horizon "
+                                             f"step")
+        return paths
 
     def _windows(self, split):
         """(inputs, future) of every window of ``split`` (stride 1)."""
@@ -201,30 +203,17 @@ class ForecastWorkflow(Workflow):
         keep = keep.astype(int)
         return history[keep], future[keep]
 
-    def _baseline_forecasts(self, history):
-        """Baselines on scaled values (the linear fit is then fair to every column)."""
-        s, t = self.series_config, self.num_targets
-        train_history, train_future = self._train_windows()
-        scaled = (history - self.mean) / self.std
-        forecasts = {}
-        for name in BASELINE_NAMES:
-            if name == "seasonal_naive" and self.season > s.lookback:
-                continue
-            baseline = BASELINES.get(name)(self.season) if name == "seasonal_naive" \
-                else BASELINES.get(name)()
-            baseline.fit((train_history - self.mean) / self.std,
-                         (train_future - self.mean[:t]) / self.std[:t])
-            out = baseline.predict(scaled, s.horizon, t)
-            forecasts[name] = out * self.std[:t] + self.mean[:t]
-        return forecasts
-
-    def evaluate(self, split):
-        """The metrics table of a split: the model and every baseline on the same windows.
+    def evaluate_windows(self, split):
+        """The metrics table of a split: the model and every baseline on the same windows
+        (`metrics_table`); the forecasts and errors by step are kept for `_plot`.
 
         Returns:
-            (rows, forecasts by name, scaled MSE by horizon step by name).
+            the table's rows, the model first.
         """
-        return self._table(split, *self._windows(split))
+        inputs, actual = self._windows(split)
+        table, forecasts, errors = self._table(split, inputs, actual)
+        self._scored = {split: (table, forecasts, errors, numeric_history(inputs), actual)}
+        return table
 
     def _table(self, split, inputs, actual):
         m = self.config.model
@@ -235,7 +224,8 @@ class ForecastWorkflow(Workflow):
         history = numeric_history(inputs)
         if m.highway:
             forecasts[f"{name} linear part"] = self.model.linear_part(history)
-        forecasts.update(self._baseline_forecasts(history))
+        forecasts.update(baseline_forecasts(self._train_windows(), history, self.mean,
+                                            self.std, self.season, self.series_config.horizon))
         t = self.num_targets
         scale = seasonal_scale(self.splits["train"][:, :t], self.season)
         flat = [name for name, value in zip(self.series.targets, scale) if value == 0]
@@ -243,17 +233,11 @@ class ForecastWorkflow(Workflow):
             self.log(f"Warning: MASE is undefined for {', '.join(map(repr, flat))}: seasonal "
                      f"naive (season {self.season}) forecasts the training rows exactly "
                      f"(a constant target?); it is left out of MASE.")
-        rows, errors = [], {}
-        for key, forecast in forecasts.items():
-            metrics = forecast_metrics(forecast, actual, self.mean[:t], self.std[:t], scale)
-            if key == name and self.model.probabilistic:
-                metrics.update(distribution_metrics(self.model.family, output, actual,
-                                                    self.std[:t]))
-            else:  # a point forecast: CRPS is its absolute error; it has no interval
-                metrics.update(crps=metrics["mae"], **{f"coverage_{round(100 * share)}": None
-                                                       for share in INTERVALS})
-            rows.append({"model": key, "split": split, "windows": len(actual), **metrics})
-            errors[key] = error_by_step(forecast, actual, self.std[:t])
+        distributions = {name: distribution_metrics(self.model.family, output, actual,
+                                                    self.std[:t])} \
+            if self.model.probabilistic else {}
+        rows, errors = metrics_table(split, forecasts, actual, self.mean[:t], self.std[:t],
+                                     scale, distributions)
         return rows, forecasts, errors
 
     def _intervals(self, output):
@@ -280,11 +264,24 @@ class ForecastWorkflow(Workflow):
     def restore(self, run):
         self.series_config = resolve(self.config.series)
 
-    def evaluation_lines(self, split):
-        """``rnn-pipeline evaluate``: the split's metrics table against the baselines."""
+    def evaluate(self, split):
+        """``rnn-pipeline evaluate``: the split's metrics table against the baselines and
+        each forecaster's scaled MSE by horizon step."""
         self.load_series()
-        table, _, _ = self.evaluate(split)
-        return [f"{split}: {table[0]['windows']:,} windows", *self.summary(table)]
+        table = self.evaluate_windows(split)
+        errors = self._scored[split][2]
+        return {"split": split, "windows": table[0]["windows"], "table": table,
+                "error_by_step": {name: [float(e) for e in error]
+                                  for name, error in errors.items()}}
+
+    def evaluation_lines(self, split, figures):
+        return [f"{split}: {figures['windows']:,} windows", *self.summary(figures["table"])]
+
+    def evaluation_plots(self, split, figures, folder):
+        """The split's forecast and error-by-step plots (those of `finish`)."""
+        if split not in getattr(self, "_scored", {}):
+            self.evaluate(split)
+        return self._plot(split, folder, prefix=f"{split}_")
 
     def forecast_file(self, path):
         """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the
@@ -295,7 +292,7 @@ class ForecastWorkflow(Workflow):
         """
         import pandas as pd
 
-        from rnn_pipeline.series.reader import read_series
+        from rnn_pipeline.tasks.forecast.series.reader import read_series
 
         s = self.series_config
         series = read_series(path, s.time_column, s.targets, s.covariates, s.frequency, s.fill,
@@ -324,23 +321,11 @@ class ForecastWorkflow(Workflow):
 
     def make_serving_module(self, assets_dir):
         """The TF Serving module of the trained forecaster (see `ForecastServing`)."""
-        from rnn_pipeline.export.forecast_serving import ForecastServing
+        from rnn_pipeline.tasks.forecast.serving import ForecastServing
 
         return ForecastServing(self.model)
 
     @staticmethod
     def summary(table):
-        """The metrics table as aligned text lines (coverage columns for a distribution)."""
-        shares = [f"coverage_{round(100 * share)}" for share in INTERVALS]
-        coverage = [key for key in shares if any(row.get(key) is not None for row in table)]
-        lines = [f"{'model':<26}{'MSE':>8}{'MAE':>8}{'CRPS':>8}{'MAE (orig)':>12}"
-                 f"{'RMSE (orig)':>13}{'MASE':>10}"
-                 + "".join(f"{key.split('_')[1] + '% in':>9}" for key in coverage)]
-        for row in table:
-            mase = f"{row['mase']:10.4f}" if row["mase"] is not None else f"{'undefined':>10}"
-            cells = "".join(f"{row[key]:9.1%}" if row.get(key) is not None else f"{'-':>9}"
-                            for key in coverage)
-            lines.append(f"{row['model']:<26}{row['mse']:8.4f}{row['mae']:8.4f}"
-                         f"{row['crps']:8.4f}{row['mae_original']:12.4f}"
-                         f"{row['rmse_original']:13.4f}{mase}{cells}")
-        return lines
+        """The metrics table as aligned text lines (`table_lines`)."""
+        return table_lines(table)

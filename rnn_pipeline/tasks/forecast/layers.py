@@ -223,12 +223,12 @@ class CalendarFeatures(keras.layers.Layer):
 
     def __init__(self, names, **kwargs):
         super().__init__(**kwargs)
-        from rnn_pipeline.series.calendar import check_calendar
+        from rnn_pipeline.tasks.forecast.series.calendar import check_calendar
 
         self.names = check_calendar(names)
 
     def call(self, seconds):
-        from rnn_pipeline.series.calendar import calendar_features
+        from rnn_pipeline.tasks.forecast.series.calendar import calendar_features
 
         return calendar_features(seconds, self.names)
 

@@ -10,7 +10,7 @@ after training the two are compared window by window with a Diebold-Mariano test
 import numpy as np
 
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.series.comparison import diebold_mariano
+from rnn_pipeline.tasks.forecast.series.comparison import diebold_mariano
 
 
 def check_level(level):
@@ -22,10 +22,10 @@ def check_level(level):
 
 
 def location_columns(model):
-    """Boolean mask over the units of the head's last layer (`Forecaster.head_output`):
+    """Boolean mask over the units of the head's last layer (`ForecasterParts.head_output`):
     True where a unit writes the location, the distribution's parameter 0."""
     c = model.task_config
-    units = model.head_output().kernel.shape[-1]
+    units = model.parts.head_output.kernel.shape[-1]
     params = model.family.num_params
     inner = c["segment_length"] if c["head"] == "segment" else c["num_targets"]
     mask = np.zeros((units // (params * inner), params, inner), bool)  # (.., params, inner)
@@ -36,7 +36,7 @@ def location_columns(model):
 def drop_residual(model):
     """Zeroes the head's location units: the forecast's location becomes the highway's
     (plus any seasonal covariate term); a distribution keeps its trained spread."""
-    layer = model.head_output()
+    layer = model.parts.head_output
     mask = location_columns(model)
     for variable in (layer.kernel, layer.bias) if layer.use_bias else (layer.kernel,):
         value = np.array(variable.numpy())
@@ -65,7 +65,7 @@ def check_residual(model, inputs, actual, level, log=print):
     Returns:
         the test's figures (`diebold_mariano`) with "kept" and both MSEs.
     """
-    layer = model.head_output()
+    layer = model.parts.head_output
     trained = [v.numpy() for v in layer.weights]
     with_head = _window_losses(model, inputs, actual)
     drop_residual(model)

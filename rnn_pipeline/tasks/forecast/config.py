@@ -1,0 +1,96 @@
+"""The sections of a forecasting pipeline: ``[series]``, ``[model]`` and ``[train]``
+(no TensorFlow)."""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rnn_pipeline import choices
+from rnn_pipeline.config.schema import PipelineConfig, RecurrentConfig
+from rnn_pipeline.config.training import at_least, one_of
+
+
+@dataclass
+class ForecastModelConfig(RecurrentConfig):
+    """The forecaster: recurrent encoder and a forecasting head.
+
+    Args:
+        head: "direct", "autoregressive", "seq2seq" or "segment".
+        segment_length: steps per segment of the "segment" head.
+        highway: add a linear map from each target's lookback to its horizon (LSTNet's
+            highway, fitted by ridge least squares on the training windows before training,
+            its penalty and its pull toward zero or seasonal naive chosen on the validation
+            windows, then kept fixed), so the recurrent head learns the residual.
+        residual_test: significance level in (0, 1] at which the recurrent head's
+            correction to the highway must beat the highway alone on the validation
+            windows (one-sided Diebold-Mariano on scaled MSE) to be kept after training;
+            otherwise the forecast's location is the highway's. 1 keeps it always.
+        distribution: "none" (a point forecast, trained on MSE), "gaussian" or
+            "student_t" (a likelihood per step, as DeepAR), or "quantile" (the
+            ``quantiles`` themselves, trained on the pinball loss).
+        quantiles: increasing levels in (0, 1): the quantiles forecast, exported and
+            written by ``rnn-pipeline forecast`` (lower, median, upper).
+    """
+
+    head: str = one_of(choices.HEADS, "direct")
+    segment_length: Optional[int] = None
+    highway: bool = True
+    residual_test: float = 0.1
+    distribution: str = one_of(choices.DISTRIBUTIONS, "none")
+    quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
+
+
+@dataclass
+class SeriesConfig:
+    """Time-series input of a forecasting pipeline.
+
+    Args:
+        dataset: a registry series ("etth1", "ettm1", "airline_passengers",
+            "melbourne_temperatures"); its file and defaults; or None with ``csv``.
+        csv: a CSV file.
+        time_column: the timestamp column.
+        targets: columns to forecast (a dataset's default when empty).
+        covariates: extra input columns; a column of strings is categorical (its
+            values, learned from the training rows, are embedded inside the model).
+        calendar: known-future features of the timestamps ("minute", "hour",
+            "day_of_week", "day_of_month", "day_of_year", "month"), for the history and
+            the horizon.
+        frequency: pandas offset alias ("h", "15min", "D", "MS"); None infers it.
+        fill: missing values and timestamps: "none" (an error), "ffill" or "interpolate".
+        split: "fractions" or "ett" (12/4/4 months of 30 days).
+        valid_fraction: "fractions": share of rows for validation.
+        test_fraction: "fractions": share of rows for test (the last ones).
+        lookback: history rows per window.
+        horizon: rows to forecast.
+        stride: rows between training windows.
+        instance_norm: per-window "none", "last" or "mean" subtraction.
+        season: season length in rows (seasonal naive, MASE); None = the dataset's.
+        max_rows: keep only the first rows (smoke runs).
+    """
+
+    dataset: Optional[str] = None
+    csv: Optional[str] = None
+    time_column: str = "date"
+    targets: list[str] = field(default_factory=list)
+    covariates: list[str] = field(default_factory=list)
+    calendar: list[str] = field(default_factory=list,
+                                metadata={"choices": choices.CALENDAR_FEATURES})
+    frequency: Optional[str] = None
+    fill: str = one_of(choices.FILL_POLICIES, "none")
+    split: str = one_of(choices.SERIES_SPLITS, "fractions")
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.2
+    lookback: int = at_least(1, 96)
+    horizon: int = at_least(1, 24)
+    stride: int = at_least(1, 1)
+    instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
+    season: Optional[int] = None
+    max_rows: Optional[int] = None
+
+
+@dataclass
+class ForecastConfig(PipelineConfig):
+    """A forecaster: ``[series]``, ``[model]`` and ``[train]``."""
+
+    task: str = "forecast"
+    series: SeriesConfig = field(default_factory=SeriesConfig)
+    model: ForecastModelConfig = field(default_factory=ForecastModelConfig)

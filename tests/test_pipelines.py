@@ -13,9 +13,10 @@ from rnn_pipeline.workflows import get_workflow
 
 def test_bundled_pipelines():
     assert bundled_names() == ["airline_passengers", "aozora_ja", "default", "etth1_segment",
-                               "ettm1_segment", "melbourne_temperatures", "ptb_best",
-                               "ptb_small", "tatoeba_en_es", "tatoeba_en_ja", "tinyshakespeare",
-                               "wikitext2"]
+                               "ettm1_segment", "ja_ner_wikipedia", "melbourne_temperatures",
+                               "ptb_best", "ptb_small", "tatoeba_en_es", "tatoeba_en_ja",
+                               "tinyshakespeare", "ud_english_ewt_upos", "wikitext2",
+                               "wnut17_ner"]
 
 
 # By default: the README's default, the PTB recipe and one forecast; the translation
@@ -57,6 +58,13 @@ def test_one_epoch_on_a_slice(name, tmp_path, dataset):
         workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
         final = workflow.fit(tmp_path / "run")
         assert final["pairs"] == 40 and 0.0 <= final["bleu"] <= 100.0
+        return
+    if config.task == "tagging":
+        config = config_lib.apply_overrides(config, [
+            "train.epochs=1", "model.units=8", "model.embedding_dim=8", "model.char_units=4"])
+        workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+        final = workflow.fit(tmp_path / "run")
+        assert final["test"]["accuracy"] > final["baseline"]["test"]["accuracy"] / 2
         return
     small_head = ["model.cutoffs=[10, 50]"] if config.model.head == "adaptive" else []
     config = config_lib.apply_overrides(config, [

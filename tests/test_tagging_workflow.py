@@ -94,7 +94,12 @@ def test_softmax_head_on_conllu_pos(tmp_path):
     assert metrics["tag_scheme"] == "tags"
     evaluated = CliRunner().invoke(cli, ["evaluate", str(run), "--split", "valid"])
     assert evaluated.exit_code == 0, evaluated.output
-    assert evaluated.output.splitlines()[-2].startswith("valid accuracy ")
+    lines = evaluated.output.splitlines()
+    assert any(line.startswith("valid accuracy ") for line in lines)
+    saved = json.loads((run / "evaluation" / "valid.json").read_text(encoding="utf-8"))
+    assert f"{100 * saved['model']['accuracy']:.2f}%" in lines[-4]
+    png = run / "evaluation" / "valid_confusion_matrix.png"
+    assert png.read_bytes()[:4] == b"\x89PNG" and f"Saved {png}" in lines
 
 
 def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):

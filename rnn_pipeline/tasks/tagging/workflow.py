@@ -192,25 +192,31 @@ class TaggingWorkflow(Workflow):
         final["data"] = self.data_report
         run.file(METRICS_JSON).write_text(json.dumps(final, indent=2) + "\n", encoding="utf-8")
         self.write_predictions(run.file(PREDICTIONS_TSV), "test")
-        self.write_plots(run.path, "test", final)
+        self.write_plots(run.path, "test", final["test"], final["baseline"]["test"])
         run.save_metrics(rows, final)
         return final
 
-    def write_plots(self, folder, split, result):
+    def write_plots(self, folder, split, scores, baseline, prefix=""):
         """The figure of ``split`` (needs `score_splits` on it): F1 per entity type for
-        IOB2 tags, else the confusion matrix. Returns the paths written."""
+        IOB2 tags, else the confusion matrix. Returns the paths written.
+
+        Args:
+            folder: where to write (a `pathlib.Path`).
+            split: the split's name.
+            scores: the model's scores of the split; baseline: the baseline's.
+            prefix: put before the file name, e.g. "valid_".
+        """
         name = self.config.name
-        if "entities" in result[split]:
-            path = folder / ENTITY_F1_PNG
-            plot_entity_f1(result[split]["entities"], result["baseline"][split]["entities"],
-                           path, f"{name}: {split} entity F1")
+        if "entities" in scores:
+            path = folder / f"{prefix}{ENTITY_F1_PNG}"
+            plot_entity_f1(scores["entities"], baseline["entities"], path,
+                           f"{name}: {split} entity F1")
         else:
-            path = folder / CONFUSION_PNG
+            path = folder / f"{prefix}{CONFUSION_PNG}"
             gold = [s.tags for s in self.splits[split]]
             counts = confusion_counts(gold, self.predicted[split], self.vocabularies.tags)
-            accuracy = 100 * result[split]["accuracy"]
-            plot_confusion(counts, self.vocabularies.tags, path,
-                           f"{name}: {split} tags (accuracy {accuracy:.2f}%)")
+            plot_confusion(counts, self.vocabularies.tags, path, f"{name}: {split} tags "
+                           f"(accuracy {100 * scores['accuracy']:.2f}%)")
         return [path]
 
     # --- predicting and scoring ---
@@ -281,6 +287,11 @@ class TaggingWorkflow(Workflow):
 
     def evaluation_lines(self, split, figures):
         return self.split_lines(split, figures["model"], figures["baseline"])
+
+    def evaluation_plots(self, split, figures, folder):
+        """``<split>_entity_f1.png`` (IOB2 tags) or ``<split>_confusion_matrix.png``."""
+        return self.write_plots(folder, split, figures["model"], figures["baseline"],
+                                prefix=f"{split}_")
 
     @staticmethod
     def split_lines(split, scores, baseline):

@@ -115,22 +115,25 @@ def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):
 def test_pretrained_vectors_fill_the_word_embedding(tmp_path):
     import numpy as np
 
+    from rnn_pipeline import config as config_lib
     from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
 
     vectors = {"Peter": [0.5, -1.0, 2.0, 0.25], "EU": [1.0, 2.0, 3.0, 4.0]}
     glove = tmp_path / "vectors.txt"
     glove.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in vectors.items()))
-    extra = f'[embeddings]\nfile = "{glove}"\ntrainable = false\n'
-    result, run = _fit(tmp_path, extra=extra)
-    assert result.exit_code == 0, result.output
-    assert "pretrained" in result.output.lower() or "vectors" in result.output.lower()
-    coverage = json.loads((run / "embedding_coverage.json").read_text(encoding="utf-8"))
-    assert coverage  # the report of the words found
-    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
+    train = tmp_path / "train.conll"
+    train.write_text("\n".join(NER * 2) + "\n", encoding="utf-8")
+    pipeline = tmp_path / "tagger.toml"
+    pipeline.write_text(PIPELINE.format(train=train, head="softmax")
+                        + f'[embeddings]\nfile = "{glove}"\ntrainable = false\n')
+    logged = []
+    workflow = TaggingWorkflow(config_lib.load(pipeline), log=logged.append).prepare()
     words = workflow.vocabularies.words
     matrix = workflow.model.word_embedding.embeddings.numpy()
     for word, vector in vectors.items():
         np.testing.assert_array_equal(matrix[words.index(word)], np.float32(vector))
+    assert not workflow.model.word_embedding.trainable
+    assert workflow.coverage.found_types == 2 and any("vectors.txt" in line for line in logged)
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,33 @@ def test_a_zip_member_is_downloaded_extracted_and_checked(http_root, empty_cache
         fetch_file(missing, progress=False)
 
 
+def test_a_zip_folder_is_downloaded_extracted_checked_and_renamed_whole(http_root,
+                                                                         empty_cache):
+    from rnn_pipeline.datasets.fetch import folder_sha256
+
+    root, url = http_root
+    files = {"b.wav": b"RIFF b", "a.wav": b"RIFF a", "sub/c.wav": b"RIFF c"}
+    with zipfile.ZipFile(root / "repo.zip", "w") as zipped:  # as GitHub's archives are
+        zipped.writestr("repo-0123/README.md", b"readme")
+        for name, data in files.items():
+            zipped.writestr(f"repo-0123/recordings/{name}", data)
+    lines = "".join(f"{hashlib.sha256(files[name]).hexdigest()}  demo/recordings/{name}\n"
+                    for name in sorted(files))
+    file = DatasetFile("demo/recordings", f"{url}/repo.zip",
+                       hashlib.sha256(lines.encode()).hexdigest(), member="recordings/")
+    path = fetch_file(file, progress=False)
+    assert path == empty_cache / "demo" / "recordings" and path.is_dir()
+    assert {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*")
+            if p.is_file()} == files
+    assert folder_sha256(path, "demo/recordings") == file.sha256
+    assert sorted(p.name for p in path.parent.iterdir()) == ["recordings"]  # no leftovers
+    (root / "repo.zip").unlink()
+    assert fetch_file(file) == path  # from the cache, checked
+    (path / "a.wav").write_bytes(b"changed")
+    with pytest.raises(PipelineError, match=r"^demo/recordings: sha256 mismatch in .*cache"):
+        fetch_file(file)
+
+
 def test_checksum_mismatch_says_which_file_expected_and_found(http_root, empty_cache):
     root, url = http_root
     (root / "corpus.txt").write_bytes(b"tampered")
@@ -128,7 +155,14 @@ def test_catalog_checksums_match_the_shared_data(data_mirror):
         spec = DATASETS.get(name)
         assert spec.licence and spec.citation, name
         for file in spec.files.values():
-            assert sums[file.path] == file.sha256, file.path
+            if file.is_folder:  # the sha256 of its files' SHA256SUMS lines, in order
+                lines = [f"{sha}  {path}\n" for path, sha in sums.items()
+                         if path.startswith(f"{file.path}/")]
+                found = hashlib.sha256("".join(sorted(lines, key=lambda line: line.split(
+                    "  ", 1)[1].encode())).encode()).hexdigest()
+                assert lines and found == file.sha256, file.path
+            else:
+                assert sums[file.path] == file.sha256, file.path
             assert file.url.startswith("https://"), file.url
 
 

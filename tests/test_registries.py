@@ -21,7 +21,7 @@ from rnn_pipeline.workflows import WORKFLOWS
     (OPTIMIZERS, ["adam", "adamw", "sgd"]),
     (SCHEDULES, ["constant", "cosine", "plateau", "step"]),
     (CORPORA, ["aozora", "files", "ptb", "pydoc_topics", "tinyshakespeare", "wikitext2"]),
-    (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "ja_ner_wikipedia",
+    (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "fsdd", "ja_ner_wikipedia",
                 "melbourne_temperatures", "ptb", "tatoeba_jpn_eng", "tatoeba_spa_eng",
                 "tinyshakespeare", "ud_english_ewt", "wikitext2", "wnut17"]),
     (WORKFLOWS, ["causal_lm", "forecast", "tagging", "translation"]),

@@ -13,12 +13,20 @@ _GH = "https://raw.githubusercontent.com"
 @dataclass(frozen=True)
 class DatasetFile:
     """One file: ``path`` relative to the mirror/cache root, its URL and sha256.
-    ``member``: the URL is a zip and the file is its entry of this name (in any folder)."""
+    ``member``: the URL is a zip and the file is its entry of this name (in any folder).
+
+    A ``member`` ending in "/" makes it a folder: every file of the zip under a folder of
+    that name (at any depth), and ``sha256`` is that of the folder's ``sha256sum`` lines
+    (``<sha256>  <path>/<name>``, sorted by path in C-locale order, as in SHA256SUMS)."""
 
     path: str
     url: str
     sha256: str
     member: Optional[str] = None
+
+    @property
+    def is_folder(self):
+        return bool(self.member) and self.member.endswith("/")
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,9 @@ class DatasetSpec:
         name: registry name.
         files: role -> file; roles "train"/"valid"/"test" for split corpora, else any name.
         kind: "text", "timeseries", "pairs" (``source<TAB>target`` lines, read with
-            `rnn_pipeline.tasks.translation.pairs.read_pairs`) or "tagging" (tagged sentences, read with
-            `rnn_pipeline.tasks.tagging.readers.read_tagged`).
+            `rnn_pipeline.tasks.translation.pairs.read_pairs`), "tagging" (tagged sentences,
+            read with `rnn_pipeline.tasks.tagging.readers.read_tagged`) or "speech" (a folder
+            of WAV files, read with `rnn_pipeline.tasks.speech.recordings.fsdd_recordings`).
         encoding: text encoding of the files.
         split: "files" (roles are the splits), "contiguous" (first 90/5/5% of lines, as
             nanoGPT) or "interleave" (every 10th line to valid, the next to test).
@@ -262,4 +271,30 @@ _register(DatasetSpec(
              "言語処理学会第27回年次大会 (NLP2021), P2-7 (version 2.0).",
     notes=("Character spans over 5,343 sentences, eight entity types; no official split: "
            "valid and test are split off by a seeded shuffle of sentences.",),
+))
+
+_FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
+_register(DatasetSpec(
+    name="fsdd", kind="speech",
+    files={"recordings": DatasetFile(
+               "speech/fsdd/recordings",
+               f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/"
+               f"{_FSDD_COMMIT}.zip",
+               "8f9fe064df35d3f74258c624a82ce1069c3a8e9f4748f58dfd820ea512d28620",
+               member="recordings/"),
+           "readme": DatasetFile(
+               "speech/fsdd/README.md",
+               f"{_GH}/Jakobovski/free-spoken-digit-dataset/{_FSDD_COMMIT}/README.md",
+               "523de3cafa0f54707a0ab2760a2d32b640ccfe834a081d7d35c894f1fb6d79f5")},
+    licence="CC BY-SA 4.0 (the repository README's licence section): modified versions stay "
+            "CC BY-SA 4.0; attribute the Free Spoken Digit Dataset (FSDD) and its "
+            "contributors.",
+    citation="Jackson et al., Free Spoken Digit Dataset (FSDD), "
+             "github.com/Jakobovski/free-spoken-digit-dataset (v1.0.10 recordings, commit "
+             f"{_FSDD_COMMIT[:12]}).",
+    notes=("3,000 recordings {digit}_{speaker}_{take}.wav, 6 speakers x 10 digits x 50 "
+           "takes, 16-bit PCM mono 8 kHz, 0.14-2.3 s.",
+           "Official split: takes 0-4 are test (300), 5-49 train (2,700).",
+           "The folder's sha256 is that of its 3,000 SHA256SUMS lines; a download extracts "
+           "recordings/ from the repository's zip at the pinned commit."),
 ))

@@ -12,6 +12,7 @@ Resolution order for a file:
 
 import hashlib
 import os
+import shutil
 import sys
 import urllib.request
 import zipfile
@@ -44,6 +45,24 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+def folder_sha256(folder, relative):
+    """sha256 of a folder's ``sha256sum`` lines ``<sha256>  <relative>/<name>``, sorted by
+    path in C-locale (byte) order: the checksum of a folder `DatasetFile`."""
+    lines = sorted(((f"{relative}/{p.relative_to(folder).as_posix()}", sha256_of(p))
+                    for p in Path(folder).rglob("*") if p.is_file()),
+                   key=lambda line: line[0].encode())
+    return hashlib.sha256("".join(f"{sha}  {name}\n" for name, sha in lines)
+                          .encode()).hexdigest()
+
+
+def _checksum(file, path):
+    return folder_sha256(path, file.path) if file.is_folder else sha256_of(path)
+
+
+def _exists(file, path):
+    return path.is_dir() if file.is_folder else path.is_file()
+
+
 def _mismatch(file, path, found):
     return PipelineError(
         f"{file.path}: sha256 mismatch in {path}: expected {file.sha256}, found {found}. "
@@ -54,8 +73,9 @@ def _mismatch(file, path, found):
 def _download(file, target, progress=True):
     partial = target.with_name(f".{target.name}.part-{os.getpid()}")
     target.parent.mkdir(parents=True, exist_ok=True)
+    archive = partial.with_name(partial.name + ".zip") if file.is_folder else partial
     try:
-        with urllib.request.urlopen(file.url, timeout=60) as response, open(partial, "wb") as out:
+        with urllib.request.urlopen(file.url, timeout=60) as response, open(archive, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done, shown = 0, -1
             for chunk in iter(lambda: response.read(_CHUNK), b""):
@@ -70,19 +90,24 @@ def _download(file, target, progress=True):
                           end="", file=sys.stderr, flush=True)
         if progress:
             print(file=sys.stderr)
-        if file.member:
+        if file.is_folder:
+            _extract_folder(archive, partial, file)
+        elif file.member:
             _extract(partial, file)
-        found = sha256_of(partial)
+        found = _checksum(file, partial)
         if found != file.sha256:
             raise _mismatch(file, file.url, found)
-        os.replace(partial, target)  # atomic within one folder
+        os.replace(partial, target)  # atomic within one folder (a file or a new folder)
     except OSError as exc:
         raise PipelineError(
             f"{file.path}: cannot download {file.url} ({exc}). Without network, set "
             f"{MIRROR_ENV} to a folder laid out like shared/data, or put the file at "
             f"{target}. Received: url={file.url!r}") from None
     finally:
+        if partial.is_dir():
+            shutil.rmtree(partial)
         partial.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
     return target
 
 
@@ -99,8 +124,28 @@ def _extract(archive, file):
     archive.write_bytes(data)
 
 
+def _extract_folder(archive, folder, file):
+    """Extracts the files of zip ``archive`` under its folder ``file.member`` into
+    ``folder`` (the zip's other entries are left out)."""
+    member = f"/{file.member}"
+    with zipfile.ZipFile(archive) as zipped:
+        names = [n for n in zipped.namelist() if not n.endswith("/") and member in f"/{n}"]
+        if not names:
+            raise PipelineError(f"{file.url}: the zip has no folder {file.member!r} "
+                                f"(entries: {', '.join(zipped.namelist()[:10])}). "
+                                f"Received: member={file.member!r}")
+        for name in names:
+            inside = f"/{name}".split(member, 1)[1]
+            if ".." in Path(inside).parts:
+                continue
+            out = folder / inside
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(zipped.read(name))
+
+
 def fetch_file(file, progress=True):
-    """Returns a local, checksum-verified path of a `DatasetFile`.
+    """Returns a local, checksum-verified path of a `DatasetFile` (a folder's path where
+    it is a folder, `DatasetFile.is_folder`).
 
     Args:
         file: the `DatasetFile` (mirror-relative path, URL, sha256).
@@ -110,14 +155,14 @@ def fetch_file(file, progress=True):
         PipelineError: naming the file, expected and found checksums, and the fix.
     """
     cached = cache_root() / file.path
-    if cached.is_file():
-        found = sha256_of(cached)
+    if _exists(file, cached):
+        found = _checksum(file, cached)
         if found != file.sha256:
             raise _mismatch(file, cached, found)
         return cached
     mirror = mirror_root()
-    if mirror is not None and (mirror / file.path).is_file():
-        found = sha256_of(mirror / file.path)
+    if mirror is not None and _exists(file, mirror / file.path):
+        found = _checksum(file, mirror / file.path)
         if found != file.sha256:
             raise _mismatch(file, mirror / file.path, found)
         return mirror / file.path

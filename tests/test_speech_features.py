@@ -125,3 +125,17 @@ def test_the_layer_round_trips_its_config():
     clone = LogMelFeatures.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
     assert clone.options["n_mels"] == 64 and clone.spec_augment == {"time_masks": 1}
+
+
+def test_a_model_over_wav_bytes_saves_and_loads_with_the_layer(recording, tmp_path):
+    import keras
+
+    audio = keras.Input(shape=(), dtype="string", name="audio")
+    frames, mask = LogMelFeatures(spec_augment={}, name="features")(audio)
+    model = keras.Model(audio, [frames, mask])
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    batch = tf.constant([recording.read_bytes()])
+    for before, after in zip(model(batch), loaded(batch)):
+        np.testing.assert_array_equal(before, after)
+    assert loaded.get_layer("features").spec_augment == {}

@@ -1,4 +1,5 @@
-"""The shared model layer: cells, the backbone (ids -> vectors) and the task-model base
+"""The shared model layer: cells, the backbones (ids -> vectors, `RNNBackbone`; float
+frames -> vectors, `FrameBackbone`; one recurrent encoder, `encoder`) and the task-model base
 (`task.Task`); each task's own model is in its folder (``rnn_pipeline/tasks/<task>/``).
 
 A task's serializable classes register when its model module is imported; a run's
@@ -10,5 +11,6 @@ in one that built them).
 from rnn_pipeline.models.backbone import RNNBackbone
 from rnn_pipeline.models.builder import build_backbone
 from rnn_pipeline.models.cells import CELLS
+from rnn_pipeline.models.encoder import FrameBackbone
 
-__all__ = ["CELLS", "RNNBackbone", "build_backbone"]
+__all__ = ["CELLS", "FrameBackbone", "RNNBackbone", "build_backbone"]

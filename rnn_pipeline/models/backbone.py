@@ -3,15 +3,17 @@
 import keras
 
 from rnn_pipeline.errors import pipeline_error
-from rnn_pipeline.models.cells import recurrent_stack
+from rnn_pipeline.models.encoder import check_rate, encoder_layers, run_encoder
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class RNNBackbone(keras.Model):
     """Embedding -> ``num_layers`` stacked recurrent layers, with dropout.
 
-    The language model's backbone; its recurrent layers come from `recurrent_stack`,
-    which also builds the translator's encoder and decoder and the forecaster's encoder.
+    The language model's backbone; its recurrent layers and their dropout are the
+    encoder of `rnn_pipeline.models.encoder` (`encoder_layers`, `run_encoder`), which
+    `FrameBackbone` also runs over float frames; `recurrent_stack` also builds the
+    translator's encoder and decoder and the forecaster's encoder.
 
     Args:
         vocabulary_size: number of token ids.
@@ -38,9 +40,8 @@ class RNNBackbone(keras.Model):
                  dtype=None, **kwargs):
         if embedding_dim < 1:
             raise pipeline_error("embedding_dim", "must be at least 1", embedding_dim)
-        for name, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
-            if not 0.0 <= value < 1.0:
-                raise pipeline_error(name, "must be in [0, 1)", value)
+        check_rate("dropout", dropout)
+        check_rate("embedding_dropout", embedding_dropout)
         init = ("uniform" if init_scale is None
                 else keras.initializers.RandomUniform(-init_scale, init_scale, seed=seed))
         # === Layers ===
@@ -49,18 +50,14 @@ class RNNBackbone(keras.Model):
             dtype=dtype, name="token_embedding")
         self.embedding_dropout = keras.layers.Dropout(embedding_dropout, seed=seed,
                                                       name="embedding_dropout")
-        self.rnn_layers = recurrent_stack(
-            cell, units, num_layers, bidirectional, first_seed=seed + 10, activation=activation,
+        self.rnn_layers, self.dropout_layers = encoder_layers(
+            cell, units, num_layers, bidirectional, dropout, seed, activation=activation,
             init_scale=init_scale, recurrent_initializer=recurrent_initializer,
             stateful=stateful, dtype=dtype)
-        self.dropout_layers = [keras.layers.Dropout(dropout, seed=seed + i + 1,
-                                                    name=f"dropout_{i}")
-                               for i in range(num_layers)]
         # === Functional graph ===
         token_ids = keras.Input(batch_shape=(batch_size, None), dtype="int32", name="token_ids")
         x = self.embedding_dropout(self.token_embedding(token_ids))  # (batch, time, embedding_dim)
-        for rnn, drop in zip(self.rnn_layers, self.dropout_layers):
-            x = drop(rnn(x))  # (batch, time, units * directions)
+        x = run_encoder(x, self.rnn_layers, self.dropout_layers)  # (batch, time, units * dirs)
         super().__init__(inputs=token_ids, outputs=x, dtype=dtype, **kwargs)
         # === Config ===
         self.vocabulary_size = vocabulary_size

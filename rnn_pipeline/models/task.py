@@ -8,6 +8,14 @@ from rnn_pipeline.metrics import Perplexity
 from rnn_pipeline.training.gradients import GradientMonitor
 
 
+class PerExampleLoss(keras.losses.Loss):
+    """A loss whose ``y_pred`` already is each example's loss (a sequence's NLL): Keras
+    applies the sample weights, the reduction and the replica scaling as for its own."""
+
+    def call(self, y_true, y_pred):
+        return y_pred
+
+
 class TaskSteps:
     """What every task model shares, as a mixin before `keras.Model` (`Task`,
     `SubclassedTask`): ``compile()`` without arguments uses the task's defaults.

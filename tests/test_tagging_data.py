@@ -277,3 +277,16 @@ def test_confusion_counts_rows_are_gold_columns_predicted():
     predicted = [["DET", "VERB", "VERB"], ["NOUN"]]
     counts = confusion_counts(gold, predicted, ["DET", "NOUN", "VERB"])
     assert counts.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_japanese_entity_types_are_drawn_with_every_glyph(tmp_path):
+    import warnings
+
+    from rnn_pipeline.tasks.tagging.plots import plot_entity_f1
+
+    scores = {"f1": 0.5, "per_type": {"人名": {"f1": 0.7, "support": 3},
+                                      "地名": {"f1": 0.2, "support": 1}}}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Glyph .* missing")
+        plot_entity_f1(scores, scores, tmp_path / "f1.png", "ja: test entity F1")
+    assert (tmp_path / "f1.png").read_bytes()[:4] == b"\x89PNG"

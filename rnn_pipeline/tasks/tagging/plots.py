@@ -6,6 +6,8 @@ import collections
 import numpy as np
 from matplotlib.figure import Figure
 
+from rnn_pipeline.runs.fonts import fonts_for
+
 CONFUSION_PNG, ENTITY_F1_PNG = "confusion_matrix.png", "entity_f1.png"
 
 
@@ -36,6 +38,11 @@ def plot_confusion(counts, tags, path, title):
         path: PNG file to write.
         title: figure title.
     """
+    with fonts_for(tags):
+        _draw_confusion(counts, tags, path, title)
+
+
+def _draw_confusion(counts, tags, path, title):
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     size = max(5.0, 0.45 * len(tags) + 2)
@@ -64,6 +71,11 @@ def plot_entity_f1(model_scores, baseline_scores, path, title):
         path: PNG file to write.
         title: figure title.
     """
+    with fonts_for(model_scores["per_type"]):
+        _draw_entity_f1(model_scores, baseline_scores, path, title)
+
+
+def _draw_entity_f1(model_scores, baseline_scores, path, title):
     types = sorted(model_scores["per_type"], key=lambda t: -model_scores["per_type"][t]
                    ["support"])
     labels = ["overall"] + [f"{t} ({model_scores['per_type'][t]['support']})" for t in types]
@@ -82,6 +94,6 @@ def plot_entity_f1(model_scores, baseline_scores, path, title):
     ax.invert_yaxis()
     ax.set(xlabel="entity F1 (%)  (type, gold entities)", xlim=(0, 100), title=title)
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=100)

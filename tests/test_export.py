@@ -189,10 +189,20 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
 
 
 def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run, tmp_path):
+    import os
+    import stat
+
     runner = CliRunner()
     base = tmp_path / "saved_models"
-    result = runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
+    finally:
+        os.umask(old)
     assert result.exit_code == 0, result.output
+    # Version folders get the umask's mode, not mkdtemp's private 0o700 (was its own test,
+    # an export of its own).
+    assert stat.S_IMODE((base / "tiny" / "1").stat().st_mode) == 0o755
     # The export's samplers, one per row: temperature 0 is greedy, top_k 0 the whole vocabulary.
     rows = {"greedy": (0.0, 0), "random": (1.0, 0), "top_k": (1.0, 3)}
     request = {"prompt": ["the cat"] * 3, "max_tokens": [5] * 3,
@@ -230,17 +240,3 @@ def test_export_mistakes_are_one_line_and_leave_nothing_behind(fitted_lm_run, tm
     assert garbage.output.startswith(f"Error: {base / 'models.config'} must be a "
                                      f"ModelServerConfig text proto to be updated.")
     assert sorted(p.name for p in base.iterdir()) == ["models.config"]
-
-
-def test_version_folders_get_the_umask_mode_not_mkdtemps_private_one(fitted_lm_run, tmp_path):
-    import os
-    import stat
-
-    base = tmp_path / "saved_models"
-    old = os.umask(0o022)
-    try:
-        result = CliRunner().invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
-    finally:
-        os.umask(old)
-    assert result.exit_code == 0, result.output
-    assert stat.S_IMODE((base / "tiny" / "1").stat().st_mode) == 0o755

@@ -241,7 +241,11 @@ class RunFolder:
         try:
             return keras.models.load_model(path, compile=compile)
         except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
-            raise damaged from exc
+            reason = " ".join(str(exc).split())[:200]  # Keras' own words, on the one line
+            raise pipeline_error("RUN", f"must hold a readable {self.MODEL}, but {path} is "
+                                 f"truncated or damaged ({type(exc).__name__}: {reason}; "
+                                 f"train it again with rnn-pipeline fit)",
+                                 str(self.path)) from exc
 
     def load_vocabulary(self, name=VOCAB):
         """The vocabulary file ``name``, or one line saying it is missing or damaged."""

@@ -300,7 +300,7 @@ def catalogue():
     sections = [("tasks (task = NAME)", [(name, choices.TASKS.get(name).summary)
                                          for name in choices.TASKS.names()]),
                 ("pipelines (rnn-pipeline fit NAME)", pipelines),
-                ("datasets (data.corpus, series.dataset, pairs.dataset)",
+                ("datasets (data.corpus, series.dataset, pairs.dataset, speech.dataset)",
                  [(name, DATASETS.get(name).kind) for name in DATASETS.names()])]
     sections.append(("choices (pipeline keys and options)",
                      [(r.argument, ", ".join(r.names())) for r in choices.ALL]))

@@ -13,7 +13,7 @@ from rnn_pipeline.workflows import get_workflow
 
 def test_bundled_pipelines():
     assert bundled_names() == ["airline_passengers", "aozora_ja", "default", "etth1_segment",
-                               "ettm1_segment", "ja_ner_wikipedia", "melbourne_temperatures",
+                               "ettm1_segment", "fsdd_ctc", "fsdd_digits", "ja_ner_wikipedia", "melbourne_temperatures",
                                "ptb_best", "ptb_small", "tatoeba_en_es", "tatoeba_en_ja",
                                "tinyshakespeare", "ud_english_ewt_upos", "wikitext2",
                                "wnut17_ner"]
@@ -35,7 +35,7 @@ def test_every_bundled_pipeline_validates(name):
     name, marks=pytest.mark.slow) for name in bundled_names()])
 def test_one_epoch_on_a_slice(name, tmp_path, dataset):
     config = config_lib.load(resolve_pipeline(name))
-    sources = {"data": "corpus", "series": "dataset", "pairs": "dataset"}
+    sources = {"data": "corpus", "series": "dataset", "pairs": "dataset", "speech": "dataset"}
     for needed in (getattr(getattr(config, section), key) for section, key in sources.items()
                    if hasattr(config, section)):
         if needed in DATASETS.names():
@@ -58,6 +58,13 @@ def test_one_epoch_on_a_slice(name, tmp_path, dataset):
         workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
         final = workflow.fit(tmp_path / "run")
         assert final["pairs"] == 40 and 0.0 <= final["bleu"] <= 100.0
+        return
+    if config.task == "speech":
+        config = config_lib.apply_overrides(config, [
+            "train.epochs=1", "model.units=8", "model.num_layers=1"])
+        workflow = get_workflow(config.task)(config, log=lambda line: None).prepare()
+        final = workflow.fit(tmp_path / "run")
+        assert 0.0 <= final["test"]["wer"] and final["test"]["count"] > 0
         return
     if config.task == "tagging":
         config = config_lib.apply_overrides(config, [

@@ -24,7 +24,7 @@ from rnn_pipeline.workflows import WORKFLOWS
     (DATASETS, ["airline_passengers", "aozora", "etth1", "ettm1", "fsdd", "ja_ner_wikipedia",
                 "melbourne_temperatures", "ptb", "tatoeba_jpn_eng", "tatoeba_spa_eng",
                 "tinyshakespeare", "ud_english_ewt", "wikitext2", "wnut17"]),
-    (WORKFLOWS, ["causal_lm", "forecast", "tagging", "translation"]),
+    (WORKFLOWS, ["causal_lm", "forecast", "speech", "tagging", "translation"]),
     (ATTENTIONS, ["additive", "dot", "none"]),
     (HEADS, ["autoregressive", "direct", "segment", "seq2seq"]),
     (BASELINES, ["dlinear", "linear", "mean", "nlinear", "repeat", "seasonal_naive"]),

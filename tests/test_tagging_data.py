@@ -271,7 +271,7 @@ def test_ja_ner_wikipedia_reads(data_mirror):
 
 
 def test_confusion_counts_rows_are_gold_columns_predicted():
-    from rnn_pipeline.tasks.tagging.plots import confusion_counts
+    from rnn_pipeline.runs.confusion import confusion_counts
 
     gold = [["DET", "NOUN", "VERB"], ["NOUN"]]
     predicted = [["DET", "VERB", "VERB"], ["NOUN"]]
@@ -282,7 +282,7 @@ def test_confusion_counts_rows_are_gold_columns_predicted():
 def test_japanese_entity_types_are_drawn_with_every_glyph(tmp_path):
     import warnings
 
-    from rnn_pipeline.tasks.tagging.plots import plot_entity_f1
+    from rnn_pipeline.runs.confusion import plot_entity_f1
 
     scores = {"f1": 0.5, "per_type": {"人名": {"f1": 0.7, "support": 3},
                                       "地名": {"f1": 0.2, "support": 1}}}

@@ -67,6 +67,6 @@ def test_an_undeclared_task_lists_the_declared_ones(tmp_path):
     result = _run("fit", pipeline, "--run-dir", tmp_path / "run")
     assert result.exit_code == 2
     assert result.output.strip() == (f"Error: {pipeline}: task must be one of: 'causal_lm', "
-                                     f"'forecast', 'tagging', 'translation'. Received: "
+                                     f"'forecast', 'speech', 'tagging', 'translation'. Received: "
                                      f"task='toy'")
     assert not (tmp_path / "run").exists()

@@ -47,11 +47,19 @@ def frame_count(lengths, window, hop):
 
 
 def _decode_one(wav, sample_rate):
-    audio, rate = tf.audio.decode_wav(wav)
-    check = tf.debugging.Assert(
-        tf.equal(rate, sample_rate),
-        [tf.strings.format("audio has a sample rate of {} Hz, but the model expects {} Hz "
-                           "(resample the file)", (rate, sample_rate))])
+    """One WAV file -> mono samples; a file that is not RIFF/WAVE or has another rate fails
+    an assertion in the one error format (TF Serving answers it with a 400)."""
+    header = tf.strings.length(wav) >= 44
+    header &= tf.equal(tf.strings.substr(wav, 0, 4), "RIFF")
+    header &= tf.equal(tf.strings.substr(wav, 8, 4), "WAVE")
+    is_wav = tf.debugging.Assert(header, [
+        "audio must be a 16-bit PCM WAV file (a RIFF/WAVE header of 44 bytes or more). "
+        "Received: audio=", tf.strings.substr(wav, 0, 12)])
+    with tf.control_dependencies([is_wav]):
+        audio, rate = tf.audio.decode_wav(wav)
+    check = tf.debugging.Assert(tf.equal(rate, sample_rate), [
+        f"audio must have a sample rate of {sample_rate} Hz (resample the file). Received: "
+        f"sample_rate=", rate])
     with tf.control_dependencies([check]):
         return tf.reduce_mean(audio, axis=-1)  # [samples]: channels mixed down to mono
 
@@ -68,8 +76,8 @@ def decode_wavs(audio, sample_rate=DEFAULT_SAMPLE_RATE):
 
     Raises:
         tf.errors.InvalidArgumentError: a file that is not a 16-bit PCM WAV, or has
-            another sample rate ("audio has a sample rate of 16000 Hz, but the model
-            expects 8000 Hz").
+            another sample rate ("audio must have a sample rate of 8000 Hz (resample the
+            file). Received: sample_rate=16000").
     """
     audio = tf.convert_to_tensor(audio, tf.string)
     ragged = tf.map_fn(lambda wav: _decode_one(wav, sample_rate), audio,

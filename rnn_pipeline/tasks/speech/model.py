@@ -31,6 +31,7 @@ from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.encoder import FrameBackbone
 from rnn_pipeline.models.task import PerExampleLoss, SubclassedTask
 from rnn_pipeline.registry import Registry
+from rnn_pipeline.tasks.speech.features import spec_augment
 
 SPEECH_HEADS = Registry("model.head", ("classify", "ctc"))
 POOLINGS = Registry("model.pooling", ("mean", "max", "mean_max"))
@@ -177,13 +178,15 @@ class SpeechRecognizer(SubclassedTask):
         pooling: "mean", "max" or "mean_max" over the real frames ("classify").
         beam_width: beams of ``decode(..., decoder="beam")`` ("ctc").
         seed: initialisation and dropout seed.
+        spec_augment: in training, SpecAugment's time and frequency masks on the frames
+            (`features.spec_augment`), new ones every step.
     """
 
     def __init__(self, num_mels, labels, head="classify", cell="lstm", units=128,
                  num_layers=2, bidirectional=True, dropout=0.0, input_dropout=0.0,
                  projection_dim=0, subsample=1, pooling="mean", beam_width=8,
                  activation="tanh", init_scale=None, recurrent_initializer=None, seed=0,
-                 **kwargs):
+                 spec_augment=False, **kwargs):
         SPEECH_HEADS.check(head, "head")
         POOLINGS.check(pooling, "pooling")
         labels = list(labels)
@@ -209,9 +212,12 @@ class SpeechRecognizer(SubclassedTask):
             "dropout": dropout, "input_dropout": input_dropout,
             "projection_dim": projection_dim, "subsample": subsample, "pooling": pooling,
             "beam_width": beam_width, "activation": activation, "init_scale": init_scale,
-            "recurrent_initializer": recurrent_initializer, "seed": seed}
+            "recurrent_initializer": recurrent_initializer, "seed": seed,
+            "spec_augment": bool(spec_augment)}
         self.head, self.labels, self.subsample = head, labels, subsample
         self.pooling, self.beam_width = pooling, beam_width
+        self.spec_augment = bool(spec_augment)
+        self.augment_seeds = keras.random.SeedGenerator(seed + 2000, name="spec_augment")
         # === Layers ===
         self.backbone = backbone
         init = {} if init_scale is None else {
@@ -240,7 +246,10 @@ class SpeechRecognizer(SubclassedTask):
     def _logits(self, inputs, training=False):
         """(logits, mask): (batch, classes) and None ("classify"), or (batch, frames,
         labels + 1) and the subsampled (batch, frames) mask ("ctc"); float32."""
-        frames, mask = subsample_frames(*frames_and_mask(inputs), self.subsample)
+        frames, mask = frames_and_mask(inputs)
+        if training and self.spec_augment:  # new time and frequency masks every step
+            frames = spec_augment(frames, mask, self.augment_seeds)
+        frames, mask = subsample_frames(frames, mask, self.subsample)
         states = self.backbone(frames, mask=mask, training=training)  # (batch, frames, d)
         if self.head == "classify":
             states, mask = masked_pool(states, mask, self.pooling), None  # (batch, d)

@@ -7,6 +7,8 @@ import json
 from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
                                      read_vectors)
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.runs.confusion import (CONFUSION_PNG, ENTITY_F1_PNG, confusion_counts,
+                                         plot_confusion, plot_entity_f1)
 from rnn_pipeline.resources import recurrent_parts, vocabulary_parts
 from rnn_pipeline.tasks.tagging.data import (PAD, UNK, TaggingVocabularies, load_splits,
                                              tagging_dataset)
@@ -14,8 +16,6 @@ from rnn_pipeline.tasks.tagging.metrics import (entity_scores, most_frequent_tag
                                                 token_accuracy)
 # Importing the model module registers the classes a run's model.keras holds.
 from rnn_pipeline.tasks.tagging.model import build_tagger, is_iob2
-from rnn_pipeline.tasks.tagging.plots import (CONFUSION_PNG, ENTITY_F1_PNG, confusion_counts,
-                                              plot_confusion, plot_entity_f1)
 from rnn_pipeline.workflows.base import Workflow
 
 METRICS_JSON, PREDICTIONS_TSV = "tagging_metrics.json", "predictions.tsv"

@@ -1,5 +1,5 @@
-"""The tagger's figures: a confusion matrix of the tags (POS) and the F1 of each entity
-type against the most-frequent-tag baseline (NER)."""
+"""Figures of a classification by labels: a confusion matrix (POS tags, spoken digits)
+and the F1 of each entity type against the most-frequent-tag baseline (NER)."""
 
 import collections
 
@@ -15,7 +15,7 @@ def confusion_counts(gold, predicted, tags):
     """(tags, tags) int matrix: row = gold tag, column = predicted tag, over every token.
 
     Args:
-        gold: gold tag sequences.
+        gold: gold tag sequences (one label per example: one-element sequences).
         predicted: predicted tag sequences, aligned with ``gold``.
         tags: the tag names, in row/column order.
     """
@@ -49,7 +49,7 @@ def _draw_confusion(counts, tags, path, title):
     fig = Figure(figsize=(size + 1, size))
     ax = fig.subplots()
     image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the gold tag's tokens")
+    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true label's examples")
     ax.set_xticks(range(len(tags)), tags, rotation=90)
     ax.set_yticks(range(len(tags)), tags)
     if len(tags) <= 30:
@@ -57,7 +57,7 @@ def _draw_confusion(counts, tags, path, title):
             if count and row != column:
                 ax.text(column, row, str(count), ha="center", va="center", fontsize=6,
                         color="white" if shares[row, column] > 0.5 else "black")
-    ax.set(xlabel="predicted tag", ylabel="gold tag", title=title)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

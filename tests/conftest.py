@@ -148,6 +148,15 @@ def fitted_tagging(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def fitted_speech(tmp_path_factory, dataset):
+    """(result, run folder) of test_speech_workflow's tiny classify pipeline (FSDD, two
+    digits of two speakers), fitted once per session; tests only read it."""
+    from test_speech_workflow import _fit
+
+    return shared_fit(tmp_path_factory, "speech", lambda folder: _fit(folder, dataset)[:2])
+
+
+@pytest.fixture(scope="session")
 def fitted_forecast(tmp_path_factory):
     """(result, run folder) of test_forecast_workflow's tiny pipeline, fitted once per
     session; tests only read it."""

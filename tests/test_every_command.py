@@ -17,6 +17,7 @@ import pytest
 from rnn_pipeline.config import TASK_CONFIGS
 from rnn_pipeline.tasks import WORKFLOWS
 from test_forecast_workflow import monthly_rows
+from tests_support import dataset_paths
 
 
 def _lm_commands(run, out):
@@ -44,6 +45,14 @@ def _forecast_commands(run, out):
 
 def _tagging_commands(run, out):
     return {"evaluate": ["evaluate", run],
+            "tag": ["tag", run, "--text", "Peter said no"],
+            "export": ["export", run, "--base", out / "saved_models"]}
+
+
+def _speech_commands(run, out):
+    recordings = dataset_paths("fsdd")["recordings"]
+    return {"evaluate": ["evaluate", run],
+            "transcribe": ["transcribe", run, recordings / "0_theo_4.wav"],
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
@@ -77,7 +86,8 @@ print(json.dumps(codes))
 COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "translation": ("fitted_translation", _translation_commands),
             "forecast": ("fitted_forecast", _forecast_commands),
-            "tagging": ("fitted_tagging", _tagging_commands)}
+            "tagging": ("fitted_tagging", _tagging_commands),
+            "speech": ("fitted_speech", _speech_commands)}
 
 
 def test_every_task_has_its_commands_listed():

@@ -40,10 +40,13 @@ def _fit(folder, dataset, head="classify", extra=""):
 
 
 @pytest.fixture(scope="module")
-def classified(tmp_path_factory, dataset):
-    result, run, root = _fit(tmp_path_factory.mktemp("classify"), dataset)
-    assert result.exit_code == 0, result.output
-    return run, root
+def classified(fitted_speech, dataset, tmp_path_factory):
+    """(a copy of the session's classify run: evaluate writes into it, FSDD's folder)."""
+    import shutil
+
+    run = tmp_path_factory.mktemp("classify") / "run"
+    shutil.copytree(fitted_speech[1], run)
+    return run, dataset("fsdd")["recordings"]
 
 
 def test_classify_fits_transcribes_and_evaluates(classified):
@@ -65,7 +68,7 @@ def test_classify_fits_transcribes_and_evaluates(classified):
     evaluated = CliRunner().invoke(cli, ["evaluate", str(run)])
     assert evaluated.exit_code == 0, evaluated.output
     saved = json.loads((run / "evaluation" / "test.json").read_text(encoding="utf-8"))
-    assert f"test accuracy {100 * saved['accuracy']:.2f}% over 8 recordings" in \
+    assert f"test accuracy {100 * saved['accuracy']:.2f}%, WER {100 * saved['wer']:.2f}%" in \
         evaluated.output
 
 

@@ -30,12 +30,9 @@ import tensorflow as tf
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.models.encoder import FrameBackbone
 from rnn_pipeline.models.task import PerExampleLoss, SubclassedTask
-from rnn_pipeline.registry import Registry
+from rnn_pipeline.tasks.speech.config import SPEECH_DECODERS, SPEECH_HEADS, SPEECH_POOLINGS
 from rnn_pipeline.tasks.speech.features import spec_augment
 
-SPEECH_HEADS = Registry("model.head", ("classify", "ctc"))
-POOLINGS = Registry("model.pooling", ("mean", "max", "mean_max"))
-DECODERS = Registry("decoder", ("greedy", "beam"))
 PAD = -1  # padding of label sequences (targets and decoded)
 
 
@@ -113,7 +110,7 @@ def ctc_decode(log_probs, lengths, decoder="greedy", beam_width=8):
         log_probs: (batch, time, num_labels + 1), the blank last.
         lengths: (batch,) int, real frames per row.
     """
-    DECODERS.check(decoder, "decoder")
+    SPEECH_DECODERS.check(decoder, "decoder")
     time_major = tf.transpose(tf.cast(log_probs, tf.float32), [1, 0, 2])
     lengths = tf.cast(lengths, tf.int32)
     if decoder == "greedy":
@@ -188,7 +185,7 @@ class SpeechRecognizer(SubclassedTask):
                  activation="tanh", init_scale=None, recurrent_initializer=None, seed=0,
                  spec_augment=False, **kwargs):
         SPEECH_HEADS.check(head, "head")
-        POOLINGS.check(pooling, "pooling")
+        SPEECH_POOLINGS.check(pooling, "pooling")
         labels = list(labels)
         fewest = 2 if head == "classify" else 1
         if len(labels) < fewest:

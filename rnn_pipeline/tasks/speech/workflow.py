@@ -134,8 +134,10 @@ class SpeechWorkflow(Workflow):
         import tensorflow as tf
 
         model, out = self.model, []
-        data = frame_batches(self.examples[name].audio, self.targets(name),
-                             frame_function(self.config.speech), 64)
+        data = getattr(self, "datasets", {}).get(name)  # after training: its cached frames
+        if data is None or name == "train":  # the training batches are shuffled
+            data = frame_batches(self.examples[name].audio, self.targets(name),
+                                 frame_function(self.config.speech), 64)
         for x, _ in data:
             if model.head == "classify":
                 ids = model.predict_labels(x)[0]

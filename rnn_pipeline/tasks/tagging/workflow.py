@@ -2,6 +2,7 @@
 unseen words) and entity F1 on the test and valid splits, next to the most-frequent-tag
 baseline, the test predictions, run folder."""
 
+import functools
 import json
 
 from rnn_pipeline.embeddings import (check_embeddings, freeze_callbacks, load_pretrained,
@@ -220,7 +221,7 @@ class TaggingWorkflow(Workflow):
         return [path]
 
     # --- predicting and scoring ---
-    @property
+    @functools.cached_property
     def character_level(self):
         """Whether the run's tokens are characters (character-span JSON files)."""
         from rnn_pipeline.datasets import DATASETS

@@ -170,3 +170,23 @@ def test_a_run_saved_with_keras_lstm_layers_loads(tmp_path, monkeypatch):
     loaded = keras.models.load_model(tmp_path / "old.keras", compile=False)
     assert type(loaded.backbone.rnn_layers[0]) is cells.LSTM
     np.testing.assert_allclose(_predict(loaded), _predict(old), atol=1e-6)
+
+
+def test_bidirectional_layers_built_while_a_keras_file_loads_stay_separate():
+    """`keras.saving.load_model` keys object sharing by `id()`; a Bidirectional wrapper's
+    freed copy of its layer must not enter those maps, or a later wrapper whose layer
+    reuses the address gets the earlier wrapper's backward layer as its forward one."""
+    from keras.src.saving.serialization_lib import ObjectSharingScope
+    from keras.src.backend.common import global_state
+
+    from rnn_pipeline.models.cells import recurrent_layer
+
+    with ObjectSharingScope():
+        wrappers = [recurrent_layer("lstm", 2, i, bidirectional=True) for i in range(3)]
+        recorded = global_state.get_global_attribute("shared_objects/id_to_config_map")
+        assert recorded == {}
+    assert [(w.forward_layer.go_backwards, w.backward_layer.go_backwards)
+            for w in wrappers] == [(False, True)] * 3
+    inner = {id(layer) for w in wrappers for layer in (w.forward_layer, w.backward_layer)}
+    assert len(inner) == 6
+    assert global_state.get_global_attribute("shared_objects/id_to_config_map") is None

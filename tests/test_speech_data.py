@@ -70,12 +70,14 @@ def test_rate_length_and_stereo_checks(tmp_path):
     for digit in "01":
         _write(tmp_path / f"{digit}_a_0.wav")
     _write(tmp_path / "1_a_1.wav", seconds=1.5)
-    with pytest.raises(PipelineError, match=r"1_a_1.wav must last at most max_seconds=1 s\. "
+    with pytest.raises(PipelineError, match=r"1_a_1.wav must last at most "
+                                            r"speech.max_seconds=1 s\. "
                                             r"Received: .*='1.500 s'") as info:
         load_recordings(files=str(tmp_path / "*.wav"), label_pattern=r"^(\d)_", max_seconds=1)
     _one_line(info)
     _write(tmp_path / "1_a_1.wav", rate=16000)
-    with pytest.raises(PipelineError, match=r"1_a_1.wav must be sampled at sample_rate=8000 "
+    with pytest.raises(PipelineError, match=r"1_a_1.wav must be sampled at "
+                                            r"speech.sample_rate=8000 "
                                             r"Hz, but it is 16000 Hz"):
         load_recordings(files=str(tmp_path / "*.wav"), label_pattern=r"^(\d)_")
     stereo = bytearray(wav_bytes(np.zeros(3200), 8000))  # 1600 stereo frames

@@ -114,17 +114,6 @@ def test_ctc_on_joined_recordings_transcribes_words(tmp_path, dataset):
     assert set(words) <= {"0", "1"}
 
 
-def test_a_file_that_is_not_wav_is_one_line_and_no_run(tmp_path):
-    (tmp_path / "0_a_1.wav").write_bytes(b"not a wav file at all")
-    (tmp_path / "1_a_1.wav").write_bytes(b"not a wav file at all")
-    pipeline = tmp_path / "speech.toml"
-    pipeline.write_text(PIPELINE.format(root=tmp_path.as_posix(), head="classify", extra="")
-                        .replace("[01]_jackson_[0-9].wav", "*.wav"))
-    run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)])
-    assert_one_line_error(result, "0_a_1.wav", absent=[run])
-
-
 def test_transcribe_refuses_another_tasks_run(fitted_lm_run, tmp_path):
     wav = tmp_path / "a.wav"
     wav.write_bytes(b"RIFF")

@@ -1,8 +1,11 @@
 """Recurrent layers by name (one registry): simple_rnn, lstm, gru."""
 
+import contextlib
+
 import keras
 import tensorflow as tf
 from keras.src import backend as keras_backend  # the backend's rnn loop (no public API)
+from keras.src.backend.common import global_state  # Keras' object-sharing maps (no public API)
 
 from rnn_pipeline import choices
 from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
@@ -140,9 +143,31 @@ def recurrent_layer(cell, units, index, bidirectional=False, first_seed=0,
     rnn = make_rnn(cell, units, seed=first_seed + 10 * index,
                    name=name.format(cell=cell, i=index), **options)
     if bidirectional:
-        rnn = keras.layers.Bidirectional(rnn, merge_mode="concat",
-                                         name=bidirectional_name.format(cell=cell, i=index))
+        with _object_sharing_suspended():
+            rnn = keras.layers.Bidirectional(rnn, merge_mode="concat",
+                                             name=bidirectional_name.format(cell=cell, i=index))
     return rnn
+
+
+_SHARING_MAPS = ("shared_objects/id_to_obj_map", "shared_objects/id_to_config_map")
+
+
+@contextlib.contextmanager
+def _object_sharing_suspended():
+    """Keeps `keras.layers.Bidirectional`'s copy of its layer out of Keras' object
+    sharing while a `.keras` file loads. The wrapper serializes the layer it is given,
+    which is then freed; under `keras.saving.load_model` the maps are keyed by `id()`,
+    so the next wrapper's fresh layer could reuse the address and be handed the previous
+    wrapper's backward layer ("Forward layer and backward layer should have different
+    go_backwards value"), or silently share its forward layer."""
+    saved = [global_state.get_global_attribute(key) for key in _SHARING_MAPS]
+    for key in _SHARING_MAPS:
+        global_state.set_global_attribute(key, None)
+    try:
+        yield
+    finally:
+        for key, value in zip(_SHARING_MAPS, saved):
+            global_state.set_global_attribute(key, value)
 
 
 def recurrent_stack(cell, units, num_layers, bidirectional=False, first_seed=0,

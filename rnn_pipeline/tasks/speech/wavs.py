@@ -116,11 +116,11 @@ def check_recording(path, sample_rate, max_seconds):
     """
     header = read_header(path)
     if header.sample_rate != sample_rate:
-        raise pipeline_error(str(path), f"must be sampled at sample_rate={sample_rate} Hz, "
+        raise pipeline_error(str(path), f"must be sampled at speech.sample_rate={sample_rate} Hz, "
                              f"but it is {header.sample_rate} Hz (resample it)",
                              f"{header.sample_rate} Hz")
     if max_seconds is not None and header.seconds > max_seconds:
-        raise pipeline_error(str(path), f"must last at most max_seconds={max_seconds:g} s",
+        raise pipeline_error(str(path), f"must last at most speech.max_seconds={max_seconds:g} s",
                              f"{header.seconds:.3f} s")
     note = None
     if header.channels > 1:

@@ -96,7 +96,7 @@ class SpeechModelConfig(RecurrentConfig):
     dropout: float = 0.2
     bidirectional: bool = True
     head: str = one_of(SPEECH_HEADS, "classify")
-    pooling: str = one_of(SPEECH_POOLINGS, "mean")
+    pooling: str = one_of(SPEECH_POOLINGS, "mean_max")
     subsample: int = at_least(1, 2)
     input_dropout: float = 0.0
     projection_dim: int = at_least(0, 0)
@@ -112,7 +112,8 @@ class SpeechConfig(PipelineConfig):
     speech: SpeechSection = field(default_factory=SpeechSection)
     model: SpeechModelConfig = field(default_factory=SpeechModelConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=30, batch_size=32, learning_rate=0.002, global_clipnorm=5.0))
+        epochs=40, batch_size=32, learning_rate=0.002, global_clipnorm=5.0,
+        schedule="cosine"))
 
     def check(self):
         """Raises a `PipelineError` unless the keys agree with each other."""

@@ -12,15 +12,13 @@ so a process per task would prove nothing more about what a run needs to load.""
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from rnn_pipeline.config import TASK_CONFIGS
 from rnn_pipeline.tasks import WORKFLOWS
 from test_forecast_workflow import monthly_rows
-from tests_support import dataset_paths
+from tests_support import dataset_paths, installed_commands
 
 
 def _lm_commands(run, out):
@@ -59,32 +57,6 @@ def _speech_commands(run, out):
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
-SEPARATOR = "\n=====8<===== next command =====8<=====\n"
-
-# Runs each listed command with the installed console script's function (as the
-# ``rnn-pipeline`` entry point does), in order, in this one fresh process; a separator
-# after each command on stdout and stderr (fd 2 itself, where TensorFlow's C++ logs go);
-# the exit statuses, as JSON, last on stdout.
-ENTRY_DRIVER = f"""
-import json, os, sys
-from importlib.metadata import entry_points
-(entry,) = entry_points(group="console_scripts", name="rnn-pipeline")
-main = entry.load()
-codes = {{}}
-for name, args in json.loads(sys.argv[1]).items():
-    try:
-        main(args, prog_name="rnn-pipeline")
-        codes[name] = 0
-    except SystemExit as stop:
-        codes[name] = stop.code if isinstance(stop.code, int) else (stop.code is not None)
-    sys.stdout.write({SEPARATOR!r})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.write(2, {SEPARATOR!r}.encode())
-print(json.dumps(codes))
-"""
-
-
 # task -> (fixture of a fitted run, its commands); a new task must add its row.
 COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "translation": ("fitted_translation", _translation_commands),
@@ -102,8 +74,6 @@ def every_command(request, tmp_path_factory):
     """{task: (its folder, {command: (exit status, stdout, stderr)}) or the skip or failure
     that its fitted run raised}: every task's commands, on a copy of its fitted run (evaluate
     writes run/evaluation/), in one fresh process."""
-    entry = shutil.which("rnn-pipeline")
-    assert entry, "the rnn-pipeline entry point is not installed"
     folders, listed, unavailable = {}, {}, {}
     for task in sorted(COMMANDS):
         fixture, commands = COMMANDS[task]
@@ -115,18 +85,12 @@ def every_command(request, tmp_path_factory):
         folder = folders[task] = tmp_path_factory.mktemp(task)
         shutil.copytree(fitted[1] if isinstance(fitted, tuple) else fitted, folder / "run")
         for name, args in commands(folder / "run", folder).items():
-            listed[f"{task} {name}"] = [str(a) for a in args]
-    done = subprocess.run([sys.executable, "-c", ENTRY_DRIVER, json.dumps(listed)],
-                          capture_output=True, text=True, cwd=tmp_path_factory.getbasetemp(),
-                          timeout=900)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    outs, errs = done.stdout.split(SEPARATOR), done.stderr.split(SEPARATOR)
-    assert len(outs) == len(errs) == len(listed) + 1, (done.stdout + done.stderr)[-3000:]
-    codes = json.loads(outs[-1])
+            listed[f"{task} {name}"] = args
+    done = installed_commands(listed, cwd=tmp_path_factory.getbasetemp(), timeout=900)
     results = {task: (folder, {}) for task, folder in folders.items()}
-    for (key, code), out, err in zip(codes.items(), outs, errs):
+    for key, result in done.items():
         task, name = key.split(" ", 1)
-        results[task][1][name] = (code, out, err)
+        results[task][1][name] = result
     return {**results, **unavailable}
 
 

@@ -130,6 +130,57 @@ def fresh_process(export_dir, requests, script_dir, cli=None):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+SEPARATOR = "\n=====8<===== next command =====8<=====\n"
+
+# Runs each listed command with the installed console script's function (as the
+# ``rnn-pipeline`` entry point does), in order, in this one fresh process; a separator
+# after each command on stdout and stderr (fd 2 itself, where TensorFlow's C++ logs go);
+# the exit statuses, as JSON, last on stdout.
+ENTRY_DRIVER = f"""
+import json, os, sys
+from importlib.metadata import entry_points
+(entry,) = entry_points(group="console_scripts", name="rnn-pipeline")
+main = entry.load()
+codes = {{}}
+for name, args in json.loads(sys.argv[1]).items():
+    try:
+        main(args, prog_name="rnn-pipeline")
+        codes[name] = 0
+    except SystemExit as stop:
+        codes[name] = stop.code if isinstance(stop.code, int) else (stop.code is not None)
+    sys.stdout.write({SEPARATOR!r})
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(2, {SEPARATOR!r}.encode())
+print(json.dumps(codes))
+"""
+
+
+def installed_commands(commands, cwd, timeout=600):
+    """Runs ``rnn-pipeline`` commands one after the other in one fresh process, each with
+    the installed console script's function, as the entry point runs it: one TensorFlow
+    import for all of them.
+
+    Args:
+        commands: {name: [argument, ...]}, run in this order.
+        cwd: the process's working folder.
+
+    Returns:
+        {name: (exit status, stdout, stderr)}.
+    """
+    import shutil
+
+    assert shutil.which("rnn-pipeline"), "the rnn-pipeline entry point is not installed"
+    listed = {name: [str(a) for a in args] for name, args in commands.items()}
+    done = subprocess.run([sys.executable, "-c", ENTRY_DRIVER, json.dumps(listed)],
+                          capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    outs, errs = done.stdout.split(SEPARATOR), done.stderr.split(SEPARATOR)
+    assert len(outs) == len(errs) == len(listed) + 1, (done.stdout + done.stderr)[-3000:]
+    codes = json.loads(outs[-1])
+    return {name: (code, out, err) for (name, code), out, err in zip(codes.items(), outs, errs)}
+
+
 def assert_round_trips(model, inputs, folder, rtol=1e-5):
     """``model`` rebuilt from its config (same weights) and saved to and loaded from a
     ``.keras`` file gives its outputs on ``inputs``; returns the loaded model."""

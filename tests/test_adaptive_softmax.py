@@ -21,8 +21,8 @@ from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
 from rnn_pipeline.tasks.causal_lm.adaptive_softmax import AdaptiveSoftmax
 from rnn_pipeline.training.state import reset_states
 from rnn_pipeline.workflows import get_workflow
-from tests_support import (TINY_VOCAB, assert_one_line_error, fresh_process,
-                           full_forward_logits, tiny_lm)
+from tests_support import (TINY_VOCAB, assert_one_line_error, full_forward_logits,
+                           tf_only_process, tiny_lm)
 
 RNG = np.random.default_rng(0)
 
@@ -200,12 +200,12 @@ def exported(tmp_path_factory):
     return model, path
 
 
-def test_the_export_serves_the_adaptive_head_in_a_fresh_process(exported, tmp_path):
+def test_the_export_serves_the_adaptive_head_in_a_tensorflow_only_process(exported):
     model, path = exported
     assert gpu_only_ops(read_saved_model(path)) == []
-    out = fresh_process(path, {"next_words": {"prompt": ["the cat"]},
-                               "score": {"text": ["the cat sat", "zebra"]}}, tmp_path,
-                        cli=("score", 'text=["the cat sat"]'))
+    out = tf_only_process(path, {"next_words": {"prompt": ["the cat"]},
+                                 "score": {"text": ["the cat sat", "zebra"]}},
+                          cli=("score", 'text=["the cat sat"]'))
     assert out["modules"] == []
     logits = full_forward_logits(model, [1, 2, 3])
     np.testing.assert_allclose(np.exp(logits).sum(), 1.0, atol=1e-5)  # already normalised

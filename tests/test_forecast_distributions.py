@@ -200,13 +200,13 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
 
     from rnn_pipeline.export.graph_checks import op_names, read_saved_model
     from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
-    from tests_support import export_run, fresh_process
+    from tests_support import export_run, tf_only_process
 
     _, run = student_t_run
     path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
-    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path,
-                        cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
+    out = tf_only_process(path, {"serving_default": {"history": history.tolist()}},
+                          cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
     served = out["serving_default"]
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     output = model.predict(history, verbose=0)

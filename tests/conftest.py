@@ -165,6 +165,15 @@ def fitted_forecast(tmp_path_factory):
     return shared_fit(tmp_path_factory, "forecast", _fit)
 
 
+@pytest.fixture(scope="session")
+def fitted_student_t(tmp_path_factory):
+    """(result, run folder) of test_forecast_distributions' Student-t forecast pipeline,
+    fitted once per session; tests only read it."""
+    from test_forecast_distributions import _fit_student_t
+
+    return shared_fit(tmp_path_factory, "student_t", _fit_student_t)
+
+
 def tiny_config(files, **sections):
     """A `LanguageModelConfig` for a tiny, fast model on ``files``; ``sections`` override keys,
     e.g. model={"cell": "gru"}."""

@@ -1,7 +1,8 @@
 """Every command that takes a RUN works on a run of every task in a fresh process: the
 installed ``rnn-pipeline`` entry point, as a user runs it after ``fit`` has exited (so no
 class is registered by the process that trained it), with nothing on stderr (no TensorFlow
-start-up line, no library warning).
+start-up line, no library warning); the forecast command also on a Student-t run, whose
+distribution classes must register themselves as well.
 
 Every task's commands run one after the other in one fresh process (the entry point's
 function, loaded from the installed console-script entry), each with its own exit status,
@@ -44,6 +45,13 @@ def _forecast_commands(run, out):
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
+def _distribution_commands(run, out):
+    recent = out / "recent_t.csv"
+    recent.write_text("\n".join(monthly_rows()[:31]) + "\n")
+    return {"forecast a distribution": ["forecast", run, "--input", recent,
+                                        "--out", out / "t.csv"]}
+
+
 def _tagging_commands(run, out):
     return {"evaluate": ["evaluate", run],
             "tag": ["tag", run, "--text", "Peter said no"],
@@ -63,6 +71,11 @@ COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "forecast": ("fitted_forecast", _forecast_commands),
             "tagging": ("fitted_tagging", _tagging_commands),
             "speech": ("fitted_speech", _speech_commands)}
+
+
+# Runs of another kind that a task's commands must load too: task -> (fixture, commands),
+# run after the task's own (on its fitted run, not a copy: they write nothing in it).
+OTHER_RUNS = {"forecast": ("fitted_student_t", _distribution_commands)}
 
 
 def test_every_task_has_its_commands_listed():
@@ -86,6 +99,11 @@ def every_command(request, tmp_path_factory):
         shutil.copytree(fitted[1] if isinstance(fitted, tuple) else fitted, folder / "run")
         for name, args in commands(folder / "run", folder).items():
             listed[f"{task} {name}"] = args
+        if task in OTHER_RUNS:
+            fixture, commands = OTHER_RUNS[task]
+            other = request.getfixturevalue(fixture)[1]
+            for name, args in commands(other, folder).items():
+                listed[f"{task} {name}"] = args
     done = installed_commands(listed, cwd=tmp_path_factory.getbasetemp(), timeout=900)
     results = {task: (folder, {}) for task, folder in folders.items()}
     for key, result in done.items():

@@ -140,11 +140,11 @@ def fitted_translation(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def fitted_tagging(tmp_path_factory):
-    """(result, run folder) of test_tagging_workflow's tiny NER pipeline, fitted once per
-    session; tests only read it."""
+    """(result, run folder) of test_tagging_workflow's tiny NER pipeline with the CRF head,
+    fitted once per session; tests only read it."""
     from test_tagging_workflow import _fit
 
-    return shared_fit(tmp_path_factory, "tagging", _fit)
+    return shared_fit(tmp_path_factory, "tagging", lambda folder: _fit(folder, head="crf"))
 
 
 @pytest.fixture(scope="session")

@@ -141,6 +141,16 @@ EXPORT_SERVER = textwrap.dedent("""
 _export_server = None
 
 
+def _stop(process):
+    """Ends `EXPORT_SERVER` at the end of the session: stdin closed, it exits by itself."""
+    process.stdin.close()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _ask_export_server(request, timeout=180):
     """The answer of this test process's `EXPORT_SERVER` (started on first use, once per
     pytest worker: one TensorFlow import for every export it serves) to ``request``."""
@@ -155,7 +165,7 @@ def _ask_export_server(request, timeout=180):
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=log, text=True)
         _export_server.log = log
-        atexit.register(_export_server.stdin.close)
+        atexit.register(_stop, _export_server)
     server = _export_server
 
     def log_tail():

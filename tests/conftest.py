@@ -129,6 +129,29 @@ def fitted_lm_run(tmp_path_factory):
     return shared_fit(tmp_path_factory, "fitted_lm", _fit_tiny_lm)[1]
 
 
+def _export_tiny_lm(folder, run):
+    import os
+
+    from click.testing import CliRunner
+
+    from rnn_pipeline.cli.main import cli
+
+    base = folder / "saved_models"
+    old = os.umask(0o022)  # test_export checks that the version folder gets the umask's mode
+    try:
+        return CliRunner().invoke(cli, ["export", str(run), "--base", str(base)]), base
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture(scope="session")
+def exported_lm_run(tmp_path_factory, fitted_lm_run):
+    """The export base of `fitted_lm_run` (model "tiny", version 1), exported once per
+    session through the CLI under umask 0o022; tests only read it."""
+    return shared_fit(tmp_path_factory, "exported_lm",
+                      lambda folder: _export_tiny_lm(folder, fitted_lm_run))[1]
+
+
 @pytest.fixture(scope="session")
 def fitted_translation(tmp_path_factory):
     """(result, run folder) of test_translation_workflow's tiny pipeline, fitted once per

@@ -179,18 +179,12 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     assert bad.exit_code == 2 and "Error: --name must be ASCII letters, digits" in bad.output
 
 
-def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run, tmp_path):
-    import os
+def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run,
+                                                                     exported_lm_run):
     import stat
 
     runner = CliRunner()
-    base = tmp_path / "saved_models"
-    old = os.umask(0o022)
-    try:
-        result = runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
-    finally:
-        os.umask(old)
-    assert result.exit_code == 0, result.output
+    base = exported_lm_run  # exported through the CLI under umask 0o022, once per session
     # Version folders get the umask's mode, not mkdtemp's private 0o700 (was its own test,
     # an export of its own).
     assert stat.S_IMODE((base / "tiny" / "1").stat().st_mode) == 0o755

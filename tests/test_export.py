@@ -2,7 +2,6 @@
 only (never rnn_pipeline), and saved_model_cli (the Session-based loader path TF Serving
 uses)."""
 
-
 import numpy as np
 import pytest
 import tensorflow as tf

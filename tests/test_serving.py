@@ -38,12 +38,15 @@ def serving(base, limits=LIMITS):
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """(model, export base) with versions 1 and 2 of model "tiny"."""
+    """(model, export base) with versions 1 and 2 of model "tiny", both the same export:
+    version 2 is a copy of version 1 (an export's next version number: test_export)."""
+    import shutil
+
     model = tiny_lm()
     base = tmp_path_factory.mktemp("saved_models")
-    for _ in range(2):
-        export_saved_model(lambda assets: LanguageModelServing(model, assets, top_words=3),
-                           base, "tiny")
+    path, _ = export_saved_model(
+        lambda assets: LanguageModelServing(model, assets, top_words=3), base, "tiny")
+    shutil.copytree(path, path.parent / "2")
     return model, base
 
 

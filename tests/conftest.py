@@ -129,6 +129,29 @@ def fitted_lm_run(tmp_path_factory):
     return shared_fit(tmp_path_factory, "fitted_lm", _fit_tiny_lm)[1]
 
 
+def _export_tiny_lm(folder, run):
+    import os
+
+    from click.testing import CliRunner
+
+    from rnn_pipeline.cli.main import cli
+
+    base = folder / "saved_models"
+    old = os.umask(0o022)  # test_export checks that the version folder gets the umask's mode
+    try:
+        return CliRunner().invoke(cli, ["export", str(run), "--base", str(base)]), base
+    finally:
+        os.umask(old)
+
+
+@pytest.fixture(scope="session")
+def exported_lm_run(tmp_path_factory, fitted_lm_run):
+    """The export base of `fitted_lm_run` (model "tiny", version 1), exported once per
+    session through the CLI under umask 0o022; tests only read it."""
+    return shared_fit(tmp_path_factory, "exported_lm",
+                      lambda folder: _export_tiny_lm(folder, fitted_lm_run))[1]
+
+
 @pytest.fixture(scope="session")
 def fitted_translation(tmp_path_factory):
     """(result, run folder) of test_translation_workflow's tiny pipeline, fitted once per
@@ -140,11 +163,11 @@ def fitted_translation(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def fitted_tagging(tmp_path_factory):
-    """(result, run folder) of test_tagging_workflow's tiny NER pipeline, fitted once per
-    session; tests only read it."""
+    """(result, run folder) of test_tagging_workflow's tiny NER pipeline with the CRF head,
+    fitted once per session; tests only read it."""
     from test_tagging_workflow import _fit
 
-    return shared_fit(tmp_path_factory, "tagging", _fit)
+    return shared_fit(tmp_path_factory, "tagging", lambda folder: _fit(folder, head="crf"))
 
 
 @pytest.fixture(scope="session")
@@ -163,6 +186,15 @@ def fitted_forecast(tmp_path_factory):
     from test_forecast_workflow import _fit
 
     return shared_fit(tmp_path_factory, "forecast", _fit)
+
+
+@pytest.fixture(scope="session")
+def fitted_student_t(tmp_path_factory):
+    """(result, run folder) of test_forecast_distributions' Student-t forecast pipeline,
+    fitted once per session; tests only read it."""
+    from test_forecast_distributions import _fit_student_t
+
+    return shared_fit(tmp_path_factory, "student_t", _fit_student_t)
 
 
 def tiny_config(files, **sections):

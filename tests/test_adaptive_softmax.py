@@ -21,8 +21,8 @@ from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
 from rnn_pipeline.tasks.causal_lm.adaptive_softmax import AdaptiveSoftmax
 from rnn_pipeline.training.state import reset_states
 from rnn_pipeline.workflows import get_workflow
-from tests_support import (TINY_VOCAB, assert_one_line_error, fresh_process,
-                           full_forward_logits, tiny_lm)
+from tests_support import (TINY_VOCAB, assert_one_line_error, full_forward_logits,
+                           tf_only_process, tiny_lm)
 
 RNG = np.random.default_rng(0)
 
@@ -177,8 +177,8 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
 def test_an_xla_step_trains_the_adaptive_head_as_the_plain_one(tmp_path):
     files = write_tiny_corpus(tmp_path)
     runs = []
-    for jit in (False, True):
-        config = tiny_config(files, model={"num_layers": 2, "head": "adaptive",
+    for jit in (False, True):  # one layer: two under XLA are test_training_loop's
+        config = tiny_config(files, model={"num_layers": 1, "head": "adaptive",
                                            "cutoffs": [4, 10], "tie_weights": False,
                                            "dropout": 0.0, "embedding_dropout": 0.0},
                              train={"epochs": 1, "seed": 3, "global_clipnorm": 0.5,
@@ -200,12 +200,12 @@ def exported(tmp_path_factory):
     return model, path
 
 
-def test_the_export_serves_the_adaptive_head_in_a_fresh_process(exported, tmp_path):
+def test_the_export_serves_the_adaptive_head_in_a_tensorflow_only_process(exported):
     model, path = exported
     assert gpu_only_ops(read_saved_model(path)) == []
-    out = fresh_process(path, {"next_words": {"prompt": ["the cat"]},
-                               "score": {"text": ["the cat sat", "zebra"]}}, tmp_path,
-                        cli=("score", 'text=["the cat sat"]'))
+    out = tf_only_process(path, {"next_words": {"prompt": ["the cat"]},
+                                 "score": {"text": ["the cat sat", "zebra"]}},
+                          cli=("score", 'text=["the cat sat"]'))
     assert out["modules"] == []
     logits = full_forward_logits(model, [1, 2, 3])
     np.testing.assert_allclose(np.exp(logits).sum(), 1.0, atol=1e-5)  # already normalised

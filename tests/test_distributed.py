@@ -15,6 +15,7 @@ from rnn_pipeline.cli.main import cli
 from rnn_pipeline.distribute.local_workers import run_local_workers
 from test_pinned_results import FORECAST
 from test_resume import DRIVER, assert_same, figures
+from tests_support import installed_commands
 
 SHORT_DEFAULT = ["--set", "data.max_lines=150", "--set", "model.embedding_dim=16",
                  "--set", "model.units=16", "--set", "train.batch_size=8",
@@ -99,25 +100,40 @@ def test_a_killed_worker_stops_the_job_and_a_restart_resumes(one_device_forecast
     assert_same(figures(tmp_path / "unbroken"), figures(tmp_path / "broken"))
 
 
-def test_mirrored_over_two_cpu_devices_trains_like_one(one_device_forecast, tmp_path):
-    pipeline, one = one_device_forecast
-    mirrored = run(tmp_path, "fit", pipeline, "--run-dir", "mirrored",
-                   "--set", "train.strategy=mirrored", "--set", "train.devices=2")
-    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
-    assert "2 replicas" in mirrored.stdout
-    assert final_figure(tmp_path / "mirrored", "forecast") == pytest.approx(
+@pytest.fixture(scope="module")
+def mirrored(one_device_forecast, tmp_path_factory):
+    """(folder, {command: (exit status, stdout, stderr)}): in one fresh process (the logical
+    CPU devices are set before TensorFlow first runs an op), a mirrored fit of the default
+    pipeline refused for its batch size, then the forecast pipeline fitted mirrored."""
+    pipeline, _ = one_device_forecast
+    folder = tmp_path_factory.mktemp("mirrored")
+    return folder, installed_commands({
+        "refused": ["fit", "default", "--set", "train.strategy=mirrored",
+                    "--set", "train.batch_size=3", "--run-dir", folder / "r"],
+        "mirrored": ["fit", pipeline, "--run-dir", folder / "mirrored",
+                     "--set", "train.strategy=mirrored", "--set", "train.devices=2"]},
+        cwd=folder, timeout=400)
+
+
+def test_mirrored_over_two_cpu_devices_trains_like_one(one_device_forecast, mirrored):
+    _, one = one_device_forecast
+    folder, done = mirrored
+    code, out, err = done["mirrored"]
+    assert code == 0, err[-3000:]
+    assert "2 replicas" in out
+    assert final_figure(folder / "mirrored", "forecast") == pytest.approx(
         final_figure(one, "forecast"), rel=0.01)
 
 
-def test_a_batch_that_does_not_divide_among_the_replicas_is_one_line(tmp_path):
-    result = run(tmp_path, "fit", "default", "--set", "train.strategy=mirrored",
-                 "--set", "train.batch_size=3", "--run-dir", "r")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
+def test_a_batch_that_does_not_divide_among_the_replicas_is_one_line(mirrored):
+    folder, done = mirrored
+    code, _, err = done["refused"]
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
         "Error: train.batch_size must divide by the 2 replicas of train.strategy 'mirrored' "
         "(each replica carries the state of batch_size / replicas streams). Received: "
         "train.batch_size=3")
-    assert not (tmp_path / "r").exists()
+    assert not (folder / "r").exists()
 
 
 @pytest.mark.parametrize("tf_config, key", [

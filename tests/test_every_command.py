@@ -1,23 +1,25 @@
 """Every command that takes a RUN works on a run of every task in a fresh process: the
 installed ``rnn-pipeline`` entry point, as a user runs it after ``fit`` has exited (so no
 class is registered by the process that trained it), with nothing on stderr (no TensorFlow
-start-up line, no library warning).
+start-up line, no library warning); the forecast command also on a Student-t run, whose
+distribution classes must register themselves as well.
 
-A task's commands run one after the other in one fresh process (the entry point's function,
-loaded from the installed console-script entry), each with its own exit status, stdout and
-stderr: one TensorFlow import per task instead of one per command (~4 s CPU each)."""
+Every task's commands run one after the other in one fresh process (the entry point's
+function, loaded from the installed console-script entry), each with its own exit status,
+stdout and stderr: one TensorFlow import for all of them instead of one per task (~5 s
+CPU each). That process never trains, and whichever task comes first, loading a run
+imports every task's model classes (`RunFolder.load_model` calls `import_task_classes`),
+so a process per task would prove nothing more about what a run needs to load."""
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from rnn_pipeline.config import TASK_CONFIGS
 from rnn_pipeline.tasks import WORKFLOWS
 from test_forecast_workflow import monthly_rows
-from tests_support import dataset_paths
+from tests_support import dataset_paths, installed_commands
 
 
 def _lm_commands(run, out):
@@ -43,6 +45,13 @@ def _forecast_commands(run, out):
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
+def _distribution_commands(run, out):
+    recent = out / "recent_t.csv"
+    recent.write_text("\n".join(monthly_rows()[:31]) + "\n")
+    return {"forecast a distribution": ["forecast", run, "--input", recent,
+                                        "--out", out / "t.csv"]}
+
+
 def _tagging_commands(run, out):
     return {"evaluate": ["evaluate", run],
             "tag": ["tag", run, "--text", "Peter said no"],
@@ -56,32 +65,6 @@ def _speech_commands(run, out):
             "export": ["export", run, "--base", out / "saved_models"]}
 
 
-SEPARATOR = "\n=====8<===== next command =====8<=====\n"
-
-# Runs each listed command with the installed console script's function (as the
-# ``rnn-pipeline`` entry point does), in order, in this one fresh process; a separator
-# after each command on stdout and stderr (fd 2 itself, where TensorFlow's C++ logs go);
-# the exit statuses, as JSON, last on stdout.
-ENTRY_DRIVER = f"""
-import json, os, sys
-from importlib.metadata import entry_points
-(entry,) = entry_points(group="console_scripts", name="rnn-pipeline")
-main = entry.load()
-codes = {{}}
-for name, args in json.loads(sys.argv[1]).items():
-    try:
-        main(args, prog_name="rnn-pipeline")
-        codes[name] = 0
-    except SystemExit as stop:
-        codes[name] = stop.code if isinstance(stop.code, int) else (stop.code is not None)
-    sys.stdout.write({SEPARATOR!r})
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.write(2, {SEPARATOR!r}.encode())
-print(json.dumps(codes))
-"""
-
-
 # task -> (fixture of a fitted run, its commands); a new task must add its row.
 COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "translation": ("fitted_translation", _translation_commands),
@@ -90,34 +73,59 @@ COMMANDS = {"causal_lm": ("fitted_lm_run", _lm_commands),
             "speech": ("fitted_speech", _speech_commands)}
 
 
+# Runs of another kind that a task's commands must load too: task -> (fixture, commands),
+# run after the task's own (on its fitted run, not a copy: they write nothing in it).
+OTHER_RUNS = {"forecast": ("fitted_student_t", _distribution_commands)}
+
+
 def test_every_task_has_its_commands_listed():
     assert sorted(COMMANDS) == sorted(TASK_CONFIGS.names())
 
 
+@pytest.fixture(scope="module")
+def every_command(request, tmp_path_factory):
+    """{task: (its folder, {command: (exit status, stdout, stderr)}) or the skip or failure
+    that its fitted run raised}: every task's commands, on a copy of its fitted run (evaluate
+    writes run/evaluation/), in one fresh process."""
+    folders, listed, unavailable = {}, {}, {}
+    for task in sorted(COMMANDS):
+        fixture, commands = COMMANDS[task]
+        try:  # a dataset that cannot be had skips (or fails) that task's test only
+            fitted = request.getfixturevalue(fixture)
+        except (pytest.skip.Exception, pytest.fail.Exception) as stop:
+            unavailable[task] = stop
+            continue
+        folder = folders[task] = tmp_path_factory.mktemp(task)
+        shutil.copytree(fitted[1] if isinstance(fitted, tuple) else fitted, folder / "run")
+        for name, args in commands(folder / "run", folder).items():
+            listed[f"{task} {name}"] = args
+        if task in OTHER_RUNS:
+            fixture, commands = OTHER_RUNS[task]
+            other = request.getfixturevalue(fixture)[1]
+            for name, args in commands(other, folder).items():
+                listed[f"{task} {name}"] = args
+    done = installed_commands(listed, cwd=tmp_path_factory.getbasetemp(), timeout=900)
+    results = {task: (folder, {}) for task, folder in folders.items()}
+    for key, result in done.items():
+        task, name = key.split(" ", 1)
+        results[task][1][name] = result
+    return {**results, **unavailable}
+
+
 @pytest.mark.parametrize("task", sorted(COMMANDS))
-def test_every_command_runs_on_the_run_in_a_fresh_process(task, request, tmp_path):
-    fixture, commands = COMMANDS[task]
-    fitted = request.getfixturevalue(fixture)
-    run = tmp_path / "run"  # a copy: evaluate writes run/evaluation/
-    shutil.copytree(fitted[1] if isinstance(fitted, tuple) else fitted, run)
-    entry = shutil.which("rnn-pipeline")
-    assert entry, "the rnn-pipeline entry point is not installed"
-    listed = {name: [str(a) for a in args] for name, args in commands(run, tmp_path).items()}
-    done = subprocess.run([sys.executable, "-c", ENTRY_DRIVER, json.dumps(listed)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    outs, errs = done.stdout.split(SEPARATOR), done.stderr.split(SEPARATOR)
-    assert len(outs) == len(errs) == len(listed) + 1, (done.stdout + done.stderr)[-3000:]
-    codes = json.loads(outs[-1])
+def test_every_command_runs_on_the_run_in_a_fresh_process(task, every_command):
+    if isinstance(every_command[task], BaseException):
+        raise every_command[task]
+    folder, results = every_command[task]
     failed, printed = {}, {}
-    for (name, code), out, err in zip(codes.items(), outs, errs):
+    for name, (code, out, err) in results.items():
         printed[name] = out
         if code != 0 or err:  # no TF start-up line or library warning either
             failed[name] = (code, (out + err)[-1500:])
     assert failed == {}
-    saved = run / "evaluation" / "test.json"  # the figures printed, saved
+    saved = folder / "run" / "evaluation" / "test.json"  # the figures printed, saved
     assert f"Saved {saved}\n" in printed["evaluate"]
     figures = json.loads(saved.read_text(encoding="utf-8"))
     lines = WORKFLOWS.get(task)(None).evaluation_lines("test", figures)
     assert figures and "\n".join(lines) in printed["evaluate"]
-    assert any((tmp_path / "saved_models").rglob("saved_model.pb"))
+    assert any((folder / "saved_models").rglob("saved_model.pb"))

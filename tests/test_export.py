@@ -1,9 +1,6 @@
-"""Exports for TF Serving: layout, protos, a fresh process without rnn_pipeline, and
-saved_model_cli (the Session-based loader path TF Serving uses)."""
-
-import json
-import subprocess
-import sys
+"""Exports for TF Serving: layout, protos, a process with TensorFlow and tensorflow-text
+only (never rnn_pipeline), and saved_model_cli (the Session-based loader path TF Serving
+uses)."""
 
 import numpy as np
 import pytest
@@ -18,7 +15,8 @@ from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
 from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
-from tests_support import TINY_VOCAB, fresh_process, full_forward_logits, tiny_lm
+from tests_support import (TINY_VOCAB, full_forward_logits, tensorflow_and_text_ops,
+                           tf_only_process, tiny_lm)
 
 VOCAB = TINY_VOCAB
 
@@ -82,25 +80,17 @@ def test_signature_defs_are_batched_predict_signatures(exported):
     assert [d.size for d in signatures["next_words"].outputs["words"].tensor_shape.dim] == [-1, 3]
 
 
-def test_graph_ops_are_core_tensorflow_or_tensorflow_text(exported, tmp_path):
+def test_graph_ops_are_core_tensorflow_or_tensorflow_text(exported):
     _, _, path = exported
     ops = op_names(read_saved_model(path))
     assert gpu_only_ops(read_saved_model(path)) == []
-    script = ("import json, tensorflow as tf\n"
-              "from tensorflow.python.framework import op_def_registry as r\n"
-              "core = set(r.get_registered_ops()) if hasattr(r, 'get_registered_ops') else None\n"
-              "ops = json.loads(input())\n"
-              "before = {o for o in ops if r.get(o) is not None}\n"
-              "import tensorflow_text\n"
-              "after = {o for o in ops if r.get(o) is not None}\n"
-              "print(json.dumps([sorted(before), sorted(after - before), sorted(set(ops) - after)]))")
-    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(sorted(ops)),
-                          capture_output=True, text=True, timeout=120)
-    core, text_ops, unknown = json.loads(done.stdout.strip().splitlines()[-1])
-    assert unknown == [] and "LookupTableFindV2" in core and "WhileV2" not in text_ops
+    core, text = tensorflow_and_text_ops()  # registered before and by `import tensorflow_text`
+    unknown, text_ops = ops - core - text, ops & text
+    assert unknown == set() and "LookupTableFindV2" in ops & core and "WhileV2" not in text_ops
 
 
-def test_a_fresh_process_and_saved_model_cli_give_the_in_memory_results(exported, tmp_path):
+def test_a_tensorflow_only_process_and_saved_model_cli_give_the_in_memory_results(
+        exported):
     model, _, path = exported
     prompts = ["the cat", "a", ""]
     requests = {
@@ -110,7 +100,7 @@ def test_a_fresh_process_and_saved_model_cli_give_the_in_memory_results(exported
         "next_words": {"prompt": prompts},
         "score": {"text": ["the cat sat", "", "zebra on"]},
     }
-    out = fresh_process(path, requests, tmp_path, cli=("next_words", 'prompt=["the"]'))
+    out = tf_only_process(path, requests, cli=("next_words", 'prompt=["the"]'))
     assert out["modules"] == []  # rnn_pipeline was never imported
     assert "Result for output key words:" in out["saved_model_cli"]
     assert "Result for output key probabilities:" in out["saved_model_cli"]
@@ -173,8 +163,8 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     texts = ["東京 で 猫 が", "the cat"]
     generation = {"prompt": texts, "max_tokens": [8, 8], "temperature": [1.0, 1.0],
                   "top_k": [0, 0], "seed": [3, 3]}
-    out = fresh_process(path, {"score": {"text": texts}, "serving_default": generation},
-                         tmp_path)  # the script decodes the text as strict UTF-8
+    out = tf_only_process(path, {"score": {"text": texts}, "serving_default": generation})
+    # (the process decodes the text as strict UTF-8)
     np.testing.assert_allclose(out["score"]["log_likelihood"],
                                model.score(texts)["log_likelihood"], atol=1e-5)
     assert out["serving_default"]["text"] == model.generate(texts, max_tokens=8,
@@ -188,18 +178,12 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     assert bad.exit_code == 2 and "Error: --name must be ASCII letters, digits" in bad.output
 
 
-def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run, tmp_path):
-    import os
+def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_run,
+                                                                     exported_lm_run):
     import stat
 
     runner = CliRunner()
-    base = tmp_path / "saved_models"
-    old = os.umask(0o022)
-    try:
-        result = runner.invoke(cli, ["export", str(fitted_lm_run), "--base", str(base)])
-    finally:
-        os.umask(old)
-    assert result.exit_code == 0, result.output
+    base = exported_lm_run  # exported through the CLI under umask 0o022, once per session
     # Version folders get the umask's mode, not mkdtemp's private 0o700 (was its own test,
     # an export of its own).
     assert stat.S_IMODE((base / "tiny" / "1").stat().st_mode) == 0o755
@@ -208,7 +192,7 @@ def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_r
     request = {"prompt": ["the cat"] * 3, "max_tokens": [5] * 3,
                "temperature": [t for t, _ in rows.values()],
                "top_k": [k for _, k in rows.values()], "seed": [4] * 3}
-    out = fresh_process(base / "tiny" / "1", {"serving_default": request}, tmp_path)
+    out = tf_only_process(base / "tiny" / "1", {"serving_default": request})
     for sampler, text in zip(rows, out["serving_default"]["text"]):
         expected = runner.invoke(cli, ["generate", str(fitted_lm_run), "--prompt", "the cat",
                                        "--max-tokens", "5", "--sampler", sampler,

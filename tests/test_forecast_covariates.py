@@ -132,7 +132,7 @@ def test_fit_learns_the_vocabulary_and_warns_about_unseen_values(covariate_run):
 
 def test_the_export_takes_raw_strings_and_timestamps(covariate_run, tmp_path):
     from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
-    from tests_support import export_run, fresh_process
+    from tests_support import export_run, tf_only_process
 
     result, run, path = covariate_run
     export_dir = export_run(run, tmp_path)
@@ -141,7 +141,7 @@ def test_the_export_takes_raw_strings_and_timestamps(covariate_run, tmp_path):
               "categories": frame["season"].to_numpy(object)[None, :24, None],
               "time": epoch_seconds(pd.to_datetime(frame["Month"]))[None, :36]}
     request = {k: v.tolist() for k, v in inputs.items()}
-    out = fresh_process(export_dir, {"serving_default": request}, tmp_path)
+    out = tf_only_process(export_dir, {"serving_default": request})
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     np.testing.assert_allclose(out["serving_default"]["forecast"],
                                model.predict_windows(inputs), rtol=1e-5)

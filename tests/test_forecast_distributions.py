@@ -142,9 +142,7 @@ def test_a_gaussian_forecaster_learns_the_noise_level():
     assert np.median(scale) == pytest.approx(3.0, rel=0.2)
 
 
-@pytest.fixture(scope="module")
-def student_t_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student_t")
+def _fit_student_t(folder):
     csv = folder / "monthly.csv"
     csv.write_text("\n".join(monthly_rows()) + "\n")
     pipeline = folder / "air.toml"
@@ -154,6 +152,13 @@ def student_t_run(tmp_path_factory):
     pipeline.write_text(text)
     run = folder / "run"
     return CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)]), run
+
+
+@pytest.fixture
+def student_t_run(fitted_student_t):
+    """A run of a Student-t forecaster (`_fit_student_t`, once per session); tests only
+    read it."""
+    return fitted_student_t
 
 
 def test_the_table_scores_the_distribution_and_its_intervals(student_t_run):
@@ -171,20 +176,17 @@ def test_the_table_scores_the_distribution_and_its_intervals(student_t_run):
 
 
 def test_forecast_writes_lower_median_and_upper_columns(student_t_run, tmp_path):
-    import subprocess
-    import sys
-
     import pandas as pd
 
     _, run = student_t_run
     recent = tmp_path / "recent.csv"
     recent.write_text("\n".join(monthly_rows()[:31]) + "\n")
     out = tmp_path / "forecast.csv"
-    # The real command in a fresh process: the run's classes must register themselves.
-    done = subprocess.run([sys.executable, "-c", "from rnn_pipeline.cli.main import cli; cli()",
-                           "forecast", str(run), "--input", str(recent), "--out", str(out)],
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # In this process; the command in a fresh process, where the run's distribution classes
+    # must register themselves: test_every_command (this run is fitted once per session).
+    done = CliRunner().invoke(cli, ["forecast", str(run), "--input", str(recent), "--out",
+                                    str(out)])
+    assert done.exit_code == 0, done.output[-2000:]
 
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["Month", "Passengers", "Passengers_lower",
@@ -200,13 +202,13 @@ def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
 
     from rnn_pipeline.export.graph_checks import op_names, read_saved_model
     from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
-    from tests_support import export_run, fresh_process
+    from tests_support import export_run, tf_only_process
 
     _, run = student_t_run
     path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
-    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path,
-                        cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
+    out = tf_only_process(path, {"serving_default": {"history": history.tolist()}},
+                          cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
     served = out["serving_default"]
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     output = model.predict(history, verbose=0)

@@ -170,18 +170,19 @@ def test_forecast_command_continues_the_timestamps(fitted, tmp_path):
                                  "run's series.lookback = 24; it has 10.")
 
 
-def test_export_serves_raw_values_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
+def test_export_serves_raw_values_in_a_tensorflow_only_process_and_saved_model_cli(fitted,
+                                                                                  tmp_path):
     import numpy as np
 
     from rnn_pipeline.tasks.forecast.workflow import ForecastWorkflow
-    from tests_support import export_run, fresh_process
+    from tests_support import export_run, tf_only_process
 
     result, run = fitted
     assert result.exit_code == 0, result.output
     path = export_run(run, tmp_path)
     history = (np.arange(24, dtype=np.float32) * 5 + 300).reshape(1, 24, 1)
-    out = fresh_process(path, {"serving_default": {"history": history.tolist()}}, tmp_path,
-                        cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
+    out = tf_only_process(path, {"serving_default": {"history": history.tolist()}},
+                          cli=("serving_default", f"history={[[[300.0]] * 24] * 2}"))
     model = ForecastWorkflow.from_run(run, log=lambda *_: None).model
     expected = model.predict(history, verbose=0)
     np.testing.assert_allclose(out["serving_default"]["forecast"], expected, rtol=1e-5)

@@ -10,7 +10,6 @@ import urllib.request
 
 import pytest
 
-from rnn_pipeline.api import export_run
 from rnn_pipeline.serving import make_server
 from rnn_pipeline.serving.limits import ServeLimits
 
@@ -30,12 +29,10 @@ def post(url, body=None, raw=None):
 
 
 @pytest.fixture(scope="module")
-def url(fitted_lm_run, tmp_path_factory):
-    base = tmp_path_factory.mktemp("load") / "saved_models"
-    export_run(fitted_lm_run, base, name="lm", log=lambda *_: None)
-    httpd = make_server(base, port=0, limits=LIMITS)
+def url(exported_lm_run):
+    httpd = make_server(exported_lm_run, port=0, limits=LIMITS)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/models/lm:predict"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/models/tiny:predict"
     httpd.shutdown()
     httpd.server_close()
 

@@ -38,12 +38,15 @@ def serving(base, limits=LIMITS):
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """(model, export base) with versions 1 and 2 of model "tiny"."""
+    """(model, export base) with versions 1 and 2 of model "tiny", both the same export:
+    version 2 is a copy of version 1 (an export's next version number: test_export)."""
+    import shutil
+
     model = tiny_lm()
     base = tmp_path_factory.mktemp("saved_models")
-    for _ in range(2):
-        export_saved_model(lambda assets: LanguageModelServing(model, assets, top_words=3),
-                           base, "tiny")
+    path, _ = export_saved_model(
+        lambda assets: LanguageModelServing(model, assets, top_words=3), base, "tiny")
+    shutil.copytree(path, path.parent / "2")
     return model, base
 
 
@@ -183,7 +186,7 @@ def test_bad_requests_get_tf_serving_codes_and_the_server_stays_up(server, path,
     assert call(f"{url}/v1/models/tiny")[0] == 200  # still serving
 
 
-def test_serve_command_answers_over_http_and_rejects_a_missing_base(server, tmp_path):
+def test_serve_command_answers_over_http_and_rejects_a_missing_base(exports, tmp_path):
     import subprocess
     import sys
 
@@ -195,15 +198,13 @@ def test_serve_command_answers_over_http_and_rejects_a_missing_base(server, tmp_
     assert missing.output.strip() == (f"Error: --base must be an existing folder of exports. "
                                       f"Received: --base={tmp_path / 'nowhere'}")
 
-    model = tiny_lm()
-    export_saved_model(lambda assets: LanguageModelServing(model, assets), tmp_path, "cli")
     process = subprocess.Popen([sys.executable, "-m", "rnn_pipeline.cli.main", "serve",
-                                "--base", str(tmp_path), "--port", "0"],
+                                "--base", str(exports[1]), "--port", "0"],
                                stdout=subprocess.PIPE, text=True)
     try:
         first = process.stdout.readline()
         port = first.split("http://127.0.0.1:")[1].split("/")[0]
-        status, body = call(f"http://127.0.0.1:{port}/v1/models/cli:predict",
+        status, body = call(f"http://127.0.0.1:{port}/v1/models/tiny:predict",
                             {"signature_name": "score", "instances": ["the cat"]})
         assert status == 200 and body["predictions"][0]["num_tokens"] == 3, body
     finally:

@@ -62,9 +62,9 @@ def _fit(tmp_path, head="softmax", conllu=False, extra=""):
 
 
 @pytest.fixture(scope="module")
-def fitted_crf(tmp_path_factory):
-    """(result, run) of the CRF head on the CoNLL NER file, fitted once for the module."""
-    return _fit(tmp_path_factory.mktemp("crf"), head="crf")
+def fitted_crf(fitted_tagging):
+    """(result, run) of the CRF head on the CoNLL NER file, fitted once per session."""
+    return fitted_tagging
 
 
 def _check_run(result, run, entities):
@@ -100,6 +100,19 @@ def test_softmax_head_on_conllu_pos(tmp_path):
     assert f"{100 * saved['model']['accuracy']:.2f}%" in lines[-4]
     png = run / "evaluation" / "valid_confusion_matrix.png"
     assert png.read_bytes()[:4] == b"\x89PNG" and f"Saved {png}" in lines
+    # The softmax head's export (the CRF head's: exported_crf) tags as the model does.
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the export uses its ops)
+
+    from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
+    from tests_support import export_run
+
+    path = export_run(run, tmp_path / "export")
+    tokens = [["The", "dog", "runs"], ["A", "cat", ""]]
+    served = tf.saved_model.load(str(path)).signatures["serving_default"](
+        tokens=tf.constant(tokens))
+    workflow = TaggingWorkflow.from_run(run, log=lambda *_: None)
+    assert _strings(served["tags"]) == _expected_tags(workflow, tokens)
 
 
 def test_crf_head_on_conll_ner_fits_and_evaluates(fitted_crf):
@@ -208,11 +221,11 @@ def test_tagging_is_listed():
     assert any(line.split(maxsplit=1)[:1] == ["tagging"] for line in listed.output.splitlines())
 
 
-def test_tag_prints_each_token_with_its_tag_and_refuses_another_tasks_run(fitted_tagging,
+def test_tag_prints_each_token_with_its_tag_and_refuses_another_tasks_run(fitted_crf,
                                                                           fitted_lm_run):
     from rnn_pipeline.tasks.tagging.workflow import TaggingWorkflow
 
-    _, run = fitted_tagging
+    _, run = fitted_crf
     texts = ["Peter Blackburn said here", "EU rejects German call"]
     result = CliRunner().invoke(cli, ["tag", str(run), "--text", texts[0], "--text", texts[1]])
     assert result.exit_code == 0, result.output

@@ -100,15 +100,15 @@ def test_evaluate_prints_and_saves_the_scores_of_a_split(fitted, tmp_path):
     assert saved[1].stat().st_size > 0
 
 
-def test_export_translates_in_a_fresh_process_and_saved_model_cli(fitted, tmp_path):
+def test_export_translates_in_a_tensorflow_only_process_and_saved_model_cli(fitted, tmp_path):
     from rnn_pipeline.tasks.translation.workflow import TranslationWorkflow
-    from tests_support import export_run, fresh_process
+    from tests_support import export_run, tf_only_process
 
     result, run = fitted
     path = export_run(run, tmp_path)
     sources = ["red cat runs", "quick fox jumps", ""]
-    out = fresh_process(path, {"serving_default": {"source": sources}}, tmp_path,
-                        cli=("serving_default", "source=['red cat runs']"))
+    out = tf_only_process(path, {"serving_default": {"source": sources}},
+                          cli=("serving_default", "source=['red cat runs']"))
     assert out["modules"] == []
     expected = TranslationWorkflow.from_run(run, log=lambda *_: None).translate(sources)
     assert out["serving_default"]["translation"] == expected

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import tiny_config
+from conftest import tiny_config, write_tiny_corpus
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.workflows import get_workflow
 
@@ -38,41 +38,48 @@ def test_fit_then_evaluate(tiny_corpus, tmp_path, cell, layers, tie, tokenizer):
     assert again["tokens"] == final["test_tokens"]
 
 
-def test_run_folder_contents(tiny_corpus, tmp_path):
-    config = tiny_config(tiny_corpus, train={"epochs": 2})
+def _seeded_config(files, seed):
+    return tiny_config(files, model={"units": 16, "embedding_dim": 16, "dropout": 0.2},
+                       train={"epochs": 8, "learning_rate": 0.02, "seed": seed})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(corpus files, config, workflow, final figures, run folder) of one seeded fit with
+    dropout, 8 epochs, that the next three tests read (one fit instead of three)."""
+    folder = tmp_path_factory.mktemp("trained")
+    files = write_tiny_corpus(folder)
+    config = _seeded_config(files, seed=7)
     workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
-    final = workflow.fit(tmp_path / "run")
-    run = RunFolder(tmp_path / "run")
+    return files, config, workflow, workflow.fit(folder / "run"), folder / "run"
+
+
+def test_run_folder_contents(trained):
+    _, config, workflow, final, path = trained
+    run = RunFolder(path)
     assert run.load_config() == config
     assert run.load_vocabulary().itos == workflow.vocabulary.itos
     metrics = json.loads(run.file("metrics.json").read_text())
-    assert [row["epoch"] for row in metrics["epochs"]] == [1, 2]
+    assert [row["epoch"] for row in metrics["epochs"]] == list(range(1, 9))
     assert metrics["final"] == pytest.approx(final)
     csv_lines = run.file("metrics.csv").read_text().splitlines()
     assert csv_lines[0].startswith("epoch,learning_rate,train_loss,train_perplexity,valid_loss")
-    assert len(csv_lines) == 3
+    assert len(csv_lines) == 1 + 8
     assert run.file("curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert any(run.file("tensorboard").rglob("events.out.tfevents.*"))
     assert run.file("model.keras").stat().st_size > 0
 
 
-def test_seeded_runs_are_reproducible(tiny_corpus, tmp_path):
-    results = []
-    for name in ("a", "b"):
-        config = tiny_config(tiny_corpus, model={"dropout": 0.2}, train={"seed": 7})
-        workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
-        results.append(workflow.fit(tmp_path / name))
-    assert results[0] == results[1]
-    config = tiny_config(tiny_corpus, model={"dropout": 0.2}, train={"seed": 8})
-    other = get_workflow("causal_lm")(config, log=lambda line: None).prepare().fit(tmp_path / "c")
-    assert other["valid_perplexity"] != results[0]["valid_perplexity"]
+def test_seeded_runs_are_reproducible(trained, tmp_path):
+    files, _, _, first, _ = trained
+    fit = [get_workflow("causal_lm")(_seeded_config(files, seed), log=lambda line: None)
+           .prepare().fit(tmp_path / str(seed)) for seed in (7, 8)]
+    assert fit[0] == first
+    assert fit[1]["valid_perplexity"] != first["valid_perplexity"]
 
 
-def test_training_lowers_perplexity(tiny_corpus, tmp_path):
-    config = tiny_config(tiny_corpus, model={"units": 16, "embedding_dim": 16},
-                         train={"epochs": 8, "learning_rate": 0.02})
-    workflow = get_workflow("causal_lm")(config, log=lambda line: None).prepare()
-    final = workflow.fit(tmp_path / "run")
+def test_training_lowers_perplexity(trained):
+    final = trained[3]
     assert final["train_perplexity"] < 0.7 * final["unigram_train_perplexity"]
 
 

@@ -233,3 +233,13 @@ def test_a_saved_model_decodes_any_batch_and_length_in_its_graph(tmp_path):
             np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
         assert got["greedy"].shape == (batch,) and got["alignment"].shape == (
             batch, -(-time // 2))
+
+
+def test_a_speech_pipeline_that_sets_one_train_key_keeps_the_speech_defaults():
+    from rnn_pipeline.config import loader
+
+    config = loader.loads('task = "speech"\n[speech]\ndataset = "fsdd"\n[train]\nepochs = 3\n')
+    train = config.train
+    assert (train.epochs, train.batch_size, train.global_clipnorm, train.schedule) == \
+        (3, 32, 5.0, "cosine")
+    assert config.model.pooling == "mean_max"

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from rnn_pipeline.config.schema import PipelineConfig, RecurrentConfig
-from rnn_pipeline.config.training import TrainConfig, at_least, one_of, seed_field
+from rnn_pipeline import choices
+from rnn_pipeline.config.training import (MAX_EPOCHS, TrainConfig, at_least, one_of,
+                                          seed_field)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.registry import Registry
 
@@ -105,15 +107,24 @@ class SpeechModelConfig(RecurrentConfig):
 
 
 @dataclass
+class SpeechTrainConfig(TrainConfig):
+    """A speech pipeline's ``[train]``: `TrainConfig`'s keys with the recogniser's defaults
+    (a pipeline that sets one key keeps the others)."""
+
+    epochs: int = at_least(1, 40, most=MAX_EPOCHS)
+    batch_size: int = at_least(1, 32)
+    global_clipnorm: Optional[float] = 5.0
+    schedule: str = one_of(choices.SCHEDULES, "cosine")
+
+
+@dataclass
 class SpeechConfig(PipelineConfig):
     """Speech recognition from WAV files: ``[speech]``, ``[model]``, ``[train]``."""
 
     task: str = "speech"
     speech: SpeechSection = field(default_factory=SpeechSection)
     model: SpeechModelConfig = field(default_factory=SpeechModelConfig)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        epochs=40, batch_size=32, learning_rate=0.002, global_clipnorm=5.0,
-        schedule="cosine"))
+    train: SpeechTrainConfig = field(default_factory=SpeechTrainConfig)
 
     def check(self):
         """Raises a `PipelineError` unless the keys agree with each other."""

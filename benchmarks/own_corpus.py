@@ -24,13 +24,12 @@ Usage (from the repository root; the data from the mirror):
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+from processes import timed_run
 
 EPOCHS = 2
 TARGET_RATIO = 0.5
@@ -78,11 +77,7 @@ def fit(name, data, work, epochs, overrides):
     run = work / f"{name}-run"
     command = ["rnn-pipeline", "fit", str(pipeline), "--epochs", str(epochs),
                "--run-dir", str(run), *[item for o in overrides for item in ("--set", o)]]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{name}: {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    wall = timed_run(command, what=f"{name}: ")
     metrics = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
     final, rows = metrics["final"], metrics["epochs"]
     vocabulary = len((run / "vocab.txt").read_text(encoding="utf-8").split("\n")) - 1

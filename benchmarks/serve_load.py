@@ -25,7 +25,6 @@ import json
 import multiprocessing
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+from processes import start_serve
 from rnn_pipeline.serving.limits import ServeLimits
 
 LIMITS = ServeLimits()  # what the server runs with: its defaults
@@ -169,10 +169,7 @@ def export_model(base):
 
 
 def start_server(base):
-    process = subprocess.Popen([sys.executable, "-m", "rnn_pipeline.cli.main", "serve",
-                                "--base", str(base), "--port", "0"], stdout=subprocess.PIPE,
-                               text=True)
-    port = int(process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0])
+    process, port = start_serve(base)
     for _ in range(3):  # loads and warms the model
         http(port, "POST", json.dumps({"signature_name": "score", "instances": ["w1"]}).encode())
     return process, port

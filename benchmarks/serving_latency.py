@@ -25,8 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,6 +36,7 @@ import numpy as np
 import rnn_pipeline  # noqa: F401  (TensorFlow backend)
 import tensorflow as tf
 
+from processes import start_serve  # benchmarks/ is the script's folder, first on sys.path
 from rnn_pipeline.config import ModelConfig
 from rnn_pipeline.data.preprocessor import TextPreprocessor
 from rnn_pipeline.export import export_saved_model
@@ -112,11 +111,8 @@ def prefix_loop(model, batch, tokens):
 
 
 def serve_latencies(base, requests, clients=8):
-    process = subprocess.Popen([sys.executable, "-m", "rnn_pipeline.cli.main", "serve",
-                                "--base", str(base), "--port", "0"], stdout=subprocess.PIPE,
-                               text=True)
+    process, port = start_serve(base)
     try:
-        port = process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0]
         url = f"http://127.0.0.1:{port}/v1/models/lm:predict"
         body = json.dumps({"signature_name": "next_words", "instances": ["w1 w2 w3"]}).encode()
 

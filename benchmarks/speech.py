@@ -30,7 +30,6 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+from processes import start_serve, timed_run
 
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 PARTS = ("official", "speaker", "ctc", "latency")
@@ -49,14 +49,10 @@ def fit(pipeline, run, overrides):
     """Fits ``pipeline`` in a fresh process into ``run``; its row of figures."""
     command = ["rnn-pipeline", "fit", pipeline, "--run-dir", str(run),
                *[x for o in overrides for x in ("--set", o)]]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    wall = timed_run(command)
     metrics = json.loads((run / "speech_metrics.json").read_text(encoding="utf-8"))
     history = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    row = {"command": " ".join(["rnn-pipeline", *command[1:2],
+    row = {"command": " ".join(["rnn-pipeline", "fit", pipeline,
                                 *[x for o in overrides for x in ("--set", o)]]),
            "epochs": len(history["epochs"]), "wall_seconds": round(wall, 1),
            "within_budget": wall <= BUDGET_SECONDS}
@@ -96,10 +92,11 @@ def logistic_regression(run):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from rnn_pipeline.runs.folder import RunFolder
     from rnn_pipeline.tasks.speech.workflow import SpeechWorkflow
 
-    workflow = SpeechWorkflow.from_run(run, log=lambda *_: None)
-    workflow.read_examples()
+    workflow = SpeechWorkflow(RunFolder(run).load_config(), log=lambda *_: None)
+    workflow.read_examples()  # the run's splits; no model is needed
     features = averaged_log_mel(workflow)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0))
     model.fit(*features["train"])
@@ -150,11 +147,8 @@ def latency(work, requests):
     workflow = SpeechWorkflow.from_run(run, log=lambda *_: None)
     workflow.read_examples()
     audio = workflow.examples["test"].audio
-    process = subprocess.Popen([sys.executable, "-m", "rnn_pipeline.cli.main", "serve",
-                                "--base", str(base), "--port", "0"], stdout=subprocess.PIPE,
-                               text=True)
+    process, port = start_serve(base)
     try:
-        port = process.stdout.readline().split("http://127.0.0.1:")[1].split("/")[0]
         url = f"http://127.0.0.1:{port}/v1/models/digits:predict"
 
         def call(wav):

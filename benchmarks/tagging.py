@@ -24,13 +24,13 @@ Usage (from the repository root, data from the mirror):
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from machine import cpu_name  # benchmarks/ is the script's folder, first on sys.path
+from processes import timed_run
 
 SETS = {  # name -> (bundled pipeline, heads fitted by default)
     "ud": ("ud_english_ewt_upos", ("softmax",)),
@@ -56,11 +56,7 @@ def fit(pipeline, head, work, overrides):
     run = work / f"{pipeline}-{head}"
     command = ["rnn-pipeline", "fit", pipeline, "--run-dir", str(run), "--set",
                f"model.head={head}", *[x for o in overrides for x in ("--set", o)]]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    wall = timed_run(command)
     metrics = json.loads((run / "tagging_metrics.json").read_text(encoding="utf-8"))
     epochs = json.loads((run / "metrics.json").read_text(encoding="utf-8"))["epochs"]
     row = {"model": f"bilstm-{head}", "test": _figures(metrics["test"]),

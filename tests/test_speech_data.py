@@ -10,7 +10,7 @@ from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.tasks.speech.concatenate import concatenate_recordings
 from rnn_pipeline.tasks.speech.data import (PAD_TARGET, encode_labels, encode_transcripts,
                                             label_vocabulary, load_recordings, read_audio,
-                                            speech_dataset, word_vocabulary)
+                                            word_vocabulary)
 from rnn_pipeline.tasks.speech.features import decode_wavs
 from rnn_pipeline.tasks.speech.splits import split_recordings
 from rnn_pipeline.tasks.speech.wavs import read_header, read_waveform, wav_bytes
@@ -184,19 +184,26 @@ def test_concatenated_utterances_use_only_their_split_and_match_their_pieces(off
         concatenate_recordings(train, (3, 2))
 
 
-def test_speech_dataset_batches_wav_bytes_with_labels_or_padded_transcripts(official):
+def test_frame_batches_carry_labels_or_padded_transcripts(official):
+    from rnn_pipeline.tasks.speech.batches import frame_batches, frame_function
+    from rnn_pipeline.tasks.speech.config import SpeechSection
+
     recordings = official["test"][:5]
     vocabulary = label_vocabulary(r.label for r in official["train"])
     assert vocabulary == [str(d) for d in range(10)]
     audio = read_audio(r.path for r in recordings)
     ids = encode_labels([r.label for r in recordings], vocabulary)
-    batches = list(speech_dataset(audio, ids, batch_size=2))
-    assert [len(a) for a, _ in batches] == [2, 2, 1]
-    assert batches[0][0].numpy()[0] == audio[0] and batches[0][1].numpy().tolist() == ids[
-        :2].tolist()
+    frames = frame_function(SpeechSection())  # 8 kHz, 40 log-mel bands
+    batches = list(frame_batches(audio, ids, frames, batch_size=2))
+    assert [len(x["frames"]) for x, _ in batches] == [2, 2, 1]
+    alone, mask = frames(audio[:1])
+    real = int(mask.numpy().sum())
+    np.testing.assert_allclose(batches[0][0]["frames"].numpy()[0, :real], alone.numpy()[0],
+                               atol=1e-4)  # float32 round-off of the batched STFT
+    assert batches[0][1].numpy().tolist() == ids[:2].tolist()
     words = word_vocabulary(["4 0 7", "1"])
     targets = encode_transcripts(["4 0 7", "1", "0"], words)
-    (_, padded), = speech_dataset(audio[:3], targets, batch_size=3)
+    (_, padded), = frame_batches(audio[:3], targets, frames, batch_size=3)
     assert words == ["0", "1", "4", "7"]
     assert padded.numpy().tolist() == [[2, 0, 3], [1, PAD_TARGET, PAD_TARGET],
                                        [0, PAD_TARGET, PAD_TARGET]]

@@ -13,8 +13,8 @@ def cli():
 
 
 for command in (training.fit, training.list_choices, runs.evaluate, runs.generate,
-                runs.translate, tagging.tag, speech.transcribe, runs.export, runs.forecast, training.embed,
-                runs.neighbors, training.diagnose, serve.serve):
+                runs.translate, tagging.tag, speech.transcribe, runs.export, runs.forecast,
+                training.embed, runs.neighbors, training.diagnose, serve.serve):
     cli.add_command(command)
 
 

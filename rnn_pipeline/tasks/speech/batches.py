@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from rnn_pipeline.tasks.speech.concatenate import concatenate_recordings
 from rnn_pipeline.tasks.speech.data import PAD_TARGET, read_audio
-from rnn_pipeline.tasks.speech.features import decode_wavs, log_mel_frames, normalize_frames
+from rnn_pipeline.tasks.speech.features import LogMelFeatures
 
 
 @dataclasses.dataclass
@@ -50,14 +50,9 @@ def split_examples(recordings, concatenate=None, sample_rate=8000, seed=0):
 
 def frame_function(speech):
     """WAV bytes [batch] -> (normalised log-mel frames, mask), as the ``[speech]`` section
-    sets them."""
-    def frames(audio):
-        waveforms, lengths = decode_wavs(audio, speech.sample_rate)
-        frames, mask = log_mel_frames(waveforms, lengths, speech.sample_rate,
-                                      window_ms=speech.window_ms, hop_ms=speech.hop_ms,
-                                      n_mels=speech.n_mels)
-        return normalize_frames(frames, mask), mask
-    return frames
+    sets them: `LogMelFeatures`' graph functions (SpecAugment is the model's)."""
+    return LogMelFeatures(speech.sample_rate, window_ms=speech.window_ms,
+                          hop_ms=speech.hop_ms, n_mels=speech.n_mels).call
 
 
 def frame_batches(audio, targets, frames, batch_size, shuffle_seed=None):

@@ -1,21 +1,16 @@
 """Speech data: recordings from a dataset, a glob or a manifest (checked), label and word
-vocabularies, and tf.data batches of WAV bytes with their targets.
-
-Batches carry whole WAV files (tf.string): the model decodes them and computes its log-mel
-frames inside its graph (`features.LogMelFeatures`), as an export does.
-"""
+vocabularies, target ids, and the WAV bytes that `batches` turns into log-mel frames."""
 
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.tasks.speech.config import SPEECH_DATASETS
 from rnn_pipeline.tasks.speech.recordings import (fsdd_recordings, read_recordings,
                                                   recordings_from_files,
                                                   recordings_from_manifest)
 
-DATASETS = ("fsdd",)
 PAD_TARGET = -1  # pads transcripts in a batch
 
 
@@ -41,9 +36,7 @@ def load_recordings(dataset=None, files=None, label_pattern=None, manifest=None,
                              "or manifest: exactly one of the three",
                              ", ".join(given) or None)
     if dataset:
-        if dataset not in DATASETS:
-            raise pipeline_error("dataset", f"must be one of: {', '.join(map(repr, DATASETS))}",
-                                 dataset)
+        SPEECH_DATASETS.check(dataset, "dataset")
         recordings = fsdd_recordings()
     elif files:
         if not label_pattern:
@@ -86,39 +79,5 @@ def encode_transcripts(transcripts, vocabulary):
 
 
 def read_audio(paths):
-    """The bytes of each file (whole WAV files, for `speech_dataset`)."""
+    """The bytes of each file (whole WAV files, for `batches.frame_batches`)."""
     return [Path(path).read_bytes() for path in paths]
-
-
-def speech_dataset(audio, targets, batch_size, shuffle=False, seed=0):
-    """Batches of (WAV bytes [batch] tf.string, targets).
-
-    Args:
-        audio: [bytes], whole WAV files (`read_audio`, or `Utterance.wav`).
-        targets: [n] class ids (int), or [[word id]] transcripts, which come padded with
-            `PAD_TARGET` to the batch's longest as [batch, words] int32.
-        batch_size: examples per batch (the last batch may be smaller).
-        shuffle: reshuffle every epoch (seeded).
-        seed: the shuffle's seed.
-
-    Returns:
-        a tf.data.Dataset.
-    """
-    if len(audio) != len(targets) or not audio:
-        raise pipeline_error("targets", f"must be one per recording ({len(audio)})",
-                             len(targets))
-    audio = tf.constant(audio, tf.string)
-    if np.isscalar(targets[0]):
-        data = tf.data.Dataset.from_tensor_slices((audio, tf.constant(targets, tf.int32)))
-    else:
-        longest = max(len(t) for t in targets)
-        padded = np.full((len(targets), longest), PAD_TARGET, np.int32)
-        for row, target in enumerate(targets):
-            padded[row, :len(target)] = target
-        lengths = np.array([len(t) for t in targets], np.int32)
-        data = tf.data.Dataset.from_tensor_slices((audio, padded, lengths)).map(
-            lambda a, y, n: (a, y[:n]))
-    if shuffle:
-        data = data.shuffle(len(audio), seed=seed, reshuffle_each_iteration=True)
-    data = data.padded_batch(batch_size, padding_values=("", PAD_TARGET))
-    return data.prefetch(tf.data.AUTOTUNE)

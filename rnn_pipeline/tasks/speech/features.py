@@ -29,8 +29,6 @@ import keras
 import tensorflow as tf
 
 DEFAULT_SAMPLE_RATE = 8000
-DEFAULTS = dict(window_ms=25.0, hop_ms=10.0, n_mels=40, fmin=20.0, fmax=None,
-                log_floor=1e-6)
 
 
 def frame_sizes(sample_rate, window_ms=25.0, hop_ms=10.0):
@@ -197,7 +195,8 @@ class LogMelFeatures(keras.layers.Layer):
                             fmax=None if fmax is None else float(fmax),
                             log_floor=float(log_floor))
         self.spec_augment = None if spec_augment is None else dict(spec_augment)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self.seed_generator = (None if self.spec_augment is None
+                               else keras.random.SeedGenerator(self.seed))
 
     def frames(self, waveforms, lengths, training=False):
         """The same features from float waveforms [batch, samples] and their lengths."""

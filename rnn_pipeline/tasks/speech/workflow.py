@@ -71,6 +71,25 @@ class SpeechWorkflow(Workflow):
         """Reads, checks and splits the recordings; the examples of every split
         (``self.examples``); logs one line, and one note per stereo file."""
         s = self.config.speech
+        splits = self.recordings_by_split()
+        with config_keys({k: f"speech.{k}" for k in _SPEECH_KEYS}):
+            self.examples = {name: split_examples(part, s.concatenate, s.sample_rate,
+                                                  seed=s.seed + index)
+                             for index, (name, part) in enumerate(splits.items())}
+        classify = self.config.model.head == "classify"
+        if not hasattr(self, "labels"):
+            train = self.examples["train"].transcripts
+            self.labels = label_vocabulary(train) if classify else word_vocabulary(train)
+        counts = ", ".join(f"{k} {len(v):,}" for k, v in self.examples.items())
+        joined = f", {s.concatenate[0]}-{s.concatenate[1]} recordings each" \
+            if s.concatenate else ""
+        self.log(f"Data: {counts} utterances{joined} (split {s.split!r}); "
+                 f"{len(self.labels)} {'classes' if classify else 'words'}")
+
+    def recordings_by_split(self):
+        """{split: [Recording]}: the recordings read, checked (one note logged per stereo
+        file) and split as ``[speech]`` says."""
+        s = self.config.speech
         with config_keys({k: f"speech.{k}" for k in _SPEECH_KEYS}):
             recordings, notes = load_recordings(
                 dataset=s.dataset, files=s.files or None, label_pattern=s.label_pattern,
@@ -78,20 +97,9 @@ class SpeechWorkflow(Workflow):
                 sample_rate=s.sample_rate, max_seconds=s.max_seconds)
             splits = split_recordings(recordings, s.split, s.valid_fraction, s.test_fraction,
                                       s.test_speaker, s.seed)
-            self.examples = {name: split_examples(part, s.concatenate, s.sample_rate,
-                                                  seed=s.seed + index)
-                             for index, (name, part) in enumerate(splits.items())}
         for note in notes:
             self.log(f"Note: {note}")
-        if not hasattr(self, "labels"):
-            train = self.examples["train"].transcripts
-            self.labels = (label_vocabulary(train) if self.config.model.head == "classify"
-                           else word_vocabulary(train))
-        counts = ", ".join(f"{k} {len(v):,}" for k, v in self.examples.items())
-        joined = f", {s.concatenate[0]}-{s.concatenate[1]} recordings each" \
-            if s.concatenate else ""
-        self.log(f"Data: {counts} utterances{joined} (split {s.split!r}); "
-                 f"{len(self.labels)} {'classes' if self.config.model.head == 'classify' else 'words'}")
+        return splits
 
     def targets(self, name):
         """The target ids of split ``name``."""
@@ -129,22 +137,29 @@ class SpeechWorkflow(Workflow):
                                  f"with rnn-pipeline fit)", str(run.path))
 
     # --- predicting and scoring ---
-    def predict(self, name):
-        """The hypotheses (label names, or transcripts) of split ``name``."""
+    def recognise(self, x):
+        """(hypotheses, probabilities): each utterance's label name and its probability
+        (classify), or its transcript and None (ctc), of a batch of frames ``x``."""
         import tensorflow as tf
 
-        model, out = self.model, []
+        if self.model.head == "classify":
+            ids, probabilities = self.model.predict_labels(x)
+            best = [float(p) for p in tf.reduce_max(probabilities, axis=-1).numpy()]
+        else:
+            ids = self.model.decode(x, self.config.model.decoder)
+            best = [None] * len(ids)
+        texts = self.model.ids_to_text(tf.convert_to_tensor(ids)).numpy()
+        return [t.decode("utf-8") for t in texts], best
+
+    def predict(self, name):
+        """The hypotheses (label names, or transcripts) of split ``name``."""
+        out = []
         data = getattr(self, "datasets", {}).get(name)  # after training: its cached frames
         if data is None or name == "train":  # the training batches are shuffled
             data = frame_batches(self.examples[name].audio, self.targets(name),
                                  frame_function(self.config.speech), 64)
         for x, _ in data:
-            if model.head == "classify":
-                ids = model.predict_labels(x)[0]
-            else:
-                ids = model.decode(x, self.config.model.decoder)
-            out += [t.decode("utf-8") for t in model.ids_to_text(tf.convert_to_tensor(ids))
-                    .numpy()]
+            out += self.recognise(x)[0]
         return out
 
     def score_splits(self, names):
@@ -212,13 +227,13 @@ class SpeechWorkflow(Workflow):
 
     def make_serving_module(self, assets_dir):
         """The TF Serving module (WAV bytes in); its warm-up request is the first test
-        recording."""
+        recording (for ``concatenate`` too: one recording is a real request)."""
+        from rnn_pipeline.tasks.speech.data import read_audio
         from rnn_pipeline.tasks.speech.serving import SpeechServing
 
-        if not hasattr(self, "examples"):
-            self.read_examples()
+        first = self.recordings_by_split()["test"][0]  # not every example: one file is read
         return SpeechServing(self.model, self.config.speech, self.config.model.decoder,
-                             warmup_audio=self.examples["test"].audio[0])
+                             warmup_audio=read_audio([first.path])[0])
 
     def summary(self, final):
         lines = [self.split_line(s, final[s]) for s in _EVALUATED if s in final]
@@ -235,12 +250,5 @@ class SpeechWorkflow(Workflow):
         for path in paths:
             check_recording(path, s.sample_rate, s.max_seconds)
         frames, mask = frame_function(s)(tf.constant(read_audio(paths), tf.string))
-        x = {"frames": frames, "mask": mask}
-        if self.model.head == "classify":
-            ids, probabilities = self.model.predict_labels(x)
-            best = tf.reduce_max(probabilities, axis=-1).numpy()
-            names = self.model.ids_to_text(ids).numpy()
-            return [(n.decode("utf-8"), float(p)) for n, p in zip(names, best)]
-        ids = self.model.decode(x, self.config.model.decoder)
-        return [(t.decode("utf-8"), None) for t in self.model.ids_to_text(ids).numpy()]
+        return list(zip(*self.recognise({"frames": frames, "mask": mask})))
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine  # noqa: E402
 import throughput  # noqa: E402  (the GEMM peak measurement)
 
 E = H = 200
@@ -91,25 +92,40 @@ def project_model(vocab, cutoffs=()):
     return model
 
 
-def project_runner(model, batches, csv_path, jit_compile=False):
-    """A callable that trains one round through the project's fit loop."""
+def project_runner(model, batches, csv_path, jit_compile=False, recurrence="loop",
+                   precision="float32"):
+    """A callable that trains one round through the project's fit loop, with
+    ``train.jit_compile``, ``train.recurrence`` and ``train.precision`` as given (the
+    settings `rnn_pipeline.training.fit` applies)."""
     import tensorflow as tf
 
+    from rnn_pipeline.models.recurrence import set_training_recurrence
     from rnn_pipeline.training.gradients import GradientLog
     from rnn_pipeline.training.loop import TrainingLoop
+    from rnn_pipeline.training.precision import training_precision, xla_for
     from rnn_pipeline.training.state import ResetStates
 
     xs = np.stack([x for x, _ in batches])
     ys = np.stack([y for _, y in batches])
     dataset = tf.data.Dataset.from_tensor_slices((xs, ys, np.ones_like(ys, np.float32)))
+    set_training_recurrence(model, recurrence)
     loop = TrainingLoop(model, tf.distribute.get_strategy(),
                         [ResetStates(), GradientLog(csv_path)],
-                        epochs=1, verbose=0, jit_compile=jit_compile)
-    return lambda: float(loop.fit(dataset)["loss"])
+                        epochs=1, verbose=0, jit_compile=xla_for(precision, jit_compile))
+
+    def one_round():
+        with training_precision(model, precision):
+            return float(loop.fit(dataset)["loss"])
+
+    return one_round
 
 
-def torch_runner(model, batches, vocab, threads):
-    """The PyTorch reference with ``model``'s initial weights; returns a round callable."""
+def torch_runner(model, batches, vocab, threads, autocast=False):
+    """The PyTorch reference with ``model``'s initial weights; returns a round callable.
+    With ``autocast``, its forward pass runs under ``torch.autocast("cpu",
+    dtype=torch.bfloat16)`` (PyTorch's own mixed bfloat16)."""
+    import contextlib
+
     import torch
     from torch import nn
 
@@ -153,8 +169,11 @@ def torch_runner(model, batches, vocab, threads):
         for x, y in pairs:
             state = tuple(s.detach() for s in state)
             reference.zero_grad()
-            logits, state = reference(x, state)
-            loss = loss_fn(logits.reshape(-1, vocab), y.reshape(-1))
+            with (torch.autocast("cpu", dtype=torch.bfloat16) if autocast
+                  else contextlib.nullcontext()):
+                logits, state = reference(x, state)
+                loss = loss_fn(logits.reshape(-1, vocab), y.reshape(-1))
+            state = tuple(s.float() for s in state)
             loss.backward()
             nn.utils.clip_grad_norm_(reference.parameters(), CLIP)
             with torch.no_grad():
@@ -183,19 +202,37 @@ def pick(weights, suffix):
     return found[0]
 
 
-def compare(shape, steps, rounds, peak, cutoffs=()):
+# The project's systems: (train.precision, train.recurrence, train.jit_compile).
+SYSTEMS = {
+    "float32 loop (before issue 38)": ("float32", "loop", False),
+    "float32 loop + jit_compile (before issue 38)": ("float32", "loop", True),
+    "float32 unrolled + jit_compile": ("float32", "unrolled", True),
+    "float32 unrolled": ("float32", "unrolled", False),
+    "float32 fused": ("float32", "fused", False),
+    "mixed_bfloat16 unrolled": ("mixed_bfloat16", "unrolled", False),
+    "mixed_bfloat16 fused": ("mixed_bfloat16", "fused", False),
+}
+
+
+def compare(shape, steps, rounds, peak, cutoffs=(), systems=None):
     vocab = VOCABS[shape]
     batches, source = token_batches(vocab, steps)
     model = project_model(vocab)
-    reference = torch_runner(model, batches, vocab, threads=os.cpu_count())
+    chosen = {name: SYSTEMS[name] for name in (systems or SYSTEMS)}
     with tempfile.TemporaryDirectory() as folder:
-        systems = {"project": project_runner(model, batches, Path(folder) / "a.csv"),
-                   "project, train.jit_compile": project_runner(
-                       project_model(vocab), batches, Path(folder) / "b.csv", True),
-                   "pytorch": reference}
+        systems = {"pytorch float32": torch_runner(model, batches, vocab, os.cpu_count()),
+                   "pytorch bf16 autocast": torch_runner(model, batches, vocab,
+                                                         os.cpu_count(), autocast=True)}
+        for i, (name, (precision, recurrence, jit)) in enumerate(chosen.items()):
+            systems[f"project {name}"] = project_runner(model if i == 0 else project_model(vocab),
+                                           batches, Path(folder) / f"{i}.csv", jit,
+                                           recurrence, precision)
         if cutoffs and cutoffs[-1] < vocab:  # the project's adaptive head vs PyTorch's full
-            systems["project, adaptive head + jit_compile"] = project_runner(
-                project_model(vocab, cutoffs), batches, Path(folder) / "c.csv", True)
+            for precision, jit in (("float32", True), ("mixed_bfloat16", False)):
+                systems[f"project {precision} adaptive head unrolled"
+                        f"{' + jit_compile' if jit else ''}"] = project_runner(
+                    project_model(vocab, cutoffs), batches,
+                    Path(folder) / f"adaptive-{precision}.csv", jit, "unrolled", precision)
         losses = {name: [run()] for name, run in systems.items()}  # warm-up: tracing
         rates = {name: [] for name in systems}
         for _ in range(rounds):  # alternating rounds: all see the same machine
@@ -207,7 +244,7 @@ def compare(shape, steps, rounds, peak, cutoffs=()):
     row = {"shape": shape, "vocab": vocab, "batches": source}
     for name, values in rates.items():
         median = float(np.median(values))
-        if name.startswith("project, adaptive"):  # its own FLOPs (every tail, every token)
+        if "adaptive" in name:  # its own FLOPs (every tail, every token)
             flops = 6 * (recurrent + adaptive_parameter_uses(vocab, cutoffs))
         else:
             flops = 6 * (recurrent + H * vocab)
@@ -216,9 +253,10 @@ def compare(shape, steps, rounds, peak, cutoffs=()):
                      "gflops": round(median * flops / 1e9, 1),
                      "share_of_peak": round(median * flops / 1e9 / peak, 3)}
     for name in systems:
-        if name != "pytorch":
-            row[f"ratio {name} / pytorch"] = round(row[name]["tokens_per_second"]
-                                                  / row["pytorch"]["tokens_per_second"], 3)
+        for reference in ("pytorch float32", "pytorch bf16 autocast"):
+            if name.startswith("project"):
+                row[f"ratio {name} / {reference}"] = round(
+                    row[name]["tokens_per_second"] / row[reference]["tokens_per_second"], 3)
     return row
 
 
@@ -235,6 +273,8 @@ def main():
                         help="window length (35: word_language_model; 20: ptb_small)")
     parser.add_argument("--dropout", type=float, default=DROPOUT,
                         help="dropout of both systems (0.2: word_language_model; 0: ptb_small)")
+    parser.add_argument("--systems", default="",
+                        help="project systems, separated by ';' (default: every one of SYSTEMS)")
     parser.add_argument("--gemms", action="store_true",
                         help="also measure every GEMM shape of the model (throughput.py)")
     args = parser.parse_args()
@@ -243,10 +283,12 @@ def main():
 
     peak = throughput.gemm_gflops(2048, 2048, 2048)
     cutoffs = [int(c) for c in args.adaptive_cutoffs.split(",") if c]
-    rows = [compare(shape, args.steps, args.rounds, peak, cutoffs)
+    chosen = [name.strip() for name in args.systems.split(";") if name.strip()]
+    rows = [compare(shape, args.steps, args.rounds, peak, cutoffs, chosen)
             for shape in args.shapes.split(",")]
     report = {"date": datetime.date.today().isoformat(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+              "cpu": machine.cpu_name(), "bfloat16_flags": machine.bfloat16_flags(),
               "torch": torch.__version__, "peak_2048_gflops": round(peak, 1),
               "steps_per_round": args.steps, "bptt": BPTT, "dropout": DROPOUT,
               "results": rows}

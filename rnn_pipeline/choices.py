@@ -29,6 +29,8 @@ OPTIMIZERS = Registry("train.optimizer", ("sgd", "adam", "adamw"),
                       module="rnn_pipeline.training.optimizers")
 SCHEDULES = Registry("train.schedule", ("constant", "step", "plateau", "cosine"),
                      module="rnn_pipeline.training.schedules")
+RECURRENCES = Registry("train.recurrence", ("loop", "unrolled", "fused"),
+                       module="rnn_pipeline.models.recurrence")
 STRATEGIES = Registry("train.strategy", ("default", "mirrored", "multi_worker"),
                       module="rnn_pipeline.distribute.strategies")
 SAMPLERS = Registry("sampler", ("greedy", "random", "top_k", "top_p", "beam"),
@@ -52,10 +54,11 @@ FILL_POLICIES = Registry("series.fill", ("none", "ffill", "interpolate"))
 SERIES_SPLITS = Registry("series.split", ("fractions", "ett"))
 CALENDAR_FEATURES = Registry("series.calendar", ("minute", "hour", "day_of_week",
                                                  "day_of_month", "day_of_year", "month"))
+PRECISIONS = Registry("train.precision", ("float32", "mixed_bfloat16", "auto"))
 NORMALIZATIONS = Registry("text.normalization", ("nfkc", "none"))
 SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe"))
 
 ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, DISTRIBUTIONS, LM_HEADS, ATTENTIONS,
-       TOKENIZERS, OPTIMIZERS, SCHEDULES, STRATEGIES, SAMPLERS, CORPORA, MISSING_INITS,
-       WORD2VEC_METHODS, ACTIVATIONS, MERGES, INSTANCE_NORMS, FILL_POLICIES, SERIES_SPLITS,
-       CALENDAR_FEATURES, NORMALIZATIONS, SENTENCEPIECE_TYPES)
+       TOKENIZERS, OPTIMIZERS, SCHEDULES, RECURRENCES, STRATEGIES, SAMPLERS, CORPORA,
+       MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS, MERGES, INSTANCE_NORMS, FILL_POLICIES,
+       SERIES_SPLITS, CALENDAR_FEATURES, PRECISIONS, NORMALIZATIONS, SENTENCEPIECE_TYPES)

@@ -62,6 +62,13 @@ class TrainConfig:
         devices: "mirrored": how many devices; None = every GPU, or 2 CPU devices.
         jit_compile: compile the whole train step with XLA (one device only); the same
             losses to float32 round-off, faster for LSTM language models on CPU.
+        recurrence: how LSTM layers run while training (`rnn_pipeline.models.recurrence`):
+            "unrolled" (the window written out, with a hand-written gradient), "loop"
+            (Keras' loop) or "fused" (TensorFlow's BlockLSTMV2 kernels; no XLA). The
+            same figures to float32 round-off; exports always run Keras' loop.
+        precision: "float32", "mixed_bfloat16" (float32 weights, bfloat16 products; the
+            saved model and exports stay float32) or "auto" (bfloat16 only where the CPU
+            has AMX or AVX512-BF16, or on a GPU; the log says which).
     """
 
     epochs: int = at_least(1, 6, most=MAX_EPOCHS)
@@ -86,3 +93,5 @@ class TrainConfig:
     strategy: str = one_of(choices.STRATEGIES, "default")
     devices: Optional[int] = at_least(1, None)
     jit_compile: bool = False
+    recurrence: str = one_of(choices.RECURRENCES, "unrolled")
+    precision: str = one_of(choices.PRECISIONS, "float32")

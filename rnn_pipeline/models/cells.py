@@ -8,8 +8,9 @@ from keras.src import backend as keras_backend  # the backend's rnn loop (no pub
 from keras.src.backend.common import global_state  # Keras' object-sharing maps (no public API)
 
 from rnn_pipeline import choices
-from rnn_pipeline.choices import CELLS, RECURRENT_INITIALIZERS
+from rnn_pipeline.choices import CELLS, RECURRENCES, RECURRENT_INITIALIZERS
 from rnn_pipeline.errors import pipeline_error
+from rnn_pipeline.models.recurrence import applies
 
 ACTIVATIONS = choices.ACTIVATIONS.declared
 
@@ -70,8 +71,19 @@ class LSTM(keras.layers.LSTM):
     name, so runs saved with ``keras.layers.LSTM`` load into this one and back.
     """
 
+    # Set for training only (`rnn_pipeline.models.recurrence`, `training.precision`).
+    training_recurrence = "loop"
+    training_projection_dtype = None  # e.g. "bfloat16": the input projection's products
+
     def inner_loop(self, sequences, initial_state, mask, training=False):
         cell = self.cell
+        if training and self.training_recurrence != "loop" and applies(self, sequences, mask):
+            weights = [tf.identity(keras.ops.convert_to_tensor(w))  # read: not a variable
+                       for w in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+            outputs, h, c = RECURRENCES.get(self.training_recurrence)(
+                sequences, *initial_state, *weights,
+                projection_dtype=self.training_projection_dtype)
+            return h, outputs, [h, c]
         if (self.dropout or self.recurrent_dropout or isinstance(mask, (list, tuple))
                 or tf.config.list_logical_devices("GPU")):
             return super().inner_loop(sequences, initial_state, mask, training=training)

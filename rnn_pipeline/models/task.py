@@ -159,6 +159,7 @@ class TokenTask(Task):
             loss: defaults to sparse categorical cross-entropy from logits.
             weighted_metrics: defaults to `Perplexity`.
         """
+        self.default_loss = loss is None  # a task may then compute it its own way
         super().compile(
             optimizer=optimizer,
             loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -7,8 +7,10 @@ import time
 import keras
 import tensorflow as tf
 
+from rnn_pipeline.models.recurrence import set_training_recurrence
 from rnn_pipeline.training.checkpoints import position_of
 from rnn_pipeline.training.gradients import epoch_gradient_summary
+from rnn_pipeline.training.precision import resolve_precision, training_precision, xla_for
 from rnn_pipeline.training.schedules import make_schedule
 from rnn_pipeline.training.state import ResetStates, reset_states
 from rnn_pipeline.training.loop import TrainingLoop
@@ -176,6 +178,8 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
                              loss_of_metric=loss_of_metric)
     monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
+    precision = resolve_precision(train_config.precision, log)
+    set_training_recurrence(model, train_config.recurrence)
     loop = TrainingLoop(
         model, strategy or tf.distribute.get_strategy(),
         [ResetStates(), *make_schedule(train_config, monitor, direction), recorder,
@@ -183,12 +187,13 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
          *progress_callbacks(log, verbose),
          *callbacks],
         epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop,
-        jit_compile=train_config.jit_compile)
+        jit_compile=xla_for(precision, train_config.jit_compile, log))
     position = restore = None
     if resume is not None:
         position = position_of(resume[1])
         restore = lambda found_callbacks: checkpoints.restore(resume, found_callbacks)  # noqa
-    loop.fit(train_data, valid_data, position, restore)
+    with training_precision(model, precision):
+        loop.fit(train_data, valid_data, position, restore)
     return recorder.rows
 
 

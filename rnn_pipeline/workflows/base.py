@@ -92,6 +92,10 @@ class Workflow(Exporting):
             raise pipeline_error("train.jit_compile", f"needs one replica, but train."
                                  f"strategy {self.config.train.strategy!r} has "
                                  f"{self.replicas}", True)
+        if self.config.train.recurrence == "fused" and self.config.train.jit_compile:
+            raise pipeline_error("train.recurrence", "must not be 'fused' with train."
+                                 "jit_compile = true: BlockLSTMV2 has no XLA kernel (use "
+                                 "'unrolled', or set train.jit_compile = false)", "fused")
         check_optimizer(self.config.train)  # built once, by `prepare`
         make_schedule(self.config.train, self.monitor, self.direction)  # callbacks: cheap
         make_early_stopping(self.config.train, self.monitor, mode=self.direction)

@@ -6,6 +6,7 @@ from rnn_pipeline.choices import LM_HEADS
 from rnn_pipeline.data import preprocessor as _preprocessor  # noqa: F401  (registers the class)
 from rnn_pipeline.errors import config_keys, pipeline_error
 from rnn_pipeline.models.builder import _keys, build_backbone
+from rnn_pipeline.models.nll import token_nll
 from rnn_pipeline.models.task import TokenTask
 from rnn_pipeline.tasks.causal_lm.adaptive_softmax import AdaptiveSoftmax, check_cutoffs
 
@@ -105,7 +106,7 @@ class CausalLM(TokenTask):
         config = {"tie_weights": tie_weights, "head": head}
         if head == "adaptive":
             config.update(cutoffs=self.lm_head.cutoffs, div_value=div_value)
-            self.token_nll_loss = TokenNLL(name="token_nll")
+        self.token_nll_loss = TokenNLL(name="token_nll")
         self.task_config = config
 
     def start_from_unigram(self, log_probs):
@@ -125,12 +126,17 @@ class CausalLM(TokenTask):
             self.output_bias.bias.assign(keras.ops.cast(log_probs, self.output_bias.bias.dtype))
 
     def forward_loss(self, x, y, sample_weight=None, training=False):
-        """The adaptive head trains on `AdaptiveSoftmax.token_nll` (no (batch, time,
-        vocab) tensor); its ``y_pred`` is the NLL, which `Perplexity` reads as such."""
-        if self.head != "adaptive":
+        """Each token's NLL, computed once: the loss and `Perplexity` both read it (Keras'
+        own step computes the softmax cross-entropy twice, for the loss and the metric).
+        The adaptive head trains on `AdaptiveSoftmax.token_nll` (no (batch, time, vocab)
+        tensor). A model compiled with another loss gets Keras' step."""
+        if self.head != "adaptive" and not getattr(self, "default_loss", False):
             return super().forward_loss(x, y, sample_weight, training)
-        hidden = self.backbone(x, training=training)  # (batch, time, units)
-        nll = self.lm_head.token_nll(hidden, y)  # (batch, time)
+        if self.head == "adaptive":
+            hidden = self.backbone(x, training=training)  # (batch, time, units)
+            nll = self.lm_head.token_nll(hidden, y)  # (batch, time)
+        else:
+            nll = token_nll(self(x, training=training), y)  # (batch, time)
         loss = self.token_nll_loss(y, nll, sample_weight=sample_weight)
         if self.losses:
             loss = loss + keras.ops.sum(self.losses)

@@ -158,7 +158,7 @@ def set_training_recurrence(model, name):
     """
     from rnn_pipeline.models.cells import LSTM
 
-    RECURRENCES.get(name, "recurrence")
+    RECURRENCES.get(name)
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, LSTM)]
     for layer in layers:
         layer.training_recurrence = name

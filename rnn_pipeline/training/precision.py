@@ -82,7 +82,8 @@ def training_precision(model, precision):
     from rnn_pipeline.models.cells import LSTM
 
     every = list(model._flatten_layers(include_self=True))
-    layers = [layer for layer in every if not _is_recurrent(layer)]
+    layers = [layer for layer in every
+              if not _is_recurrent(layer) and layer.dtype_policy.name == "float32"]
     lstms = [layer for layer in every if isinstance(layer, LSTM)]
     saved = [layer.dtype_policy for layer in layers]
     for layer in layers:

@@ -57,16 +57,23 @@ def test_the_policy_holds_for_the_block_only_and_lstms_stay_float32():
     model = tiny_lm()
     before = model.get_config()
     lstm = model.backbone.rnn_layers[0]
+    model.compile(optimizer="sgd")
+    ids = np.array([[1, 2, 3], [3, 2, 1]], np.int32)
+    reference, _ = model.forward_loss(ids, ids, training=True)
     with training_precision(model, "mixed_bfloat16"):
-        assert model.lm_head.compute_dtype == "bfloat16"
-        assert model.lm_head.variable_dtype == "float32"
-        assert lstm.compute_dtype == "float32"
+        embedding = model.backbone.token_embedding
+        assert embedding.compute_dtype == "bfloat16" and embedding.variable_dtype == "float32"
+        assert lstm.compute_dtype == "float32"  # its states and recurrence
         assert lstm.training_projection_dtype == "bfloat16"
-        logits = model(np.array([[1, 2, 3], [3, 2, 1]], np.int32), training=False)
-        assert logits.dtype == "bfloat16"
+        assert model.lm_head.compute_dtype == "float32"  # the bias is added in float32
+        assert model.training_product_dtype == "bfloat16"
+        loss, nll = model.forward_loss(ids, ids, training=True)
+        assert nll.dtype == "float32"
+        assert float(loss) == pytest.approx(float(reference), rel=2e-2)  # bfloat16 products
+        assert float(loss) != float(reference)
     policies = {layer.dtype_policy.name for layer in model._flatten_layers()}
     assert "float32" in policies and "mixed_bfloat16" not in policies
-    assert lstm.training_projection_dtype is None
+    assert lstm.training_projection_dtype is None and model.training_product_dtype is None
     assert model.get_config() == before
     assert model(np.array([[1, 2, 3], [3, 2, 1]], np.int32)).dtype == "float32"
 

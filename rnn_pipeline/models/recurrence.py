@@ -12,8 +12,8 @@
 
 Only training uses them: evaluation, generation and every export run Keras' loop, so a
 SavedModel holds the generic ops alone. Where a path does not apply (a mask, a reversed
-layer, cell dropout, other activations, a length unknown when traced) the layer runs
-``loop``. Each path gives Keras' outputs and gradients to float32 round-off
+layer, cell dropout, other activations, a length unknown when traced, a visible GPU, where
+Keras runs cuDNN) the layer runs ``loop``. Each path gives Keras' outputs and gradients to float32 round-off
 (tests/test_recurrence.py).
 """
 
@@ -142,6 +142,7 @@ def applies(layer, sequences, mask):
     cell = layer.cell
     steps = sequences.shape[1]
     return (mask is None and not layer.go_backwards and cell.use_bias
+            and not tf.config.list_logical_devices("GPU")  # Keras runs cuDNN there
             and not (cell.dropout or cell.recurrent_dropout)
             and cell.activation is keras.activations.tanh
             and cell.recurrent_activation is keras.activations.sigmoid

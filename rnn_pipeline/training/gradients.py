@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_pipeline.errors import TrainingDiverged  # noqa: F401  (raised here, caught by the CLI)
+from rnn_pipeline.training.scalar_events import ScalarEvents
 
 
 def layer_of(variable):
@@ -183,6 +184,8 @@ class GradientLog(keras.callbacks.Callback):
         """Writes the buffered rows (before a checkpoint, so a kill loses none of them)."""
         if self._file is not None:
             self._file.flush()
+        if getattr(self, "_writer", None) is not None:
+            self._writer.flush()
 
     def set_state(self, state):
         """Continues after step ``state["step"]``: later rows of the CSV (trained after the
@@ -215,7 +218,7 @@ class GradientLog(keras.callbacks.Callback):
                 self._csv.writerow(["step", "epoch", "batch", "loss", "grad_norm", "clipped",
                                     "finite", *(f"grad_norm_{name}" for name in names)])
         if self.tensorboard_dir is not None:
-            self._writer = tf.summary.create_file_writer(str(self.tensorboard_dir))
+            self._writer = ScalarEvents(self.tensorboard_dir)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -232,11 +235,10 @@ class GradientLog(keras.callbacks.Callback):
                                 f"{norm:.6g}", int(clipped), int(finite),
                                 *(f"{value:.6g}" for value in layer_norms)])
         if self._writer is not None:
-            with self._writer.as_default(step=self._step):
-                tf.summary.scalar("gradients/global_norm", norm)
-                tf.summary.scalar("gradients/clipped", float(clipped))
-                for name, value in zip(monitor.layer_names, layer_norms):
-                    tf.summary.scalar(f"gradients/{name}", float(value))
+            self._writer.write(self._step, {
+                "gradients/global_norm": norm, "gradients/clipped": float(clipped),
+                **{f"gradients/{name}": value
+                   for name, value in zip(monitor.layer_names, layer_norms)}})
         if not finite:
             self._stop(batch, loss, norm, monitor)
 

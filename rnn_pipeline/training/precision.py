@@ -73,23 +73,32 @@ def xla_for(precision, jit_compile, log=None):
 @contextlib.contextmanager
 def training_precision(model, precision):
     """Sets ``precision`` ("float32" or "mixed_bfloat16") on the layers of ``model``
-    that compute in it, for the ``with`` block; float32 again after it. An LSTM layer stays
-    float32 (its states and recurrence), but its input projection, one GEMM over the
-    window, runs in the lower precision."""
+    that compute in it, for the ``with`` block; float32 again after it.
+
+    Two parts stay float32 but multiply in the lower precision (their
+    ``training_projection_dtype`` / ``training_product_dtype``): an LSTM layer (its states
+    and recurrence; its input projection, one GEMM over the window, is bfloat16), and the
+    layers a model names in ``float32_layers()`` (the language model's logits: a bfloat16
+    product, then the bias added in float32; logits rounded to bfloat16 after the bias cost
+    3.8% of valid perplexity after one epoch of ptb_small, BENCHMARKS.md, issue 38)."""
     if precision == "float32":
         yield
         return
     from rnn_pipeline.models.cells import LSTM
 
     every = list(model._flatten_layers(include_self=True))
+    kept = {id(layer) for layer in getattr(model, "float32_layers", lambda: ())()}
     layers = [layer for layer in every
-              if not _is_recurrent(layer) and layer.dtype_policy.name == "float32"]
+              if not _is_recurrent(layer) and layer.dtype_policy.name == "float32"
+              and id(layer) not in kept]
     lstms = [layer for layer in every if isinstance(layer, LSTM)]
     saved = [layer.dtype_policy for layer in layers]
     for layer in layers:
         layer.dtype_policy = precision
+    low = keras.DTypePolicy(precision).compute_dtype
     for layer in lstms:
-        layer.training_projection_dtype = keras.DTypePolicy(precision).compute_dtype
+        layer.training_projection_dtype = low
+    model.training_product_dtype = low
     try:
         yield
     finally:
@@ -97,6 +106,7 @@ def training_precision(model, precision):
             layer.dtype_policy = policy
         for layer in lstms:
             layer.training_projection_dtype = None
+        model.training_product_dtype = None
 
 
 def _is_recurrent(layer):

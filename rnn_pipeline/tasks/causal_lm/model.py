@@ -132,15 +132,37 @@ class CausalLM(TokenTask):
         tensor). A model compiled with another loss gets Keras' step."""
         if self.head != "adaptive" and not getattr(self, "default_loss", False):
             return super().forward_loss(x, y, sample_weight, training)
-        if self.head == "adaptive":
-            hidden = self.backbone(x, training=training)  # (batch, time, units)
+        if self.head == "adaptive":  # a float32 layer, also in mixed precision
+            hidden = keras.ops.cast(self.backbone(x, training=training), "float32")
             nll = self.lm_head.token_nll(hidden, y)  # (batch, time)
+        elif self.training_product_dtype is not None and training:
+            hidden = self.backbone(x, training=training)  # (batch, time, units)
+            nll = token_nll(self.low_precision_logits(hidden), y)
         else:
             nll = token_nll(self(x, training=training), y)  # (batch, time)
         loss = self.token_nll_loss(y, nll, sample_weight=sample_weight)
         if self.losses:
             loss = loss + keras.ops.sum(self.losses)
         return loss, nll
+
+    training_product_dtype = None  # set while training in mixed precision
+
+    def float32_layers(self):
+        """Layers that stay float32 in mixed precision (`training_precision`): the head,
+        whose product `low_precision_logits` takes in the lower precision."""
+        return [layer for layer in (self.lm_head, self.output_bias) if layer is not None]
+
+    def low_precision_logits(self, hidden):
+        """The full or tied head's logits with the product in ``training_product_dtype``
+        and the bias added in float32: (batch, time, units) -> (batch, time, vocab)."""
+        low = self.training_product_dtype
+        if self.lm_head is None:  # tied: the embedding matrix, transposed
+            kernel = keras.ops.transpose(self.backbone.token_embedding.embeddings)
+            bias = self.output_bias.bias
+        else:
+            kernel, bias = self.lm_head.kernel, self.lm_head.bias
+        product = keras.ops.matmul(keras.ops.cast(hidden, low), keras.ops.cast(kernel, low))
+        return keras.ops.cast(product, "float32") + keras.ops.cast(bias, "float32")
 
     def project(self, hidden):
         """Next-token logits from the last layer's output, (..., units) -> (..., vocab);

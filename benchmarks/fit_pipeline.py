@@ -46,9 +46,10 @@ def main():
                         *overrides], check=True)
         wall = time.perf_counter() - start
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        one_stream = subprocess.run(
+        subprocess.run(
             ["rnn-pipeline", "evaluate", str(run_dir), "--split", "test", "--batch-size", "1"],
-            check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+            check=True, capture_output=True, text=True)
+        one_stream = json.loads((run_dir / "evaluation" / "test.json").read_text())
         sample = subprocess.run(
             ["rnn-pipeline", "generate", str(run_dir), "--prompt", args.prompt,
              "--max-tokens", str(args.max_tokens), "--sampler", "top_k", "--top-k", "10", "--seed", "0"],
@@ -63,7 +64,7 @@ def main():
         "wall_seconds": round(wall, 1),
         "training_seconds": round(sum(row["seconds"] for row in metrics["epochs"]), 1),
         **{k: round(v, 2) if isinstance(v, float) else v for k, v in final.items()},
-        "test_one_stream": one_stream,
+        "test_one_stream": round(one_stream["perplexity"], 2),
         "epochs": [{k: float(f"{v:.4g}") for k, v in row.items()} for row in metrics["epochs"]],
         "sample": sample,
     }

@@ -16,8 +16,8 @@ from rnn_pipeline.startup import import_tensorflow_quietly
 @click.command()
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test",
-              show_default=True, help="Which split to evaluate (perplexity, or the forecast "
-                                      "metrics table against the baselines).")
+              show_default=True, help="Which split to evaluate, with the figures the run's task "
+                                      "measures.")
 @click.option("--batch-size", type=click.IntRange(min=1),
               help="Language models: parallel streams the split is cut into [default: the "
                    "training batch]; 1 reads it as one stream, the published protocol.")

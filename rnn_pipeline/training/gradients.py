@@ -108,8 +108,8 @@ class GradientMonitor:
         layer_ids = tf.constant([index[layer_of(v)] for v in variables], tf.int32)
         values = [summed_values(g, self.dense_rows) for g in gradients]
         squares = tf.stack([tf.reduce_sum(tf.square(v)) for v in values])  # (variables,)
-        elements_finite = tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in values])
-        bad = tf.logical_not(tf.logical_and(elements_finite, tf.math.is_finite(squares)))
+        # A NaN or inf entry makes its sum of squares NaN or inf: one pass tells both.
+        bad = tf.logical_not(tf.math.is_finite(squares))
         layers = len(self.layer_names)
         layer_norms = tf.sqrt(tf.math.unsorted_segment_sum(squares, layer_ids, layers))
         nonfinite_layers = tf.math.unsorted_segment_max(tf.cast(bad, tf.int32), layer_ids,

@@ -146,7 +146,7 @@ def test_a_pipeline_file_names_the_language_model_heads():
 
 
 def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_nothing(
-        tmp_path):
+        tmp_path, monkeypatch):
     files = write_tiny_corpus(tmp_path)
     pipeline = tmp_path / "tiny.toml"
     pipeline.write_text(TINY_PIPELINE.format(**files))
@@ -159,10 +159,16 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
                                   "increasing integers between 1 and vocabulary_size - 1")
     assert not (tmp_path / "big").exists()
 
+    monkeypatch.setattr("rnn_pipeline.training.precision.cpu_flags", lambda: {"avx512_bf16"})
     result = runner.invoke(cli, ["fit", str(pipeline), "--run-dir", str(tmp_path / "run"),
                                  "--set", "model.head=adaptive", "--set", "model.cutoffs=[5, 12]",
-                                 "--set", "train.epochs=2"])
+                                 "--set", "train.epochs=2", "--set", 'train.precision="auto"',
+                                 "--set", "train.jit_compile=true"])
     assert result.exit_code == 0, result.output
+    # On a CPU with bfloat16 units, auto keeps the adaptive head float32 (with XLA).
+    assert ("train.precision = 'auto': float32, because the CPU has AVX512-BF16 (avx512_bf16), "
+            "but the adaptive head trains faster in float32 with train.jit_compile"
+            ) in result.output
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     epochs = metrics["epochs"]
     assert epochs[1]["train_loss"] < epochs[0]["train_loss"]

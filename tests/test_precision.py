@@ -38,6 +38,26 @@ def test_auto_picks_bfloat16_only_on_bfloat16_units_and_says_why(flags, gpus, re
     assert len(lines) == 1  # an explicit choice is not explained
 
 
+def test_auto_keeps_float32_on_a_cpu_for_a_model_that_trains_faster_in_it():
+    lines = []
+    reason = "the adaptive head trains faster in float32 with train.jit_compile"
+    assert resolve_precision("auto", lines.append, flags={"avx512_bf16"}, gpus=[],
+                             cpu_float32_reason=reason) == "float32"
+    assert lines == ["train.precision = 'auto': float32, because the CPU has AVX512-BF16 "
+                     f"(avx512_bf16), but {reason}"]
+    gpu = type("Device", (), {"name": "/device:GPU:0"})()
+    assert resolve_precision("auto", flags=set(), gpus=[gpu],
+                             cpu_float32_reason=reason) == "mixed_bfloat16"
+    assert resolve_precision("mixed_bfloat16", flags={"avx512_bf16"}, gpus=[],
+                             cpu_float32_reason=reason) == "mixed_bfloat16"
+
+
+def test_only_the_adaptive_head_gives_a_reason_for_float32():
+    assert tiny_lm().cpu_float32_reason() is None
+    adaptive = tiny_lm(cutoffs=(4,))
+    assert "adaptive head" in adaptive.cpu_float32_reason()
+
+
 def test_a_gpu_counts_as_bfloat16_units():
     class Device:
         name = "/device:GPU:0"

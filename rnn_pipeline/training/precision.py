@@ -47,12 +47,20 @@ def bfloat16_units(flags=None, gpus=None):
     return False, "no GPU is visible and the CPU has neither amx_bf16 nor avx512_bf16"
 
 
-def resolve_precision(precision, log=None, flags=None, gpus=None):
+def resolve_precision(precision, log=None, flags=None, gpus=None, cpu_float32_reason=None):
     """The precision a fit uses: ``"float32"`` or ``"mixed_bfloat16"``; ``"auto"`` picks
-    bfloat16 only on bfloat16 units (`bfloat16_units`) and logs which and why."""
+    bfloat16 only on bfloat16 units (`bfloat16_units`) and logs which and why.
+
+    Args:
+        cpu_float32_reason: why this model trains faster in float32 on a CPU, or None
+            (e.g. the adaptive head under XLA): then ``auto`` keeps float32 on a CPU.
+    """
     if precision != "auto":
         return precision
+    gpus = tf.config.list_logical_devices("GPU") if gpus is None else gpus
     found, why = bfloat16_units(flags, gpus)
+    if found and not gpus and cpu_float32_reason:
+        found, why = False, f"{why}, but {cpu_float32_reason}"
     resolved = "mixed_bfloat16" if found else "float32"
     if log is not None:
         log(f"train.precision = 'auto': {resolved}, because {why}")

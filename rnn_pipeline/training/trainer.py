@@ -178,7 +178,9 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
                              loss_of_metric=loss_of_metric)
     monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
-    precision = resolve_precision(train_config.precision, log)
+    reason = getattr(model, "cpu_float32_reason", lambda: None)()
+    precision = resolve_precision(train_config.precision, log,
+                                  cpu_float32_reason=train_config.jit_compile and reason)
     set_training_recurrence(model, train_config.recurrence)
     loop = TrainingLoop(
         model, strategy or tf.distribute.get_strategy(),

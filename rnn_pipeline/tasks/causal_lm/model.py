@@ -147,6 +147,14 @@ class CausalLM(TokenTask):
 
     training_product_dtype = None  # set while training in mixed precision
 
+    def cpu_float32_reason(self):
+        """Why ``train.precision = "auto"`` keeps this model float32 on a CPU with XLA, or
+        None: the adaptive head's GEMMs are small, and XLA's fused float32 step beats a
+        bfloat16 one without XLA (3.5× against 2.2× PyTorch, BENCHMARKS.md, issue 38)."""
+        if self.head == "adaptive":
+            return "the adaptive head trains faster in float32 with train.jit_compile"
+        return None
+
     def float32_layers(self):
         """Layers that stay float32 in mixed precision (`training_precision`): the head,
         whose product `low_precision_logits` takes in the lower precision."""

@@ -180,7 +180,7 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
     verbose = progress_verbosity() if verbose is None else verbose
     reason = getattr(model, "cpu_float32_reason", lambda: None)()
     precision = resolve_precision(train_config.precision, log,
-                                  cpu_float32_reason=train_config.jit_compile and reason)
+                                  cpu_float32_reason=reason if train_config.jit_compile else None)
     set_training_recurrence(model, train_config.recurrence)
     loop = TrainingLoop(
         model, strategy or tf.distribute.get_strategy(),

@@ -305,3 +305,32 @@ def catalogue():
     sections.append(("choices (pipeline keys and options)",
                      [(r.argument, ", ".join(r.names())) for r in choices.ALL]))
     return sections
+
+
+
+def backtest(target, origins, step=1, refit=False, out=None, overrides=(), log=say):
+    """``rnn-pipeline backtest``: rolling-origin evaluation of a forecasting run or
+    pipeline (`tasks.forecast.backtest_run`).
+
+    Args:
+        target: a finished forecasting run folder, or a forecasting pipeline.
+        origins: forecast origins per series; step: rows between them.
+        refit: fit a model before each origin (else one model: the run's, or for a
+            pipeline one fitted on the rows before the first origins).
+        out: the new output folder [default: RUN/backtest, or backtests/NAME].
+        overrides: ``--set`` items (a PIPELINE only).
+        log: callable for progress lines.
+
+    Returns:
+        (the output folder, the summary rows).
+    """
+    from rnn_pipeline.tasks.forecast.backtest_run import backtest_target, run_backtest
+
+    config, run, out = backtest_target(target, overrides, out)
+    fitted = load_run(run, log=log) if run and not refit else None
+    return out, run_backtest(
+        config, fitted, out, origins, step, refit,
+        fit=lambda fit_config, folder: fit_pipeline(fit_config, folder, log)[0],
+        blank=lambda fit_config: workflow_class(fit_config.task)(fit_config,
+                                                                 log=log).validate(),
+        log=log)

@@ -17,7 +17,7 @@ RECURRENT_INITIALIZERS = Registry("model.recurrent_initializer",
                                   ("orthogonal", "glorot_uniform", "identity"),
                                   module="rnn_pipeline.models.cells")
 HEADS = Registry("model.head", ("direct", "autoregressive", "seq2seq", "segment"),
-                 module="rnn_pipeline.tasks.forecast.model")
+                 module="rnn_pipeline.tasks.forecast.heads")
 DISTRIBUTIONS = Registry("model.distribution", ("none", "gaussian", "student_t", "quantile"),
                          module="rnn_pipeline.tasks.forecast.distributions")
 LM_HEADS = Registry("model.head", ("full", "adaptive"), module="rnn_pipeline.tasks.causal_lm.model")
@@ -51,7 +51,9 @@ ACTIVATIONS = Registry("model.activation", (
 MERGES = Registry("model.merge", ("concat", "sum"))
 INSTANCE_NORMS = Registry("series.instance_norm", ("none", "last", "mean"))
 FILL_POLICIES = Registry("series.fill", ("none", "ffill", "interpolate"))
-SERIES_SPLITS = Registry("series.split", ("fractions", "ett"))
+SERIES_SPLITS = Registry("series.split", ("fractions", "ett", "per_series"))
+SERIES_SCALES = Registry("series.scale", ("global", "window"))
+TOO_SHORT_POLICIES = Registry("series.too_short", ("refuse", "drop"))
 CALENDAR_FEATURES = Registry("series.calendar", ("minute", "hour", "day_of_week",
                                                  "day_of_month", "day_of_year", "month"))
 PRECISIONS = Registry("train.precision", ("float32", "mixed_bfloat16", "auto"))
@@ -61,4 +63,5 @@ SENTENCEPIECE_TYPES = Registry("text.sentencepiece_model_type", ("unigram", "bpe
 ALL = (TASKS, CELLS, RECURRENT_INITIALIZERS, HEADS, DISTRIBUTIONS, LM_HEADS, ATTENTIONS,
        TOKENIZERS, OPTIMIZERS, SCHEDULES, RECURRENCES, STRATEGIES, SAMPLERS, CORPORA,
        MISSING_INITS, WORD2VEC_METHODS, ACTIVATIONS, MERGES, INSTANCE_NORMS, FILL_POLICIES,
-       SERIES_SPLITS, CALENDAR_FEATURES, PRECISIONS, NORMALIZATIONS, SENTENCEPIECE_TYPES)
+       SERIES_SPLITS, SERIES_SCALES, TOO_SHORT_POLICIES, CALENDAR_FEATURES, PRECISIONS,
+       NORMALIZATIONS, SENTENCEPIECE_TYPES)

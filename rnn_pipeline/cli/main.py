@@ -2,7 +2,7 @@
 
 import click
 
-from rnn_pipeline.cli import runs, serve, speech, tagging, training
+from rnn_pipeline.cli import forecasting, runs, serve, speech, tagging, training
 from rnn_pipeline.cli.options import OneLineGroup
 
 
@@ -14,6 +14,7 @@ def cli():
 
 for command in (training.fit, training.list_choices, runs.evaluate, runs.generate,
                 runs.translate, tagging.tag, speech.transcribe, runs.export, runs.forecast,
+                forecasting.backtest,
                 training.embed, runs.neighbors, training.diagnose, serve.serve):
     cli.add_command(command)
 

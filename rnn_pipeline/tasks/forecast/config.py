@@ -46,7 +46,10 @@ class SeriesConfig:
     Args:
         dataset: a registry series ("etth1", "ettm1", "airline_passengers",
             "melbourne_temperatures"); its file and defaults; or None with ``csv``.
-        csv: a CSV file.
+        csv: a CSV file (or, with ``id_column``, a CSV or Parquet file).
+        id_column: the series id column of a long-format file of many series (one row per
+            id and timestamp, as statsforecast and neuralforecast read them); one global
+            model is trained on the windows of every series. None: one series.
         time_column: the timestamp column.
         targets: columns to forecast (a dataset's default when empty).
         covariates: extra input columns; a column of strings is categorical (its
@@ -56,7 +59,22 @@ class SeriesConfig:
             the horizon.
         frequency: pandas offset alias ("h", "15min", "D", "MS"); None infers it.
         fill: missing values and timestamps: "none" (an error), "ffill" or "interpolate".
-        split: "fractions" or "ett" (12/4/4 months of 30 days).
+        split: "fractions", "ett" (12/4/4 months of 30 days) or "per_series" (the last
+            ``horizon + test_windows - 1`` rows of each series are test rows, the
+            ``horizon + valid_windows - 1`` rows before them valid rows: the M4 protocol);
+            None: "per_series" with ``id_column``, otherwise "fractions".
+        test_windows: "per_series": forecast origins per series in the test rows.
+        valid_windows: "per_series": forecast origins per series in the valid rows.
+        too_short: a series shorter than its splits need: "refuse" (an error naming it) or
+            "drop" (dropped, with a count in the log).
+        id_embedding: with ``id_column``: size of a learned embedding of the series id fed
+            to the encoder (0: none). An id not seen in training, or none, gets the
+            embedding of unknown series, which training learns from 1 window in 10 whose
+            id is hidden.
+        scale: "global" (each column's mean and std over the training rows) or "window"
+            (each window divided by its own std per column, so series of any level share
+            one model; the loss is on that axis); None: "window" with ``id_column``,
+            otherwise "global".
         valid_fraction: "fractions": share of rows for validation.
         test_fraction: "fractions": share of rows for test (the last ones).
         lookback: history rows per window.
@@ -65,6 +83,8 @@ class SeriesConfig:
         instance_norm: per-window "none", "last" or "mean" subtraction.
         season: season length in rows (seasonal naive, MASE); None = the dataset's.
         max_rows: keep only the first rows (smoke runs).
+        drop_last: leave out the last rows of each series, as if it ended earlier (a
+            backtest's refit at an earlier forecast origin).
     """
 
     dataset: Optional[str] = None
@@ -76,7 +96,13 @@ class SeriesConfig:
                                 metadata={"choices": choices.CALENDAR_FEATURES})
     frequency: Optional[str] = None
     fill: str = one_of(choices.FILL_POLICIES, "none")
-    split: str = one_of(choices.SERIES_SPLITS, "fractions")
+    id_column: Optional[str] = None
+    split: Optional[str] = one_of(choices.SERIES_SPLITS, None)
+    test_windows: int = at_least(1, 1)
+    valid_windows: int = at_least(1, 1)
+    too_short: str = one_of(choices.TOO_SHORT_POLICIES, "refuse")
+    id_embedding: int = at_least(0, 0)
+    scale: Optional[str] = one_of(choices.SERIES_SCALES, None)
     valid_fraction: float = 0.1
     test_fraction: float = 0.2
     lookback: int = at_least(1, 96)
@@ -85,6 +111,7 @@ class SeriesConfig:
     instance_norm: str = one_of(choices.INSTANCE_NORMS, "last")
     season: Optional[int] = None
     max_rows: Optional[int] = None
+    drop_last: int = at_least(0, 0)
 
 
 @dataclass

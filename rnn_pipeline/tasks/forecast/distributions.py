@@ -264,10 +264,17 @@ class DistributionOutput(keras.layers.Layer):
         self.distribution, self.quantiles = distribution, self.family.levels
         self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
 
-    def call(self, raw):
+    def call(self, raw, window_scale=None):
+        """Args:
+            raw: (batch, horizon, targets, P) head outputs.
+            window_scale: (batch, 1, targets) each window's own scale (`WindowScale`), or
+                None.
+        """
         params = self.family.constrain(raw)
-        return self.family.rescale(params, tf.constant(self.mean, params.dtype),
-                                   tf.constant(self.std, params.dtype))
+        std = tf.constant(self.std, params.dtype)
+        if window_scale is not None:
+            std = std * window_scale
+        return self.family.rescale(params, tf.constant(self.mean, params.dtype), std)
 
     def get_config(self):
         return {**super().get_config(), "distribution": self.distribution,

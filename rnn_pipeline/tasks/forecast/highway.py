@@ -23,7 +23,8 @@ def highway_problem(model, history, future):
     features = np.concatenate([channel_rows(shifted[:, :, :t]),
                                channel_rows(statistic[:, :, :t])], axis=1)
     mean, std = model.target_scaler()
-    target = (np.asarray(future, np.float32) - mean) / std - statistic[:, :, :t]
+    window = np.asarray(model.window_scales(np.asarray(history, np.float32)))
+    target = (np.asarray(future, np.float32) - mean) / std / window - statistic[:, :, :t]
     return features, channel_rows(target)
 
 

@@ -237,3 +237,28 @@ class CalendarFeatures(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "names": self.names}
+
+
+@keras.saving.register_keras_serializable(package="rnn_pipeline")
+class WindowScale(keras.layers.Layer):
+    """Divides each window by its own scale, per column: its standard deviation over the
+    lookback, at least ``floor`` times its mean absolute value (a flat window keeps a
+    finite scale) and at least 1e-6. Series of any level then reach the network on one
+    axis. Returns (scaled, scale), so the forecast is multiplied back.
+
+    Args:
+        floor: the smallest scale relative to the window's mean absolute value.
+    """
+
+    def __init__(self, floor=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.floor = floor
+
+    def call(self, x):  # (batch, lookback, columns)
+        spread = ops.std(x, axis=1, keepdims=True)
+        level = ops.mean(ops.abs(x), axis=1, keepdims=True)
+        scale = ops.maximum(ops.maximum(spread, self.floor * level), 1e-6)
+        return x / scale, scale  # (batch, lookback, columns), (batch, 1, columns)
+
+    def get_config(self):
+        return {**super().get_config(), "floor": self.floor}

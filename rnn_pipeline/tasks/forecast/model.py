@@ -10,78 +10,14 @@ import tensorflow as tf
 from keras import ops
 
 from rnn_pipeline.choices import HEADS
-from rnn_pipeline.errors import config_keys, pipeline_error
+from rnn_pipeline.errors import config_keys
 from rnn_pipeline.models.builder import _keys
-from rnn_pipeline.models.cells import recurrent_stack
 from rnn_pipeline.models.task import Task
 from rnn_pipeline.tasks.forecast.distributions import (DistributionLoss, DistributionOutput,
                                                        get_distribution)
-from rnn_pipeline.tasks.forecast.layers import (CalendarFeatures, DecoderCell, LinearHighway,
-                                                SegmentRecurrentHead, StepEmbedding,
+from rnn_pipeline.tasks.forecast import heads  # noqa: F401 (registers the heads)
+from rnn_pipeline.tasks.forecast.layers import (CalendarFeatures, LinearHighway, WindowScale,
                                                 WindowShift)
-
-
-def _encode(x, spec):
-    """Stacked (optionally bidirectional) RNN -> the last step's vector (batch, units*dirs).
-    Bidirectional is legal here: the whole lookback window is the past."""
-    layers = recurrent_stack(spec["cell"], spec["units"], spec["num_layers"],
-                             spec["bidirectional"], first_seed=spec["seed"] + 10,
-                             last_return_sequences=False, name="encoder_{i}",
-                             bidirectional_name="bi_encoder_{i}")
-    for i, rnn in enumerate(layers):
-        x = keras.layers.Dropout(spec["dropout"], seed=spec["seed"] + i)(rnn(x))
-    return x
-
-
-@HEADS.register("direct")
-def direct(x, spec):
-    """All horizon steps at once from the encoder's final vector."""
-    summary = _encode(x, spec)
-    shape = (spec["horizon"], spec["num_params"], spec["num_targets"])
-    output = keras.layers.Dense(int(np.prod(shape)), name="direct")
-    return keras.layers.Reshape(shape)(output(summary)), output
-
-
-def _decode(x, spec, feedback):
-    summary = _encode(x, spec)
-    cell = DecoderCell(spec["cell"], spec["units"], spec["num_targets"], feedback,
-                       seed=spec["seed"] + 100, num_params=spec["num_params"],
-                       name="decoder_cell")
-    initial = [keras.layers.Dense(size, activation="tanh", name=f"decoder_state_{i}")(summary)
-               for i, size in enumerate(cell.inner_sizes)]
-    last_value = x[:, -1, :spec["num_targets"]]  # (batch, targets): the first fed-back value
-    steps = StepEmbedding(spec["horizon"], spec["units"], name="step_embedding")(x)
-    rnn = keras.layers.RNN(cell, return_sequences=True, name="decoder")
-    out = rnn(steps, initial_state=[*initial, last_value])  # (batch, horizon, params*targets)
-    shape = (spec["horizon"], spec["num_params"], spec["num_targets"])
-    return keras.layers.Reshape(shape)(out), cell.project
-
-
-@HEADS.register("autoregressive")
-def autoregressive(x, spec):
-    """One step at a time, each prediction fed back as the next input."""
-    return _decode(x, spec, feedback=True)
-
-
-@HEADS.register("seq2seq")
-def seq2seq(x, spec):
-    """Encoder-decoder: a recurrent decoder over learned step embeddings, started from the
-    encoder's final vector."""
-    return _decode(x, spec, feedback=False)
-
-
-@HEADS.register("segment")
-def segment(x, spec):
-    """SegRNN-style segments (see `SegmentRecurrentHead`); channel-independent."""
-    if not spec["segment_length"]:
-        raise pipeline_error("segment_length", "must be set for head = 'segment'",
-                             spec["segment_length"])
-    head = SegmentRecurrentHead(spec["lookback"], spec["horizon"], spec["num_inputs"],
-                                spec["segment_length"], spec["units"], spec["dropout"],
-                                spec["seed"], num_params=spec["num_params"],
-                                name="segment_head")
-    # (batch, horizon, params, targets)
-    return head(x)[:, :, :, :spec["num_targets"]], head.output_segment
 
 
 CATEGORY_DIM = 4  # embedding size of each categorical covariate
@@ -94,6 +30,7 @@ class ForecasterParts:
 
     Args:
         scale: the scaler (`keras.layers.Normalization`) of the raw history.
+        window_scale: the `WindowScale` after it, or None.
         shift: the window shift (`WindowShift`) of the scaled history.
         highway: the `LinearHighway`, or None without one.
         head_output: the head's last Dense layer, the one that writes the forecast's
@@ -101,6 +38,7 @@ class ForecasterParts:
     """
 
     scale: object
+    window_scale: object
     shift: object
     highway: object
     head_output: object
@@ -138,6 +76,18 @@ def _covariates(inputs, vocabularies, calendar, spec, instance_norm):
     return extras, level[:, lookback:] - end
 
 
+def _series_id(inputs, series_ids, dim, lookback):
+    """The learned embedding of each window's series id, repeated over the lookback: an
+    encoder column block (batch, lookback, dim). An id not in ``series_ids`` (or "") maps
+    to the one out-of-vocabulary row: the embedding of an unknown series."""
+    ids = keras.Input((), dtype="string", name="series_id")
+    inputs["series_id"] = ids
+    index = keras.layers.StringLookup(vocabulary=list(series_ids), num_oov_indices=1,
+                                      name="series_lookup")(ids)
+    vector = keras.layers.Embedding(len(series_ids) + 1, dim, name="series_embedding")(index)
+    return ops.repeat(vector[:, None, :], lookback, axis=1)
+
+
 @keras.saving.register_keras_serializable(package="rnn_pipeline")
 class Forecaster(Task):
     """history (batch, lookback, num_inputs) raw -> forecast (batch, horizon, num_targets) raw.
@@ -166,14 +116,19 @@ class Forecaster(Task):
         calendar: calendar features (`series.calendar`); the model then also takes
             ``time``, int64 seconds of the history and horizon rows (batch, lookback +
             horizon).
+        window_scale: divide each window by its own scale (`WindowScale`, after the
+            scaler) and multiply the forecast back; the loss is then on that axis too.
+        series_ids: the training series' ids; with ``id_embedding`` the model also takes
+            ``series_id``, a string per window (batch,).
+        id_embedding: size of the series id embedding (0: no id input).
         seed: initialisation seed.
     """
 
     def __init__(self, lookback, horizon, num_inputs, num_targets, mean, std, head="direct",
                  cell="gru", units=64, num_layers=1, bidirectional=False, dropout=0.0,
                  instance_norm="last", segment_length=None, highway=False, distribution="none",
-                 quantiles=(0.1, 0.5, 0.9), categorical_vocabularies=(), calendar=(), seed=0,
-                 **kwargs):
+                 quantiles=(0.1, 0.5, 0.9), categorical_vocabularies=(), calendar=(),
+                 window_scale=False, series_ids=(), id_embedding=0, seed=0, **kwargs):
         mean = np.asarray(mean, np.float32)
         variance = np.square(np.asarray(std, np.float32))
         spec = dict(lookback=lookback, horizon=horizon, num_inputs=num_inputs,
@@ -184,14 +139,20 @@ class Forecaster(Task):
         spec["num_params"] = family.num_params
         build_head = HEADS.get(head, "head")
         vocabularies = [list(v) for v in categorical_vocabularies]
-        calendar = list(calendar)
+        calendar, series_ids = list(calendar), [str(i) for i in series_ids]
         # === Functional graph ===
         history = keras.Input((lookback, num_inputs), name="history")
-        inputs = {"history": history} if vocabularies or calendar else history
+        inputs = {"history": history} if vocabularies or calendar or id_embedding else history
         scale = keras.layers.Normalization(mean=mean, variance=variance, name="scale")
         shift = WindowShift(instance_norm, name="window_shift")
-        x, statistic = shift(scale(history))
+        x = scale(history)
+        by_window = WindowScale(name="window_scale") if window_scale else None
+        if by_window is not None:
+            x, window = by_window(x)  # (batch, lookback, inputs), (batch, 1, inputs)
+        x, statistic = shift(x)
         extras, seasonal = _covariates(inputs, vocabularies, calendar, spec, instance_norm)
+        if id_embedding:
+            extras.append(_series_id(inputs, series_ids, id_embedding, lookback))
         encoded = ops.concatenate([x, *extras], axis=-1) if extras else x
         params, head_output = build_head(encoded, dict(spec, num_inputs=encoded.shape[-1]))
         y = params[:, :, 0, :]  # the location: (batch, horizon, targets), scaled, shifted
@@ -205,7 +166,10 @@ class Forecaster(Task):
         if seasonal is not None:
             y = y + seasonal
         y = y + statistic[:, :, :num_targets]
+        target_window = None if by_window is None else window[:, :, :num_targets]
         if distribution == "none":
+            if target_window is not None:
+                y = y * target_window
             forecast = keras.layers.Normalization(mean=mean[:num_targets],
                                                   variance=variance[:num_targets],
                                                   invert=True, name="unscale")(y)
@@ -213,26 +177,50 @@ class Forecaster(Task):
             raw = ops.concatenate([y[:, :, None, :], params[:, :, 1:, :]], axis=2)
             forecast = DistributionOutput(  # (batch, horizon, targets, params), raw scale
                 distribution, quantiles, mean[:num_targets], np.sqrt(variance[:num_targets]),
-                name="distribution")(ops.transpose(raw, (0, 1, 3, 2)))
+                name="distribution")(ops.transpose(raw, (0, 1, 3, 2)), target_window)
         super().__init__(inputs=inputs, outputs=forecast, **kwargs)
         # === Config ===
         spec.pop("num_params")
         self.task_config = dict(spec, mean=mean.tolist(), std=np.sqrt(variance).tolist(),
                                 head=head, instance_norm=instance_norm, highway=highway,
                                 distribution=distribution, quantiles=family.levels,
-                                categorical_vocabularies=vocabularies, calendar=calendar)
+                                categorical_vocabularies=vocabularies, calendar=calendar,
+                                window_scale=bool(window_scale), series_ids=series_ids,
+                                id_embedding=id_embedding)
         self.family = family
         self.target_std = np.sqrt(variance[:num_targets])
-        self.parts = ForecasterParts(scale, shift, linear, head_output)
+        self.parts = ForecasterParts(scale, by_window, shift, linear, head_output)
         if highway:  # the recurrent head adds nothing until it learns the residual
             kernel = head_output.kernel
             kernel.assign(np.zeros(kernel.shape, kernel.dtype))
 
     def shifted(self, history):
-        """History through the scaler and the window shift: (shifted, statistic)."""
+        """History through the scaler, the window scale and the window shift: (shifted,
+        statistic); see `window_scales` for the window scale."""
         x = self.parts.scale(np.asarray(history, np.float32))
+        if self.parts.window_scale is not None:
+            x = self.parts.window_scale(x)[0]
         return [np.asarray(v) for v in self.parts.shift(x)]
 
+    def window_scales(self, history, batch_size=None):
+        """Each window's own scale of its targets (`WindowScale`): (windows, 1, targets),
+        ones without one. ``history`` is raw: an array, or a tensor in the graph."""
+        t = self.task_config["num_targets"]
+        if self.parts.window_scale is None:
+            return np.ones([len(history), 1, t], np.float32)
+        return self.parts.window_scale(self.parts.scale(history))[1][:, :, :t]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Keras' loss, on each window's own axis where the model has a `WindowScale` (so
+        that every series weighs alike, whatever its level)."""
+        if self.parts.window_scale is not None:
+            history = x["history"] if isinstance(x, dict) else x
+            window = self.window_scales(history)  # (batch, 1, targets)
+            y = y / window
+            y_pred = y_pred / window if not self.probabilistic else self.family.rescale(
+                y_pred, ops.zeros_like(window), 1.0 / window)
+        return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
+                                    training=training)
 
     def linear_part(self, history):
         """The highway's forecast alone (raw scale): what the model would say without its
@@ -241,7 +229,7 @@ class Forecaster(Task):
         shifted, statistic = self.shifted(history)
         scaled = np.asarray(self.parts.highway(shifted, statistic)) + statistic[:, :, :t]
         mean, std = self.target_scaler()
-        return scaled * std + mean
+        return scaled * np.asarray(self.window_scales(history)) * std + mean
 
     def target_scaler(self):
         """(mean, std) of the targets' training rows: float32 arrays (targets,)."""
@@ -308,7 +296,8 @@ class ScaledMSE(keras.losses.Loss):
         return {**super().get_config(), "std": self.std}
 
 
-def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=()):
+def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=(),
+                     series_ids=()):
     """A `Forecaster` from ``[series]`` and ``[model]`` (the series config resolved).
 
     Args:
@@ -317,6 +306,7 @@ def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=()
         num_targets: forecast columns.
         mean, std: per-input-column statistics of the training rows.
         vocabularies: the training values of each categorical covariate.
+        series_ids: the training series' ids (``series.id_embedding``).
     """
     s, m = config.series, config.model
     with config_keys(_keys(model=m, series=s)):
@@ -326,4 +316,6 @@ def build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies=()
                           instance_norm=s.instance_norm, segment_length=m.segment_length,
                           highway=m.highway, distribution=m.distribution,
                           quantiles=m.quantiles, categorical_vocabularies=vocabularies,
-                          calendar=s.calendar, seed=config.train.seed)
+                          calendar=s.calendar, window_scale=s.scale == "window",
+                          series_ids=series_ids, id_embedding=s.id_embedding,
+                          seed=config.train.seed)

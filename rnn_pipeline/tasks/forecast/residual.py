@@ -11,6 +11,7 @@ import numpy as np
 
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tasks.forecast.series.comparison import diebold_mariano
+from rnn_pipeline.tasks.forecast.series.windows import numeric_history
 
 
 def check_level(level):
@@ -45,9 +46,11 @@ def drop_residual(model):
 
 
 def _window_losses(model, inputs, actual):
-    """Scaled MSE of each window's point forecast: (windows,)."""
+    """Scaled MSE of each window's point forecast (on its own axis where the model scales
+    each window): (windows,)."""
     forecast = model.point_forecast(model.predict_windows(inputs))
-    scaled = (forecast - np.asarray(actual, np.float32)) / model.target_std
+    window = np.asarray(model.window_scales(numeric_history(inputs)))
+    scaled = (forecast - np.asarray(actual, np.float32)) / model.target_std / window
     return np.mean(np.square(scaled), axis=(1, 2))
 
 

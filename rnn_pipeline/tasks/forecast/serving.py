@@ -12,6 +12,9 @@ class ForecastServing(tf.Module):
     ``forecast`` [batch, horizon, targets] float32; a model with a distribution returns
     ``mean`` [batch, horizon, targets] and ``quantiles`` [batch, horizon, targets, Q] at
     its ``quantiles`` levels instead. A history with NaN or infinity is refused, naming it.
+    A model of many series with a series id embedding has a second signature,
+    ``by_series``, that also takes ``series_id`` [batch] string; ``serving_default`` gives
+    it the embedding of an unknown series (the one an id unseen in training gets).
 
     Args:
         model: a trained `Forecaster`.
@@ -37,7 +40,12 @@ class ForecastServing(tf.Module):
             specs.append(tf.TensorSpec([None, self.lookback + self.horizon], tf.int64,
                                        name="time"))
         self.input_names = [spec.name for spec in specs]
+        self.by_id = bool(config.get("id_embedding"))
         self.generate = tf.function(self._forecast, input_signature=specs)
+        if self.by_id:
+            self.generate_by_series = tf.function(
+                self._forecast, input_signature=[*specs, tf.TensorSpec([None], tf.string,
+                                                                       name="series_id")])
 
     def _forecast(self, *tensors):
         model = self._model[0]
@@ -45,6 +53,11 @@ class ForecastServing(tf.Module):
                                                     "must hold finite numbers only")]):
             tensors = [tf.identity(tensor) for tensor in tensors]
         inputs = dict(zip(self.input_names, tensors)) if len(tensors) > 1 else tensors[0]
+        if self.by_id:
+            inputs = dict(inputs) if isinstance(inputs, dict) else {"history": inputs}
+            unknown = tf.fill(tf.shape(tensors[0])[:1], "")  # (batch,)
+            inputs["series_id"] = tensors[-1] if len(tensors) > len(self.input_names) \
+                else unknown
         output = model(inputs, training=False)
         if not model.probabilistic:
             return {"forecast": output}
@@ -53,7 +66,10 @@ class ForecastServing(tf.Module):
         return {"mean": model.family.mean(output), "quantiles": quantiles}
 
     def signatures(self):
-        return {"serving_default": self.generate}
+        found = {"serving_default": self.generate}
+        if self.by_id:
+            found["by_series"] = self.generate_by_series
+        return found
 
     def warmup_inputs(self):
         """Two windows at the training mean, a realistic level for every column (the first
@@ -67,4 +83,7 @@ class ForecastServing(tf.Module):
             start = 1_577_836_800  # 2020-01-01 00:00
             inputs["time"] = [[start + 3_600 * i for i in range(self.lookback + self.horizon)]
                               ] * 2
-        return {"serving_default": inputs}
+        warmup = {"serving_default": inputs}
+        if self.by_id:
+            warmup["by_series"] = {**inputs, "series_id": ["", ""]}
+        return warmup

@@ -8,8 +8,10 @@ import time
 
 import numpy as np
 
+
 from rnn_pipeline.tasks.forecast.highway import fit_highway
 from rnn_pipeline.tasks.forecast.model import build_forecaster  # (registers its classes)
+from rnn_pipeline.tasks.forecast.panel_steps import PanelSteps
 from rnn_pipeline.tasks.forecast.plots import plot_error_by_step, plot_forecasts
 from rnn_pipeline.tasks.forecast.residual import check_level, check_residual
 from rnn_pipeline.tasks.forecast.series.calendar import epoch_seconds
@@ -17,11 +19,12 @@ from rnn_pipeline.tasks.forecast.series.table import (baseline_forecasts, best_l
                                                       metrics_table, table_lines)
 from rnn_pipeline.tasks.forecast.series.metrics import (INTERVALS, distribution_metrics,
                                                         seasonal_scale)
+from rnn_pipeline.tasks.forecast.series.panel_table import panel_table_lines
 from rnn_pipeline.tasks.forecast.series.reader import default_season
 from rnn_pipeline.tasks.forecast.series.source import load_series, resolve
 from rnn_pipeline.tasks.forecast.series.splits import split_ranges
 from rnn_pipeline.tasks.forecast.series.windows import (make_windows, numeric_history,
-                                                        window_arrays, window_count)
+                                                        window_arrays)
 from rnn_pipeline.workflows.base import Workflow
 
 TABLE_CSV, TABLE_JSON = "forecast_metrics.csv", "forecast_metrics.json"
@@ -32,9 +35,12 @@ MAX_LINEAR_WINDOWS = 4000
 # on which `benchmarks/highway_selection.py` found choosing better than the default (the
 # nested check, BENCHMARKS.md, issue 20); it was 10.
 MIN_SELECTION_WINDOWS = 4
+# The share of training windows whose series id is hidden (``series.id_embedding``): the
+# embedding of an unknown series is learned from them.
+HIDDEN_IDS = 0.1
 
 
-class ForecastWorkflow(Workflow):
+class ForecastWorkflow(PanelSteps, Workflow):
     """Args:
         config: a resolved `ForecastConfig`.
         log: callable for progress lines.
@@ -50,22 +56,27 @@ class ForecastWorkflow(Workflow):
     }
 
     # --- preparation: everything that can fail on user input, nothing written ---
-    def _build(self, num_inputs, num_targets, mean, std, vocabularies=()):
+    def _build(self, num_inputs, num_targets, mean, std, vocabularies=(), series_ids=()):
         config = dataclasses.replace(self.config, series=self.series_config)
-        return build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies)
+        return build_forecaster(config, num_inputs, num_targets, mean, std, vocabularies,
+                                series_ids)
 
     def check(self):
         """Checks the series and model settings (a throwaway model on zeros)."""
         self.series_config = resolve(self.config.series)
         columns = max(1, len(self.series_config.targets) + len(self.series_config.covariates))
         self._build(columns, max(1, len(self.series_config.targets)), [0.0] * columns,
-                    [1.0] * columns)
+                    [1.0] * columns, series_ids=["a series"])
         make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
         check_level(self.config.model.residual_test)
 
     def load_series(self):
         """Reads and checks the series, splits it and fits the scaler (train rows only)."""
         start = time.perf_counter()
+        self.panel = None
+        if self.config.series.id_column is not None:
+            self._load_panel()
+            return time.perf_counter() - start
         self.series_config, self.series = load_series(self.config.series)
         s, series = self.series_config, self.series
         # The resolved config (dataset defaults, inferred frequency) is saved with the model.
@@ -98,16 +109,21 @@ class ForecastWorkflow(Workflow):
             name: make_windows(values, self.num_targets, s.lookback, s.horizon,
                                stride=s.stride if name == "train" else 1,
                                batch_size=cfg.train.batch_size, shuffle=name == "train",
-                               seed=cfg.train.seed, **self.extras[name])
+                               seed=cfg.train.seed, **self.extras[name],
+                               hide_ids=HIDDEN_IDS if name == "train" and s.id_embedding
+                               else 0.0)
             for name, values in self.splits.items()}
         filled = f", {series.filled} missing cells filled ({s.fill})" if series.filled else ""
-        counts = "/".join(
-            f"{window_count(len(v), s.lookback, s.horizon, s.stride if n == 'train' else 1):,}"
-            for n, v in self.splits.items())
+        counts = "/".join(f"{self._window_count(name):,}" for name in self.splits)
         categorical = "".join(f"; categorical {name!r}: {len(vocabulary)} values"
                               for name, vocabulary in zip(series.categorical,
                                                           self.vocabularies))
         calendar = f"; calendar {', '.join(s.calendar)}" if s.calendar else ""
+        if self.panel is not None:
+            dropped = f" ({len(self.dropped):,} too short dropped)" if self.dropped else ""
+            self.log(f"Series: {len(self.panel.ids):,} series{dropped}, split at their own "
+                     f"ends ({s.valid_windows} valid and {s.test_windows} test origin(s) "
+                     f"each); scale: {s.scale}")
         self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
                  f"{', '.join(series.targets)}{categorical}{calendar}; windows "
                  f"train/valid/test {counts}{filled}; prepared in {seconds:.1f}s")
@@ -117,7 +133,7 @@ class ForecastWorkflow(Workflow):
         its penalty and prior chosen on the validation windows (a copy for saving takes the
         trained weights instead)."""
         model = self._build(len(self.series.columns), self.num_targets, self.mean, self.std,
-                            self.vocabularies)
+                            self.vocabularies, self.panel.ids if self.panel else ())
         if getattr(self, "model", None) is None and self.config.model.highway:
             valid = self._linear_windows("valid")
             count = len(valid[0])
@@ -197,8 +213,10 @@ class ForecastWorkflow(Workflow):
         """(history, future) of ``split``, numbers only, raw, at most `MAX_LINEAR_WINDOWS`
         evenly spread."""
         s, t = self.series_config, self.num_targets
+        # a panel's training starts already step by series.stride
+        starts = None if self.panel is None else self.panel.starts[split]
         history, future = window_arrays(self.splits[split], t, s.lookback, s.horizon,
-                                        stride=stride)
+                                        stride=stride, starts=starts)
         keep = np.linspace(0, len(history) - 1, min(len(history), MAX_LINEAR_WINDOWS))
         keep = keep.astype(int)
         return history[keep], future[keep]
@@ -215,18 +233,36 @@ class ForecastWorkflow(Workflow):
         self._scored = {split: (table, forecasts, errors, numeric_history(inputs), actual)}
         return table
 
-    def _table(self, split, inputs, actual):
+    def _forecasts(self, inputs):
+        """The model's output and {name: point forecast} of the model, its linear part and
+        every baseline (`baseline_forecasts`, on each window's own axis where the model
+        scales each window) on the same windows."""
         m = self.config.model
         name = f"{m.cell} {m.head}"
         output = self.model.predict_windows(inputs)
         forecasts = {name: self.model.point_forecast(output)}
-        self.intervals = self._intervals(output)
         history = numeric_history(inputs)
         if m.highway:
             forecasts[f"{name} linear part"] = self.model.linear_part(history)
-        forecasts.update(baseline_forecasts(self._train_windows(), history, self.mean,
-                                            self.std, self.season, self.series_config.horizon))
+        train = self._train_windows()
+        if self.series_config.scale != "window":
+            forecasts.update(baseline_forecasts(train, history, self.mean, self.std,
+                                                self.season, self.series_config.horizon))
+            return output, forecasts
         t = self.num_targets
+        train_scale, scale = self._input_scales(train[0]), self._input_scales(history)
+        found = baseline_forecasts((train[0] / train_scale, train[1] / train_scale[..., :t]),
+                                   history / scale, self.mean, self.std, self.season,
+                                   self.series_config.horizon)
+        forecasts.update({key: value * scale[..., :t] for key, value in found.items()})
+        return output, forecasts
+
+    def _table(self, split, inputs, actual):
+        if self.panel is not None:
+            return self._panel_table(split, inputs, actual)
+        output, forecasts = self._forecasts(inputs)
+        self.intervals = self._intervals(output)
+        name, t = next(iter(forecasts)), self.num_targets
         scale = seasonal_scale(self.splits["train"][:, :t], self.season)
         flat = [name for name, value in zip(self.series.targets, scale) if value == 0]
         if flat:
@@ -283,42 +319,6 @@ class ForecastWorkflow(Workflow):
             self.evaluate(split)
         return self._plot(split, folder, prefix=f"{split}_")
 
-    def forecast_file(self, path):
-        """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the
-        run's columns; timestamps continue at the series' frequency.
-
-        Returns:
-            a pandas DataFrame: the time column and one column per target.
-        """
-        import pandas as pd
-
-        from rnn_pipeline.tasks.forecast.series.reader import read_series
-
-        s = self.series_config
-        series = read_series(path, s.time_column, s.targets, s.covariates, s.frequency, s.fill,
-                             argument="--input",
-                             need=(s.lookback, f"the run's series.lookback = {s.lookback}"))
-        times = pd.date_range(series.times[-1], periods=s.horizon + 1, freq=s.frequency)[1:]
-        history = series.values[None, -s.lookback:]  # (1, lookback, columns)
-        inputs = {"history": history}
-        if series.categories is not None:
-            self._warn_unseen(series.categories[-s.lookback:], series.categorical, str(path))
-            inputs["categories"] = series.categories[None, -s.lookback:]
-        if s.calendar:
-            inputs["time"] = epoch_seconds(series.times[-s.lookback:].append(times))[None]
-        output = self.model.predict_windows(inputs if len(inputs) > 1 else history)
-        forecast = self.model.point_forecast(output)[0]  # (horizon, targets)
-        frame = pd.DataFrame(forecast, columns=s.targets)
-        if self.model.probabilistic:
-            levels = self.model.task_config["quantiles"]
-            median = min(levels, key=lambda q: abs(q - 0.5))
-            found = self.model.quantiles_of(output, [levels[0], median, levels[-1]])
-            for target_index, target in enumerate(s.targets):
-                for label, values in zip(("lower", "median", "upper"), found.values()):
-                    frame[f"{target}_{label}"] = values[0, :, target_index]
-        frame.insert(0, s.time_column, times)
-        return frame
-
     def make_serving_module(self, assets_dir):
         """The TF Serving module of the trained forecaster (see `ForecastServing`)."""
         from rnn_pipeline.tasks.forecast.serving import ForecastServing
@@ -327,5 +327,6 @@ class ForecastWorkflow(Workflow):
 
     @staticmethod
     def summary(table):
-        """The metrics table as aligned text lines (`table_lines`)."""
-        return table_lines(table)
+        """The metrics table as aligned text lines (`table_lines`, or `panel_table_lines`
+        for many series)."""
+        return panel_table_lines(table) if "smape" in table[0] else table_lines(table)

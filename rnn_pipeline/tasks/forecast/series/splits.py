@@ -57,6 +57,23 @@ def fraction_ranges(num_rows, lookback, valid_fraction, test_fraction):
                      (num_rows - num_test - lookback, num_rows))
 
 
+def per_series_rows(lookback, horizon, valid_windows=1, test_windows=1):
+    """The rows that a series needs under "per_series": a training window of lookback +
+    horizon rows, then its valid and test rows (`per_series_ranges`)."""
+    return lookback + horizon + (horizon + valid_windows - 1) + (horizon + test_windows - 1)
+
+
+def per_series_ranges(num_rows, lookback, horizon, valid_windows=1, test_windows=1):
+    """The M4 protocol for one series: its last ``horizon + test_windows - 1`` rows are
+    forecast from ``test_windows`` origins (test), the ``horizon + valid_windows - 1`` rows
+    before them from ``valid_windows`` origins (valid); training windows forecast rows
+    before those. The caller checks the length (`per_series_rows`)."""
+    test_start = num_rows - (horizon + test_windows - 1)
+    valid_start = test_start - (horizon + valid_windows - 1)
+    return RowRanges((0, valid_start), (valid_start - lookback, test_start),
+                     (test_start - lookback, num_rows))
+
+
 def split_ranges(num_rows, frequency, lookback, horizon, split="fractions", valid_fraction=0.1,
                  test_fraction=0.2):
     """Row ranges of the three splits; each must hold at least one window."""

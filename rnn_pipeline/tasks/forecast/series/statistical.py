@@ -28,8 +28,11 @@ statsforecast's ``Naive`` forecast and interval, computed in the same call, and 
 in ``"fallback"`` and counted in the progress line. statsforecast's own warnings (e.g.
 ARIMA's "possible convergence problem", one per window) are silenced during the call.
 
-statsforecast 2.1 compiles nothing on first use (its models are C++, not numba): the first
-call costs only the import, about 1 to 2 s.
+Cost (statsforecast 2.1.1, a shared 2-core machine): nothing is compiled on first use (the
+models are C++, not numba); the first call pays only the imports, about 2 s (statsforecast,
+then statsforecast.models with statsmodels). 414 synthetic hourly series of 960 points,
+horizon 48, season 24, the four models of m <= 24: about 1,770 CPU-seconds (4.3 s a series,
+mostly AutoARIMA), 1,690 s wall with n_jobs=2 on the contended machine.
 """
 
 import importlib

@@ -129,6 +129,9 @@ def test_fit_scores_every_series_as_m4_does_against_the_baselines(fitted):
         "scale: window" in result.output
     # each series of n rows: n - (4 + 4) test and valid rows - (12 + 4) + 1 training windows
     assert "windows train/valid/test 141/3/3" in result.output
+    # one validation window per series: independent windows, so 3 are enough to test
+    # the network's correction (one series' 3 overlapping windows would not be)
+    assert "over 3 windows (Diebold-Mariano, p = " in result.output
     table = json.loads((run / "forecast_metrics.json").read_text())
     by_name = {row["model"]: row for row in table}
     assert list(by_name) == ["gru direct", "gru direct linear part", "repeat",
@@ -290,3 +293,24 @@ def test_refit_fits_before_each_origin_on_the_rows_before_it(tmp_path):
     # each fit's test windows are its origin's: 2 x 3 windows scored
     summary = json.loads((out / "summary.json").read_text())
     assert summary["summary"][0]["windows"] == 6
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: [rows[0].replace("unique_id", "series")] + rows[1:],
+     "series.id_column must name columns of "),
+    (lambda rows: rows + [rows[5]], "repeats the timestamp"),
+    (lambda rows: [r for r in rows if not r.startswith("s1,2020-01-02T03")],
+     "(series 's1')"),
+])
+def test_a_bad_long_file_is_one_line_naming_the_series_and_writes_nothing(tmp_path, edit,
+                                                                        message):
+    csv = tmp_path / "long.csv"
+    csv.write_text("\n".join(edit(long_rows())) + "\n")
+    pipeline = tmp_path / "bad.toml"
+    pipeline.write_text(PIPELINE.format(csv=csv.as_posix(), extra=""))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], lines
+    assert not run.exists()

@@ -54,7 +54,7 @@ def _window_losses(model, inputs, actual):
     return np.mean(np.square(scaled), axis=(1, 2))
 
 
-def check_residual(model, inputs, actual, level, log=print):
+def check_residual(model, inputs, actual, level, log=print, overlap=None):
     """Keeps the head's correction only if, on the validation windows, the model's point
     forecast has a lower scaled MSE than the same model without it, at significance
     ``level`` (one-sided Diebold-Mariano); otherwise drops it (`drop_residual`).
@@ -64,6 +64,9 @@ def check_residual(model, inputs, actual, level, log=print):
         inputs, actual: the validation windows (stride 1, in time order), raw.
         level: the significance level (`check_level`).
         log: callable for the one line that says what was decided.
+        overlap: how many consecutive windows share rows (default the horizon: one
+            series, stride 1); windows of many series, one or a few per series, are
+            nearly independent (`ForecastWorkflow` passes min(horizon, valid windows)).
 
     Returns:
         the test's figures (`diebold_mariano`) with "kept" and both MSEs.
@@ -73,7 +76,7 @@ def check_residual(model, inputs, actual, level, log=print):
     with_head = _window_losses(model, inputs, actual)
     drop_residual(model)
     without = _window_losses(model, inputs, actual)
-    found = diebold_mariano(with_head, without, model.task_config["horizon"])
+    found = diebold_mariano(with_head, without, overlap or model.task_config["horizon"])
     found.update(kept=found["p_value"] <= level, mse_with=float(with_head.mean()),
                  mse_without=float(without.mean()))
     if found["kept"]:

@@ -154,8 +154,11 @@ class ForecastWorkflow(PanelSteps, Workflow):
     # --- training ---
     def after_training(self):
         """Keeps the head's correction to the highway where validation shows it helps."""
+        s = self.series_config
+        overlap = min(s.horizon, s.valid_windows) if self.panel is not None else None
         self.residual_check = None if not self.config.model.highway else check_residual(
-            self.model, *self._windows("valid"), self.config.model.residual_test, self.log)
+            self.model, *self._windows("valid"), self.config.model.residual_test, self.log,
+            overlap)
 
     def finish(self, run, rows, seconds):
         """The test table against the baselines, metrics, forecast and error plots.

@@ -322,15 +322,16 @@ def backtest(target, origins, step=1, refit=False, out=None, overrides=(), log=s
         log: callable for progress lines.
 
     Returns:
-        (the output folder, the summary rows).
+        (the output folder, the summary rows, None or why statsforecast's models were
+        skipped).
     """
     from rnn_pipeline.tasks.forecast.backtest_run import backtest_target, run_backtest
 
     config, run, out = backtest_target(target, overrides, out)
     fitted = load_run(run, log=log) if run and not refit else None
-    return out, run_backtest(
+    return (out, *run_backtest(
         config, fitted, out, origins, step, refit,
         fit=lambda fit_config, folder: fit_pipeline(fit_config, folder, log)[0],
         blank=lambda fit_config: workflow_class(fit_config.task)(fit_config,
                                                                  log=log).validate(),
-        log=log)
+        log=log))

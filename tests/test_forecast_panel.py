@@ -314,3 +314,19 @@ def test_a_bad_long_file_is_one_line_naming_the_series_and_writes_nothing(tmp_pa
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], lines
     assert not run.exists()
+
+
+def test_without_statsforecast_the_backtest_says_its_models_were_skipped(fitted, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "statsforecast", None)  # not installed
+    _, run = fitted
+    out = tmp_path / "bt"
+    result = CliRunner().invoke(cli, ["backtest", str(run), "--origins", "1", "--out",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    reason = "statsforecast is not installed: pip install 'rnn-pipeline[stats]'"
+    assert f"statsforecast's models were skipped: {reason}" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["statistical_skipped"] == reason
+    assert [row["model"] for row in summary["summary"]][-1] == "naive2"
+    assert not any(row["model"].startswith("auto_") for row in summary["summary"])

@@ -25,9 +25,11 @@ def backtest(target, origins, step, refit, out, overrides):
     by the model and every baseline on the same windows (sMAPE, MASE, OWA against Naive2),
     per origin and per series, with a plot of the error by origin."""
     with user_errors():
-        folder, summary = api.backtest(target, origins, step, refit, out, overrides,
-                                       log=click.echo)
+        folder, summary, skipped = api.backtest(target, origins, step, refit, out,
+                                                overrides, log=click.echo)
     click.echo(f"{'model':<26}{'sMAPE':>9}{'MASE':>9}{'OWA':>9}")
     for row in summary:
         click.echo(f"{row['model']:<26}{row['smape']:9.3f}{row['mase']:9.3f}{row['owa']:9.3f}")
+    if skipped:
+        click.echo(f"statsforecast's models were skipped: {skipped}")
     click.echo(f"Backtest of {summary[0]['windows']:,} windows -> {folder}")

@@ -68,7 +68,8 @@ def run_backtest(config, fitted, out, count, step, refit, fit, blank, log):
         log: callable for progress lines.
 
     Returns:
-        the summary rows (one per forecaster).
+        (the summary rows, one per forecaster; None or why statsforecast's models were
+        skipped).
     """
     out = Path(out)
     partial = out.with_name(f".partial-{out.name}")
@@ -88,7 +89,7 @@ def run_backtest(config, fitted, out, count, step, refit, fit, blank, log):
         partial.rename(out)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    return found["summary"]
+    return found["summary"], found["statistical_skipped"]
 
 
 def _refits(config, count, step, fit, folder, log):

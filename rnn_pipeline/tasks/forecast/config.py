@@ -29,6 +29,9 @@ class ForecastModelConfig(RecurrentConfig):
             ``quantiles`` themselves, trained on the pinball loss).
         quantiles: increasing levels in (0, 1): the quantiles forecast, exported and
             written by ``rnn-pipeline forecast`` (lower, median, upper).
+        conformal: "quantile" only: after training, shift each central pair of levels
+            so that it covers its share of the validation values (conformalized quantile
+            regression); the shift is saved in the model and its export.
     """
 
     head: str = one_of(choices.HEADS, "direct")
@@ -37,6 +40,7 @@ class ForecastModelConfig(RecurrentConfig):
     residual_test: float = 0.1
     distribution: str = one_of(choices.DISTRIBUTIONS, "none")
     quantiles: list[float] = field(default_factory=lambda: [0.1, 0.5, 0.9])
+    conformal: bool = False
 
 
 @dataclass

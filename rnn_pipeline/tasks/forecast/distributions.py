@@ -256,13 +256,17 @@ class DistributionOutput(keras.layers.Layer):
         distribution: "gaussian", "student_t" or "quantile".
         quantiles: the levels (`check_quantiles`).
         mean, std: per-target scaler of the training rows.
+        offsets: "quantile" only: one shift per level on the scaled axis, added to the
+            quantiles (then kept in order), as conformal calibration sets them after
+            training (`calibration.calibrate_quantiles`); None: no shift.
     """
 
-    def __init__(self, distribution, quantiles, mean, std, **kwargs):
+    def __init__(self, distribution, quantiles, mean, std, offsets=None, **kwargs):
         super().__init__(**kwargs)
         self.family = get_distribution(distribution, quantiles)
         self.distribution, self.quantiles = distribution, self.family.levels
         self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
+        self.offsets = None if offsets is None else [float(v) for v in offsets]
 
     def call(self, raw, window_scale=None):
         """Args:
@@ -271,14 +275,29 @@ class DistributionOutput(keras.layers.Layer):
                 None.
         """
         params = self.family.constrain(raw)
+        if self.offsets is not None:  # (batch, horizon, targets, Q), in level order
+            params = self._shifted(params)
         std = tf.constant(self.std, params.dtype)
         if window_scale is not None:
             std = std * window_scale
         return self.family.rescale(params, tf.constant(self.mean, params.dtype), std)
 
+    def _shifted(self, params):
+        """The quantiles plus ``offsets``, kept in order from the median outward: a level
+        below it is at most the one inside it, a level above at least (so an inner
+        interval keeps its calibrated bounds, an outer one only widens)."""
+        levels = tf.unstack(params + tf.constant(self.offsets, params.dtype), axis=-1)
+        anchor = self.family.anchor
+        for i in range(anchor - 1, -1, -1):
+            levels[i] = tf.minimum(levels[i], levels[i + 1])
+        for j in range(anchor + 1, len(levels)):
+            levels[j] = tf.maximum(levels[j], levels[j - 1])
+        return tf.stack(levels, axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "distribution": self.distribution,
-                "quantiles": self.quantiles, "mean": self.mean, "std": self.std}
+                "quantiles": self.quantiles, "mean": self.mean, "std": self.std,
+                "offsets": self.offsets}
 
 
 @keras.saving.register_keras_serializable(package="rnn_pipeline")

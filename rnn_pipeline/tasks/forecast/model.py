@@ -121,6 +121,8 @@ class Forecaster(Task):
         series_ids: the training series' ids; with ``id_embedding`` the model also takes
             ``series_id``, a string per window (batch,).
         id_embedding: size of the series id embedding (0: no id input).
+        quantile_offsets: "quantile" only: the calibrated shift of each level
+            (`DistributionOutput`, `calibration.calibrate_quantiles`), or None.
         seed: initialisation seed.
     """
 
@@ -128,7 +130,8 @@ class Forecaster(Task):
                  cell="gru", units=64, num_layers=1, bidirectional=False, dropout=0.0,
                  instance_norm="last", segment_length=None, highway=False, distribution="none",
                  quantiles=(0.1, 0.5, 0.9), categorical_vocabularies=(), calendar=(),
-                 window_scale=False, series_ids=(), id_embedding=0, seed=0, **kwargs):
+                 window_scale=False, series_ids=(), id_embedding=0, quantile_offsets=None,
+                 seed=0, **kwargs):
         mean = np.asarray(mean, np.float32)
         variance = np.square(np.asarray(std, np.float32))
         spec = dict(lookback=lookback, horizon=horizon, num_inputs=num_inputs,
@@ -177,7 +180,7 @@ class Forecaster(Task):
             raw = ops.concatenate([y[:, :, None, :], params[:, :, 1:, :]], axis=2)
             forecast = DistributionOutput(  # (batch, horizon, targets, params), raw scale
                 distribution, quantiles, mean[:num_targets], np.sqrt(variance[:num_targets]),
-                name="distribution")(ops.transpose(raw, (0, 1, 3, 2)), target_window)
+                offsets=quantile_offsets, name="distribution")(ops.transpose(raw, (0, 1, 3, 2)), target_window)
         super().__init__(inputs=inputs, outputs=forecast, **kwargs)
         # === Config ===
         spec.pop("num_params")
@@ -186,7 +189,7 @@ class Forecaster(Task):
                                 distribution=distribution, quantiles=family.levels,
                                 categorical_vocabularies=vocabularies, calendar=calendar,
                                 window_scale=bool(window_scale), series_ids=series_ids,
-                                id_embedding=id_embedding)
+                                id_embedding=id_embedding, quantile_offsets=quantile_offsets)
         self.family = family
         self.target_std = np.sqrt(variance[:num_targets])
         self.parts = ForecasterParts(scale, by_window, shift, linear, head_output)

@@ -8,7 +8,10 @@ import time
 
 import numpy as np
 
+from rnn_pipeline.errors import pipeline_error
 
+
+from rnn_pipeline.tasks.forecast.calibration import calibrate_quantiles
 from rnn_pipeline.tasks.forecast.highway import fit_highway
 from rnn_pipeline.tasks.forecast.model import build_forecaster  # (registers its classes)
 from rnn_pipeline.tasks.forecast.panel_steps import PanelSteps
@@ -69,6 +72,10 @@ class ForecastWorkflow(PanelSteps, Workflow):
                     [1.0] * columns, series_ids=["a series"])
         make_windows(np.zeros([1, 1], np.float32), 1, 1, 1, stride=self.series_config.stride)
         check_level(self.config.model.residual_test)
+        m = self.config.model
+        if m.conformal and m.distribution != "quantile":
+            raise pipeline_error("model.conformal", "needs model.distribution = 'quantile' "
+                                 "(it shifts the forecast quantiles)", m.conformal)
 
     def load_series(self):
         """Reads and checks the series, splits it and fits the scaler (train rows only)."""
@@ -153,12 +160,17 @@ class ForecastWorkflow(PanelSteps, Workflow):
 
     # --- training ---
     def after_training(self):
-        """Keeps the head's correction to the highway where validation shows it helps."""
+        """Keeps the head's correction to the highway where validation shows it helps;
+        with ``model.conformal``, calibrates the intervals on the validation windows."""
         s = self.series_config
         overlap = min(s.horizon, s.valid_windows) if self.panel is not None else None
         self.residual_check = None if not self.config.model.highway else check_residual(
             self.model, *self._windows("valid"), self.config.model.residual_test, self.log,
             overlap)
+        self.calibration = None
+        if self.config.model.conformal:
+            self.calibration = calibrate_quantiles(self.model, *self._windows("valid"),
+                                                   self.log)
 
     def finish(self, run, rows, seconds):
         """The test table against the baselines, metrics, forecast and error plots.
@@ -167,7 +179,10 @@ class ForecastWorkflow(PanelSteps, Workflow):
             the metrics table: a list of rows, the model first.
         """
         table = self.evaluate_windows("test")
-        run.save_metrics(rows, {"test": table, "residual_check": self.residual_check})
+        run.save_metrics(rows, {"test": table, "residual_check": self.residual_check,
+                                "conformal": self.calibration and {
+                                    f"{share:g}": dict(zip(("before", "after"), values))
+                                    for share, values in self.calibration.items()}})
         self._write_table(run, table)
         self._plot("test", run.path)
         return table

@@ -393,3 +393,26 @@ def test_local_workers_check_the_settings_before_starting_any(pipeline, tmp_path
                   "--set", "train.batch_size=3")
     assert_one_line_error(result, "train.batch_size must divide by the 2 replicas of "
                                   "train.strategy 'multi_worker'", absent=[tmp_path / "run"])
+
+
+def test_a_model_key_added_since_training_is_taken_at_its_default(fitted_forecast,
+                                                                   tmp_path):
+    """A run trained before a ``[model]`` key existed has no record of it: the key's
+    default is no edit, any other value is."""
+    import dataclasses
+    import json
+
+    from rnn_pipeline.runs import RunFolder
+
+    run = tmp_path / "run"
+    shutil.copytree(fitted_forecast[1], run)
+    folder = RunFolder(run)
+    record = json.loads(folder.file(folder.TRAINED_WITH).read_text())
+    del record["model"]["conformal"]  # as a run from before model.conformal recorded it
+    folder.file(folder.TRAINED_WITH).write_text(json.dumps(record))
+    config = folder.load_config()
+    folder.check_trained_with(config)  # at its default: no error
+    edited = dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                                   conformal=True))
+    with pytest.raises(ValueError, match="model.conformal = True where training had None"):
+        folder.check_trained_with(edited)

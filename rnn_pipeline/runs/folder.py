@@ -141,7 +141,8 @@ class RunFolder:
     def check_trained_with(self, config):
         """Refuses a ``config.toml`` whose ``[model]`` was edited after training: the run's
         commands would describe one model and run another. Runs from before this record
-        have none to compare."""
+        have none to compare; a key added to ``[model]`` after a run was trained is taken
+        at its default."""
         path = self.file(self.TRAINED_WITH)
         if not path.is_file():
             return
@@ -152,7 +153,10 @@ class RunFolder:
                                  f"damaged (train it again with rnn-pipeline fit)",
                                  str(self.path)) from None
         now = to_dict(config.model)
+        defaults = to_dict(type(config.model)())  # a key added since: its default is no edit
         for key in sorted(set(trained) | set(now)):
+            if key not in trained and now.get(key) == defaults.get(key):
+                continue
             if trained.get(key) != now.get(key):
                 raise pipeline_error(
                     "RUN", f"{self.CONFIG} must describe the model {self.MODEL} was trained "

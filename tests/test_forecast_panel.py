@@ -330,3 +330,20 @@ def test_without_statsforecast_the_backtest_says_its_models_were_skipped(fitted,
     assert summary["statistical_skipped"] == reason
     assert [row["model"] for row in summary["summary"]][-1] == "naive2"
     assert not any(row["model"].startswith("auto_") for row in summary["summary"])
+
+
+def test_too_short_series_are_dropped_by_name_when_asked(tmp_path):
+    csv = tmp_path / "long.csv"
+    csv.write_text("\n".join(long_rows()) + "\n")
+    pipeline = tmp_path / "drop.toml"
+    # lookback 50: 50 + 3 x 4 = 62 rows needed, s0 has 60
+    pipeline.write_text(PIPELINE.format(csv=csv.as_posix(), extra='too_short = "drop"')
+                        .replace("lookback = 12", "lookback = 50")
+                        .replace("epochs = 2", "epochs = 1"))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["fit", str(pipeline), "--run-dir", str(run)])
+    assert result.exit_code == 0, result.output
+    assert "Series: 2 series (1 too short for the splits dropped: 's0' (60 rows)), split " \
+        "at their own ends" in result.output
+    table = json.loads((run / "forecast_metrics.json").read_text())
+    assert table[0]["windows"] == 2

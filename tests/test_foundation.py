@@ -129,7 +129,7 @@ def test_an_export_option_of_another_task_is_one_line(tmp_path):
      "p.toml: Unknown config key 'model.attention'. It belongs to 'translation' pipelines. "
      "Valid keys here: model.cell, model.units, model.num_layers, model.dropout, "
      "model.bidirectional, model.head, model.segment_length, model.highway, "
-     "model.residual_test, model.distribution, model.quantiles. "
+     "model.residual_test, model.distribution, model.quantiles, model.conformal. "
      "Received: model.attention='dot'"),
     ('task = "translation"\n[model]\nactivation = "relu"\n',
      "p.toml: Unknown config key 'model.activation'. It belongs to 'causal_lm' pipelines. "

@@ -19,6 +19,17 @@ class PanelSteps:
     """What `ForecastWorkflow` does differently for many series, and the ``forecast``
     command's output for one series or many."""
 
+    def _panel_line(self):
+        """The log line of a panel: its series, those dropped as too short, the splits."""
+        s = self.series_config
+        named = ", ".join(f"{i!r} ({rows} rows)" for i, rows in self.dropped[:5])
+        more = f" and {len(self.dropped) - 5:,} more" if len(self.dropped) > 5 else ""
+        dropped = (f" ({len(self.dropped):,} too short for the splits dropped: "
+                   f"{named}{more})") if self.dropped else ""
+        return (f"Series: {len(self.panel.ids):,} series{dropped}, split at their own ends "
+                f"({s.valid_windows} valid and {s.test_windows} test origin(s) each); "
+                f"scale: {s.scale}")
+
     def _load_panel(self):
         """`load_series` for a long-format file of many series: the splits are each
         series' own (`stack_panel`), the windows explicit start rows, the scaler the

@@ -127,13 +127,7 @@ class ForecastWorkflow(PanelSteps, Workflow):
                                                           self.vocabularies))
         calendar = f"; calendar {', '.join(s.calendar)}" if s.calendar else ""
         if self.panel is not None:
-            named = ", ".join(f"{i!r} ({rows} rows)" for i, rows in self.dropped[:5])
-            more = f" and {len(self.dropped) - 5:,} more" if len(self.dropped) > 5 else ""
-            dropped = (f" ({len(self.dropped):,} too short for the splits dropped: "
-                       f"{named}{more})") if self.dropped else ""
-            self.log(f"Series: {len(self.panel.ids):,} series{dropped}, split at their own "
-                     f"ends ({s.valid_windows} valid and {s.test_windows} test origin(s) "
-                     f"each); scale: {s.scale}")
+            self.log(self._panel_line())
         self.log(f"Data: {len(series.values):,} rows at {series.frequency!r}, targets "
                  f"{', '.join(series.targets)}{categorical}{calendar}; windows "
                  f"train/valid/test {counts}{filled}; prepared in {seconds:.1f}s")

@@ -9,6 +9,7 @@ import numpy as np
 
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tasks.forecast.series.m4_metrics import mase, naive2_forecasts, owa, smape
+from rnn_pipeline.tasks.forecast.series.panel_table import series_rows
 from rnn_pipeline.tasks.forecast.series.statistical import (availability, models_for,
                                                             statistical_forecasts)
 from rnn_pipeline.tasks.forecast.series.windows import window_arrays
@@ -123,12 +124,11 @@ def window_scores(forecasts, actual, seen, season):
     """{name: (smape (windows,), mase (windows,))}, each the mean over the targets; Naive2
     (M4's reference for OWA) is added as "naive2"."""
     windows, horizon, targets = actual.shape
-    flat = actual.transpose(0, 2, 1).reshape(-1, horizon)
+    flat = series_rows(actual)
     scores = {}
     reference = naive2_forecasts(seen, horizon, season)
     for name, forecast in [*forecasts.items(), ("naive2", None)]:
-        rows = reference if forecast is None else \
-            np.asarray(forecast).transpose(0, 2, 1).reshape(-1, horizon)
+        rows = reference if forecast is None else series_rows(forecast)
         scores[name] = (smape(rows, flat).reshape(windows, targets).mean(axis=1),
                         mase(rows, flat, seen, season).reshape(windows, targets).mean(axis=1))
     return scores

@@ -205,13 +205,14 @@ class Forecaster(Task):
             x = self.parts.window_scale(x)[0]
         return [np.asarray(v) for v in self.parts.shift(x)]
 
-    def window_scales(self, history, batch_size=None):
-        """Each window's own scale of its targets (`WindowScale`): (windows, 1, targets),
-        ones without one. ``history`` is raw: an array, or a tensor in the graph."""
-        t = self.task_config["num_targets"]
+    def window_scales(self, history, every_column=False):
+        """Each window's own scale of its targets, or with ``every_column`` of every input
+        column (`WindowScale`): (windows, 1, columns), ones without one. ``history`` is
+        raw: an array, or a tensor in the graph."""
+        columns = self.task_config["num_inputs" if every_column else "num_targets"]
         if self.parts.window_scale is None:
-            return np.ones([len(history), 1, t], np.float32)
-        return self.parts.window_scale(self.parts.scale(history))[1][:, :, :t]
+            return np.ones([len(history), 1, columns], np.float32)
+        return self.parts.window_scale(self.parts.scale(history))[1][:, :, :columns]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Keras' loss, on each window's own axis where the model has a `WindowScale` (so

@@ -86,12 +86,6 @@ class PanelSteps:
         return rows, forecasts, errors
 
 
-    def _input_scales(self, history):
-        """Each window's own scale of every input column: (windows, 1, inputs)."""
-        parts = self.model.parts
-        return np.asarray(parts.window_scale(parts.scale(history))[1])
-
-
     def forecast_file(self, path):
         """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the
         run's columns; timestamps continue at the series' frequency. A run of many series

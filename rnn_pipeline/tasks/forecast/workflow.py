@@ -265,7 +265,8 @@ class ForecastWorkflow(PanelSteps, Workflow):
                                                 self.season, self.series_config.horizon))
             return output, forecasts
         t = self.num_targets
-        train_scale, scale = self._input_scales(train[0]), self._input_scales(history)
+        train_scale, scale = [np.asarray(self.model.window_scales(h, every_column=True))
+                              for h in (train[0], history)]
         found = baseline_forecasts((train[0] / train_scale, train[1] / train_scale[..., :t]),
                                    history / scale, self.mean, self.std, self.season,
                                    self.series_config.horizon)

@@ -7,7 +7,7 @@ import numpy as np
 from rnn_pipeline.tasks.forecast.series.m4_metrics import m4_summary, naive2_forecasts
 
 
-def _flat(values):
+def series_rows(values):
     """(windows, horizon, targets) -> (windows * targets, horizon): one M4 series per
     window and target, window-major (the order of the in-sample list)."""
     return np.asarray(values, np.float64).transpose(0, 2, 1).reshape(-1, values.shape[1])
@@ -28,12 +28,12 @@ def panel_metrics_table(split, forecasts, actual, insamples, season, intervals=N
         after the forecasters' (OWA's reference: 1 by definition).
     """
     intervals = intervals or {}
-    truth = _flat(actual)
+    truth = series_rows(actual)
     reference = naive2_forecasts(insamples, truth.shape[1], season)
     rows = []
     for name, forecast in [*forecasts.items(), ("naive2", None)]:
-        flat = reference if forecast is None else _flat(forecast)
-        bounds = [_flat(b) for b in intervals[name]] if name in intervals else [None, None]
+        flat = reference if forecast is None else series_rows(forecast)
+        bounds = [series_rows(b) for b in intervals[name]] if name in intervals else [None, None]
         scores = m4_summary(flat, truth, insamples, season, *bounds, naive2_forecast=reference)
         rows.append({"model": name, "split": split, "windows": len(actual),
                      "smape": scores["smape"], "mase": scores["mase"], "owa": scores["owa"],

@@ -61,14 +61,12 @@ class PanelSteps:
         self.num_targets = len(series.targets)
         self.season = s.season or default_season(series.frequency)
 
-
     def _window_count(self, split):
         s = self.series_config
         if self.panel is not None:
             return len(self.panel.starts[split])
         return window_count(len(self.splits[split]), s.lookback, s.horizon,
                             s.stride if split == "train" else 1)
-
 
     def _panel_table(self, split, inputs, actual):
         """`_table` over many series: the M4 scores (`panel_metrics_table`)."""
@@ -84,7 +82,6 @@ class PanelSteps:
         errors = {key: error_by_step(forecast, actual, self.std[:t] * window)
                   for key, forecast in forecasts.items()}
         return rows, forecasts, errors
-
 
     def forecast_file(self, path):
         """Forecasts the ``horizon`` rows after the last ``lookback`` rows of a CSV with the
@@ -116,7 +113,6 @@ class PanelSteps:
             self.log(f"Note: {len(unseen)} series not seen in training get the embedding "
                      f"of an unknown series: {shown}")
         return self._forecast_frame(panel.series, panel.ids, path)
-
 
     def _forecast_frame(self, parts, ids, path):
         """The forecast after the last ``lookback`` rows of each `Series` of ``parts``, one

@@ -47,6 +47,11 @@ def generation(**values):
             "seed": 1, **values}
 
 
+def generating(*instances):
+    """A request body of the ``generate`` signature (every option an input)."""
+    return {"signature_name": "generate", "instances": list(instances)}
+
+
 def mixed_requests():
     """(kind, method, data[, path]) of each kind of request; method "RAW": bytes sent on
     a socket of their own."""
@@ -57,13 +62,13 @@ def mixed_requests():
     return [
         ("score", "POST", body({"signature_name": "score", "instances": ["w1 w2 w3 w4"]})),
         ("next_words", "POST", body({"signature_name": "next_words", "instances": ["w1"]})),
-        ("generate", "POST", body({"instances": [generation(), generation(seed=2)]})),
+        ("generate", "POST", body(generating(generation(), generation(seed=2)))),
         ("status", "GET", None),
         ("bad_json", "POST", b"{not json"),
-        ("missing_input", "POST", body({"instances": [{"prompt": "w1"}]})),
-        ("max_tokens_5000", "POST", body({"instances": [generation(max_tokens=5000)]})),
-        ("max_tokens_2**32+5", "POST", body({"instances": [generation(max_tokens=2**32 + 5)]})),
-        ("temperature_nan", "POST", body({"instances": [generation(temperature=float("nan"))]})),
+        ("missing_input", "POST", body(generating({"prompt": "w1"}))),
+        ("max_tokens_5000", "POST", body(generating(generation(max_tokens=5000)))),
+        ("max_tokens_2**32+5", "POST", body(generating(generation(max_tokens=2**32 + 5)))),
+        ("temperature_nan", "POST", body(generating(generation(temperature=float("nan"))))),
         ("unknown_signature", "POST", body({"signature_name": "nope", "instances": ["w1"]})),
         ("unknown_model", "POST", body({"instances": ["w1"]}), "/v1/models/absent:predict"),
         ("too_many_instances", "POST", body({"signature_name": "score",
@@ -158,9 +163,9 @@ def probe(port, barrier, duration, results):
 
 
 def export_model(base):
-    """The export ``<base>/lm/1`` of serving_latency.py's model shape."""
+    """The export ``<base>/lm/1`` of generation_latency.py's model shape."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from serving_latency import model_for
+    from generation_latency import model_for
 
     from rnn_pipeline.export import export_saved_model
     from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing

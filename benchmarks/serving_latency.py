@@ -1,198 +1,102 @@
-"""Benchmark: generation latency of an export, and next_words latency through the
-development server.
+"""Benchmark (issue 40): ``rnn-pipeline serve`` under 1, 8 and 32 concurrent clients, with
+and without server-side batching (``--batching-parameters``), over REST and gRPC.
 
-1. Per-token latency of the exported ``serving_default`` (one in-graph tf.while_loop per
-   request) at batch 1 and 64, against Python loops that run one step per token, on the
-   same weights in the same run:
-   * ``compiled``: the baseline: a `tf.function`-compiled step (embedding, cell, softmax
-     projection, argmax; the state passed in and out), called once per token;
-   * ``stateful``: the eager Keras model on the next token only, the recurrent state kept
-     in its layers;
-   * ``prefix``: the whole sequence so far (what a first attempt usually does).
-2. p50/p99 latency of ``next_words`` through ``rnn-pipeline serve`` (a subprocess) under
-   8 concurrent clients sending one-prompt requests over loopback HTTP.
+A real ``rnn-pipeline serve --grpc-port 0`` process serves an export (by default one it
+writes: the default pipeline's shape, 1 x 200 LSTM, vocabulary 3,827, random weights).
+Every client sends the same batch-1 request back to back on a kept-alive connection
+(REST: ``{"instances": [PROMPT]}`` to ``serving_default``, the export's default
+generation; gRPC: the same PredictRequest). Each cell: ``--warmup`` seconds, then
+``--seconds`` seconds measured: requests/s and p50/p99 latency.
 
-The model has the default pipeline's shape (1 x 200 LSTM, tied, vocabulary 3,827) with
-random weights: latency does not depend on what was learned.
+Printed: the CPU, the load average before and after (other processes busy?), and a
+Markdown table; ``--out`` also writes the JSON.
 
 Usage:
-    python benchmarks/serving_latency.py [--tokens 50] [--requests 400]
+    python benchmarks/serving_latency.py [--seconds 20] [--export BASE --model NAME]
+        [--batching FILE] [--out results.json]
 """
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import statistics
 import tempfile
-import threading
-import time
-import urllib.request
 from pathlib import Path
 
-import numpy as np
+from serving_clients import (build_export, grpc_request, machine_report, run_clients,
+                             start_server, summary)
 
-import rnn_pipeline  # noqa: F401  (TensorFlow backend)
-import tensorflow as tf
-
-from processes import start_serve  # benchmarks/ is the script's folder, first on sys.path
-from rnn_pipeline.config import ModelConfig
-from rnn_pipeline.data.preprocessor import TextPreprocessor
-from rnn_pipeline.export import export_saved_model
-from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
-from rnn_pipeline.generation.stepper import RecurrentStepper
-from rnn_pipeline.models import RNNBackbone
-from rnn_pipeline.tasks.causal_lm.model import CausalLM, build_causal_lm
-
-VOCABULARY = ["<unk>", "<eos>"] + [f"w{i}" for i in range(3825)]
-SHAPE = ModelConfig(embedding_dim=200, units=200, num_layers=1, tie_weights=True)
+CLIENTS = (1, 8, 32)
 
 
-def model_for(batch_size, weights=None):
-    preprocessor = TextPreprocessor({"name": "whitespace"}, VOCABULARY)
-    model = build_causal_lm(SHAPE, len(VOCABULARY), batch_size, preprocessor=preprocessor)
-    if weights is not None:
-        model.set_weights(weights)
-    return model
+def cells(base, model, batching, args):
+    """[row] of every (batching, transport, clients) cell."""
+    rest = [("predict", f"/v1/models/{model}:predict",
+             json.dumps({"instances": [args.prompt]}).encode())]
+    grpc = [("predict", None, grpc_request(model, "serving_default", {"prompt": [args.prompt]}))]
+    rows = []
+    for batched in (False, True):
+        options = ["--batching-parameters", batching] if batched else []
+        process, rest_port, grpc_port = start_server(base, *options)
+        try:
+            for transport, port, requests in (("rest", rest_port, rest),
+                                              ("grpc", grpc_port, grpc)):
+                for clients in args.clients:
+                    records = run_clients(transport, port, requests, clients, args.seconds,
+                                          args.warmup)
+                    row = {"batching": batched, "transport": transport, "clients": clients,
+                           **summary(records, args.seconds)}
+                    print(json.dumps(row), flush=True)
+                    rows.append(row)
+        finally:
+            process.terminate()
+            process.wait(30)
+    return rows
 
 
-def seconds(run, repeats):
-    run()  # warm-up (tracing)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def exported_generation(signature, batch, tokens):
-    inputs = dict(prompt=tf.constant(["w1 w2 w3"] * batch), max_tokens=tf.fill([batch], tokens),
-                  temperature=tf.zeros([batch]), top_k=tf.zeros([batch], tf.int32),
-                  seed=tf.zeros([batch], tf.int32))
-    return lambda: signature(**inputs)["text"].numpy()
-
-
-def compiled_step_loop(model, batch, tokens):
-    stepper = RecurrentStepper(model)
-
-    @tf.function
-    def step(token, state):
-        logits, state = stepper.step(token, state)
-        return tf.argmax(logits, axis=-1, output_type=tf.int32), state  # (batch,)
-
-    def run():
-        token, state = tf.fill([batch], 4), stepper.initial_state(batch)
-        for _ in range(tokens):
-            token, state = step(token, state)
-        token.numpy()
-    return run
-
-
-def stateful_loop(model, batch, tokens):
-    def run():
-        for layer in model.backbone.rnn_layers:
-            layer.reset_states()
-        token = np.full([batch, 1], 4, np.int32)
-        for _ in range(tokens):
-            logits = model(token, training=False)  # (batch, 1, vocab)
-            token = np.argmax(logits[:, -1], axis=-1).astype(np.int32)[:, None]
-    return run
-
-
-def prefix_loop(model, batch, tokens):
-    def run():
-        ids = np.full([batch, 4], 4, np.int32)
-        for _ in range(tokens):
-            logits = model(ids, training=False)  # (batch, time, vocab)
-            ids = np.concatenate([ids, np.argmax(logits[:, -1], -1).astype(np.int32)[:, None]], 1)
-    return run
-
-
-def serve_latencies(base, requests, clients=8):
-    process, port = start_serve(base)
-    try:
-        url = f"http://127.0.0.1:{port}/v1/models/lm:predict"
-        body = json.dumps({"signature_name": "next_words", "instances": ["w1 w2 w3"]}).encode()
-
-        def call():
-            start = time.perf_counter()
-            with urllib.request.urlopen(urllib.request.Request(url, data=body)) as response:
-                response.read()
-            return time.perf_counter() - start
-
-        for _ in range(5):
-            call()  # loads the model and traces
-        latencies, lock = [], threading.Lock()
-
-        def client(count):
-            for _ in range(count):
-                elapsed = call()
-                with lock:
-                    latencies.append(elapsed)
-
-        threads = [threading.Thread(target=client, args=(requests // clients,))
-                   for _ in range(clients)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - start
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    ms = np.array(latencies) * 1000
-    return {"clients": clients, "requests": len(latencies),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "requests_per_second": round(len(latencies) / wall, 1)}
+def table(rows):
+    lines = ["| transport | batching | clients | requests/s | p50 ms | p99 ms | not 200/OK |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        bad = sum(n for status, n in row["statuses"].items() if status not in ("200", "OK"))
+        lines.append(f"| {row['transport']} | {'on' if row['batching'] else 'off'} | "
+                     f"{row['clients']} | {row['requests_per_s']} | {row['p50_ms']} | "
+                     f"{row['p99_ms']} | {bad} |")
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured per cell")
+    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured, per cell")
+    parser.add_argument("--clients", type=lambda s: [int(c) for c in s.split(",")],
+                        default=list(CLIENTS), help="comma-separated (default 1,8,32)")
+    parser.add_argument("--export", type=Path, help="an export base (default: one written "
+                                                    "to a temporary folder)")
+    parser.add_argument("--model", default="lm", help="the model's name under --export")
+    parser.add_argument("--prompt", default="w1 w2 w3")
+    parser.add_argument("--batching", type=Path, help="batching parameters (default: the "
+                                                      "example that export writes)")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args()
-    weights = model_for(1).get_weights()
-    rows = []
-    with tempfile.TemporaryDirectory() as base:
-        export_saved_model(lambda assets: LanguageModelServing(model_for(1, weights), assets),
-                           base, "lm")
-        signature = tf.saved_model.load(str(Path(base) / "lm" / "1")).signatures["serving_default"]
-        for batch in (1, 64):
-            stateful = model_for(batch, weights)
-            config = {**stateful.backbone.get_config(), "stateful": False, "batch_size": None}
-            prefix = CausalLM(RNNBackbone.from_config(config), tie_weights=True)
-            prefix.set_weights(weights)
-            timings = {
-                "in_graph_export": seconds(exported_generation(signature, batch, args.tokens),
-                                           args.repeats),
-                "python_loop_compiled": seconds(compiled_step_loop(stateful, batch, args.tokens),
-                                                args.repeats),
-                "python_loop_stateful": seconds(stateful_loop(stateful, batch, args.tokens),
-                                                args.repeats),
-                "python_loop_prefix": seconds(prefix_loop(prefix, batch, args.tokens),
-                                              args.repeats),
-            }
-            per_token = {k: v / args.tokens * 1000 for k, v in timings.items()}
-            row = {"batch": batch, "tokens": args.tokens,
-                   **{f"{k}_ms_per_token": round(v, 3) for k, v in per_token.items()},
-                   "speedup_vs_compiled": round(per_token["python_loop_compiled"]
-                                                / per_token["in_graph_export"], 1),
-                   "speedup_vs_stateful": round(per_token["python_loop_stateful"]
-                                                / per_token["in_graph_export"], 1),
-                   "speedup_vs_prefix": round(per_token["python_loop_prefix"]
-                                              / per_token["in_graph_export"], 1)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-        serving = serve_latencies(base, args.requests)
-        print(json.dumps(serving), flush=True)
-    print(json.dumps({"date": datetime.date.today().isoformat(),
-                      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                      "generation": rows, "next_words_through_serve": serving}, indent=2))
+    before = machine_report()
+    print(f"CPU: {before['cpu']} ({before['cores']} cores); load average before: "
+          f"{before['load_average_1_5_15']}{' (BUSY: other processes)' if before['busy'] else ''}",
+          flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        base, model = (args.export, args.model) if args.export else (folder, build_export(folder))
+        from rnn_pipeline.serving.batching_parameters import BATCHING_FILE, EXAMPLE
+
+        batching = args.batching or Path(folder) / BATCHING_FILE
+        if not args.batching and not batching.exists():
+            batching.write_text(EXAMPLE)
+        parameters = Path(batching).read_text()
+        rows = cells(base, model, batching, args)
+    after = machine_report()
+    print(f"load average after: {after['load_average_1_5_15']}\n\n{table(rows)}")
+    report = {"machine": before, "load_average_after": after["load_average_1_5_15"],
+              "seconds_per_cell": args.seconds, "warmup_s": args.warmup, "prompt": args.prompt,
+              "batching_parameters": parameters, "rows": rows}
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -268,7 +268,7 @@ def diagnosis_config(target, overrides=(), out=None):
 
 
 def pipeline_description(path):
-    """The first sentence of a pipeline file's leading comment (one line)."""
+    """The first sentence of a pipeline file's leading comment, whole."""
     words = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
@@ -278,7 +278,7 @@ def pipeline_description(path):
     for end in (". ", "。"):
         if end in text:
             text = text[:text.index(end) + len(end.strip())]
-    return text if len(text) <= 100 else text[:99] + "…"
+    return text
 
 
 def catalogue():
@@ -302,8 +302,10 @@ def catalogue():
                 ("pipelines (rnn-pipeline fit NAME)", pipelines),
                 ("datasets (data.corpus, series.dataset, pairs.dataset, speech.dataset)",
                  [(name, DATASETS.get(name).kind) for name in DATASETS.names()])]
-    sections.append(("choices (pipeline keys and options)",
-                     [(r.argument, ", ".join(r.names())) for r in choices.ALL]))
+    from rnn_pipeline.config.choice_keys import choice_rows
+
+    sections.append(("choices (pipeline keys, [the tasks that have them], and options)",
+                     choice_rows()))
     return sections
 
 

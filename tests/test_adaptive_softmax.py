@@ -145,6 +145,7 @@ def test_a_pipeline_file_names_the_language_model_heads():
         loads('name = "x"\n[model]\ncutoffs = 2000\n', source="p.toml")
 
 
+@pytest.mark.slow  # 18 s on 2 cores: the slow suite runs it
 def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_nothing(
         tmp_path, monkeypatch):
     files = write_tiny_corpus(tmp_path)
@@ -180,6 +181,7 @@ def test_fit_trains_an_adaptive_model_and_cutoffs_beyond_the_vocabulary_write_no
     assert generated.exit_code == 0 and generated.output.split()[0] == "the"
 
 
+@pytest.mark.slow  # 12 s on 2 cores: the slow suite runs it
 def test_an_xla_step_trains_the_adaptive_head_as_the_plain_one(tmp_path):
     files = write_tiny_corpus(tmp_path)
     runs = []

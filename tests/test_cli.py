@@ -149,7 +149,9 @@ def _texts(output):
     return [block.split(" ---\n", 1)[1].rstrip("\n") for block in blocks]
 
 
-@pytest.mark.parametrize("sampler", SAMPLERS.names())
+@pytest.mark.parametrize("sampler", [  # the ones that draw (5-7 s each): -m slow
+    name if name in ("greedy", "beam") else pytest.param(name, marks=pytest.mark.slow)
+    for name in SAMPLERS.names()])
 def test_every_sampler_generates_from_a_fitted_run(fitted_lm_run, sampler):
     prompts = ["generate", fitted_lm_run, "--prompt", "the cat", "--prompt", "a",
                "--max-tokens", 4]

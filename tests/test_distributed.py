@@ -115,6 +115,7 @@ def mirrored(one_device_forecast, tmp_path_factory):
         cwd=folder, timeout=400)
 
 
+@pytest.mark.slow  # 23 s on 2 cores: the slow suite runs it
 def test_mirrored_over_two_cpu_devices_trains_like_one(one_device_forecast, mirrored):
     _, one = one_device_forecast
     folder, done = mirrored
@@ -125,6 +126,7 @@ def test_mirrored_over_two_cpu_devices_trains_like_one(one_device_forecast, mirr
         final_figure(one, "forecast"), rel=0.01)
 
 
+@pytest.mark.slow  # 21 s: it shares the mirrored run on 2 cores: the slow suite runs it
 def test_a_batch_that_does_not_divide_among_the_replicas_is_one_line(mirrored):
     folder, done = mirrored
     code, _, err = done["refused"]

@@ -204,6 +204,7 @@ def embedding_snapshots(config, run_path):
     return workflow, snapshots.seen
 
 
+@pytest.mark.slow  # 8 s on 2 cores: the slow suite runs it
 def test_frozen_embedding_does_not_change_and_thaws_after_frozen_epochs(tiny_corpus, tmp_path):
     vectors = tmp_path / "tiny.txt"
     words = ["the", "cat", "dog", "mat", "on", "sat", "<eos>"]
@@ -240,7 +241,7 @@ def test_embed_writes_word2vec_text_that_feeds_back_in(tiny_corpus, tmp_path, mo
     shown = runner.invoke(cli, ["neighbors", "run", "cat", "--k", "2"])
     assert shown.exit_code == 0, shown.output
     assert "in the trained embedding of run" in shown.output
-    assert "in the input vectors v.txt" in shown.output
+    assert f"in the input vectors {tmp_path / 'v.txt'}" in shown.output  # absolute
     assert len([line for line in shown.output.splitlines() if line.startswith("  ")]) == 4
 
 

@@ -14,7 +14,7 @@ from rnn_pipeline.cli.main import cli
 from rnn_pipeline.errors import PipelineError
 from rnn_pipeline.export import export_saved_model
 from rnn_pipeline.export.graph_checks import gpu_only_ops, op_names, read_saved_model
-from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
+from rnn_pipeline.tasks.causal_lm.serving import GENERATION_DEFAULTS, LanguageModelServing
 from tests_support import (TINY_VOCAB, full_forward_logits, tensorflow_and_text_ops,
                            tf_only_process, tiny_lm)
 
@@ -53,9 +53,10 @@ def test_tf_serving_layout_models_config_and_warmup(exported, tmp_path):
     records = tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests"))
     logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in records]
     assert [log.predict_log.request.model_spec.signature_name for log in logs] == \
-        ["serving_default", "next_words", "score"]
+        ["serving_default", "generate", "next_words", "score"]
     assert {log.predict_log.request.model_spec.name for log in logs} == {"tiny"}
-    assert list(tf.make_ndarray(logs[0].predict_log.request.inputs["max_tokens"])) == [5, 5]
+    assert list(logs[0].predict_log.request.inputs) == ["prompt"]
+    assert list(tf.make_ndarray(logs[1].predict_log.request.inputs["max_tokens"])) == [5, 5]
 
 
 def test_signature_defs_are_batched_predict_signatures(exported):
@@ -63,12 +64,12 @@ def test_signature_defs_are_batched_predict_signatures(exported):
     (meta_graph,) = read_saved_model(path).meta_graphs
     signatures = meta_graph.signature_def
     expected = {
-        "serving_default": ({"prompt": tf.string, "max_tokens": tf.int32,
-                             "temperature": tf.float32, "top_k": tf.int32, "seed": tf.int32},
-                            {"text": tf.string}),
+        "serving_default": ({"prompt": tf.string}, {"text": tf.string}),
+        "generate": ({"prompt": tf.string, "max_tokens": tf.int32, "temperature": tf.float32,
+                      "top_k": tf.int32, "seed": tf.int32}, {"text": tf.string}),
         "next_words": ({"prompt": tf.string}, {"words": tf.string, "probabilities": tf.float32}),
         "score": ({"text": tf.string}, {"log_likelihood": tf.float32, "num_tokens": tf.int32,
-                                        "perplexity": tf.float32}),
+                                        "perplexity": tf.float32, "unknown_words": tf.int32}),
     }
     assert set(signatures) == set(expected) | {"__saved_model_init_op"}  # tables' init
     for name, (inputs, outputs) in expected.items():
@@ -78,6 +79,20 @@ def test_signature_defs_are_batched_predict_signatures(exported):
             assert {k: tf.as_dtype(v.dtype) for k, v in tensors.items()} == specs
             assert all(v.tensor_shape.dim[0].size == -1 for v in tensors.values())
     assert [d.size for d in signatures["next_words"].outputs["words"].tensor_shape.dim] == [-1, 3]
+    # The options' defaults: in generate's SignatureDef (the metadata a client reads), and
+    # only there; serving_default takes data alone.
+    defaults = {name: tf.make_ndarray(value).tolist()
+                for name, value in signatures["generate"].defaults.items()}
+    assert defaults == {name: [value] for name, value in GENERATION_DEFAULTS.items()}
+    assert [name for name in expected if signatures[name].defaults] == ["generate"]
+
+
+def test_the_generation_defaults_are_those_of_the_generate_command():
+    from rnn_pipeline.cli.runs import generate
+
+    options = {param.name: param.default for param in generate.params}
+    assert options["sampler"] == "top_k"  # what temperature > 0 and top_k > 0 sample with
+    assert GENERATION_DEFAULTS == {name: options[name] for name in GENERATION_DEFAULTS}
 
 
 def test_graph_ops_are_core_tensorflow_or_tensorflow_text(exported):
@@ -94,21 +109,24 @@ def test_a_tensorflow_only_process_and_saved_model_cli_give_the_in_memory_result
     model, _, path = exported
     prompts = ["the cat", "a", ""]
     requests = {
-        "serving_default": {"prompt": prompts, "max_tokens": [6, 3, 5],
-                            "temperature": [0.0, 1.3, 0.8], "top_k": [0, 0, 3],
-                            "seed": [1, 2, 3]},
+        "generate": {"prompt": prompts, "max_tokens": [6, 3, 5],
+                     "temperature": [0.0, 1.3, 0.8], "top_k": [0, 0, 3], "seed": [1, 2, 3]},
+        "serving_default": {"prompt": prompts},
         "next_words": {"prompt": prompts},
         "score": {"text": ["the cat sat", "", "zebra on"]},
     }
-    out = tf_only_process(path, requests, cli=("next_words", 'prompt=["the"]'))
+    # saved_model_cli feeds the prompt alone: the Session fills in generate's defaults
+    out = tf_only_process(path, requests, cli=("generate", 'prompt=["the cat", "a"]'))
     assert out["modules"] == []  # rnn_pipeline was never imported
-    assert "Result for output key words:" in out["saved_model_cli"]
-    assert "Result for output key probabilities:" in out["saved_model_cli"]
 
-    assert out["serving_default"]["text"] == [
+    assert out["generate"]["text"] == [
         model.generate("the cat", max_tokens=6, sampler="greedy"),
         model.generate("a", max_tokens=3, sampler="random", temperature=1.3, seed=2),
         model.generate("", max_tokens=5, sampler="top_k", k=3, temperature=0.8, seed=3)]
+    by_default = model.generate(prompts, max_tokens=30, sampler="top_k", k=10, seed=0)
+    assert out["serving_default"]["text"] == by_default
+    printed = out["saved_model_cli"].split("Result for output key text:\n", 1)[1]
+    assert printed.strip() == str(np.array([t.encode() for t in by_default[:2]], object))
 
     for prompt, words, probs in zip(prompts, out["next_words"]["words"],
                                     out["next_words"]["probabilities"]):
@@ -122,6 +140,7 @@ def test_a_tensorflow_only_process_and_saved_model_cli_give_the_in_memory_result
     scores = model.score(["the cat sat", "", "zebra on"])
     np.testing.assert_allclose(out["score"]["log_likelihood"], scores["log_likelihood"], atol=1e-5)
     assert out["score"]["num_tokens"] == [4, 1, 3]  # words + the closing <eos>
+    assert out["score"]["unknown_words"] == [0, 0, 1]  # "zebra" is not in the vocabulary
     ids, total = [1, 2, 3, 4, 1], 0.0  # "the cat sat" by hand, one prefix at a time
     for position in range(1, len(ids)):
         logits = full_forward_logits(model, ids[:position])
@@ -132,16 +151,20 @@ def test_a_tensorflow_only_process_and_saved_model_cli_give_the_in_memory_result
 
 def test_bad_requests_fail_with_the_input_named(exported):
     _, _, path = exported
-    serving = tf.saved_model.load(str(path)).signatures["serving_default"]
-    good = dict(prompt=tf.constant(["the"]), temperature=tf.constant([0.0]),
-                top_k=tf.constant([0]), seed=tf.constant([0]))
+    serving = tf.saved_model.load(str(path)).signatures["generate"]
+    good = dict(prompt=tf.constant(["the", "a"]), temperature=tf.constant([0.0, 0.0]),
+                top_k=tf.constant([0, 0]), seed=tf.constant([0, 0]))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"max_tokens must be in \[0, 1000\]"):
-        serving(max_tokens=tf.constant([5000]), **good)
+        serving(max_tokens=tf.constant([2, 5000]), **good)
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match="inputs prompt and seed must have the same batch size"):
-        serving(max_tokens=tf.constant([2]), **{**good, "seed": tf.constant([0, 1])})
+        serving(max_tokens=tf.constant([2, 2]), **{**good, "seed": tf.constant([0, 1, 2])})
+    # one value of an option is every row's
+    one = serving(max_tokens=tf.constant([3]), **good)["text"].numpy().tolist()
+    assert one == serving(max_tokens=tf.constant([3, 3]), **good)["text"].numpy().tolist()
 
 
+@pytest.mark.slow  # 7 s on 2 cores: the slow suite runs it
 def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus, tmp_path):
     from conftest import tiny_config
     from rnn_pipeline.config.loader import dumps
@@ -163,12 +186,12 @@ def test_cli_exports_a_sentencepiece_run_with_its_model_as_an_asset(tiny_corpus,
     texts = ["東京 で 猫 が", "the cat"]
     generation = {"prompt": texts, "max_tokens": [8, 8], "temperature": [1.0, 1.0],
                   "top_k": [0, 0], "seed": [3, 3]}
-    out = tf_only_process(path, {"score": {"text": texts}, "serving_default": generation})
+    out = tf_only_process(path, {"score": {"text": texts}, "generate": generation})
     # (the process decodes the text as strict UTF-8)
     np.testing.assert_allclose(out["score"]["log_likelihood"],
                                model.score(texts)["log_likelihood"], atol=1e-5)
-    assert out["serving_default"]["text"] == model.generate(texts, max_tokens=8,
-                                                            sampler="random", seed=3)
+    assert out["generate"]["text"] == model.generate(texts, max_tokens=8, sampler="random",
+                                                     seed=3)
 
     again = runner.invoke(cli, ["export", str(run), "--base", str(base), "--name", "sp",
                                 "--version", "1"])
@@ -192,13 +215,18 @@ def test_the_export_of_a_fitted_run_generates_what_the_cli_generates(fitted_lm_r
     request = {"prompt": ["the cat"] * 3, "max_tokens": [5] * 3,
                "temperature": [t for t, _ in rows.values()],
                "top_k": [k for _, k in rows.values()], "seed": [4] * 3}
-    out = tf_only_process(base / "tiny" / "1", {"serving_default": request})
-    for sampler, text in zip(rows, out["serving_default"]["text"]):
+    out = tf_only_process(base / "tiny" / "1", {"generate": request,
+                                                "serving_default": {"prompt": ["the cat"]}})
+    for sampler, text in zip(rows, out["generate"]["text"]):
         expected = runner.invoke(cli, ["generate", str(fitted_lm_run), "--prompt", "the cat",
                                        "--max-tokens", "5", "--sampler", sampler,
                                        "--top-k", "3", "--seed", "4"])
         assert expected.exit_code == 0, expected.output
         assert text == expected.output.rstrip("\n"), sampler
+    # serving_default, the prompt alone: `rnn-pipeline generate` with its own defaults
+    expected = runner.invoke(cli, ["generate", str(fitted_lm_run), "--prompt", "the cat"])
+    assert expected.exit_code == 0, expected.output
+    assert out["serving_default"]["text"] == [expected.output.rstrip("\n")]
 
 
 def test_export_mistakes_are_one_line_and_leave_nothing_behind(fitted_lm_run, tmp_path):

@@ -197,6 +197,7 @@ def test_forecast_writes_lower_median_and_upper_columns(student_t_run, tmp_path)
     np.testing.assert_allclose(frame["Passengers_median"], frame["Passengers"], rtol=1e-5)
 
 
+@pytest.mark.slow  # 18 s on 2 cores: the slow suite runs it
 def test_the_export_returns_the_mean_and_the_quantiles(student_t_run, tmp_path):
     from tensorflow.python.framework import op_def_registry
 

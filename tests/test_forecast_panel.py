@@ -276,6 +276,7 @@ def test_too_many_origins_for_the_fitted_model_is_one_line_and_writes_nothing(fi
     assert not out.exists() and not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # 14 s on 2 cores: the slow suite runs it
 def test_refit_fits_before_each_origin_on_the_rows_before_it(tmp_path):
     csv = tmp_path / "long.csv"
     csv.write_text("\n".join(long_rows()) + "\n")
@@ -332,6 +333,7 @@ def test_without_statsforecast_the_backtest_says_its_models_were_skipped(fitted,
     assert not any(row["model"].startswith("auto_") for row in summary["summary"])
 
 
+@pytest.mark.slow  # 7 s on 2 cores: the slow suite runs it
 def test_too_short_series_are_dropped_by_name_when_asked(tmp_path):
     csv = tmp_path / "long.csv"
     csv.write_text("\n".join(long_rows()) + "\n")

@@ -79,7 +79,7 @@ def test_every_task_fulfils_the_workflow_contract():
 
 
 def test_list_shows_pipelines_with_their_task_and_every_registry():
-    result = CliRunner().invoke(cli, ["list"])
+    result = CliRunner().invoke(cli, ["list"], env={"COLUMNS": None})  # unwrapped
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     for task in choices.TASKS.names():  # each with its declared summary
@@ -219,7 +219,7 @@ def test_a_run_config_written_with_every_tasks_sections_still_reads(tmp_path):
         for key, value in to_dict(TASK_CONFIGS.get(task)()).items():
             if isinstance(value, dict):
                 everything.setdefault(key, {}).update(value)
-    everything["model"].update(cell="gru", units=16)
+    everything["model"].update(cell="gru", units=16, embedding_dim=16)  # tied: one size
     text = 'name = "old"\ntask = "causal_lm"\n' + "".join(
         f"\n[{section}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in values.items())
         for section, values in everything.items())

@@ -221,10 +221,11 @@ def test_progress_lines_without_a_terminal_report_step_speed_and_time_left():
     lines = []
     model.fit(np.ones((40, 3)), np.zeros((40, 1)), batch_size=2, epochs=2, verbose=0,
               callbacks=[ProgressLines(lines.append, every=0.25)])
-    assert len(lines) == 6  # at 25%, 50% and 75% of each epoch, not at its end
-    assert lines[0].startswith("epoch 1 step 5/20 (25%)  loss ")
-    assert lines[3].startswith("epoch 2 step 5/20 (25%)")
-    assert lines[0].endswith("min left") and " s/step, " in lines[0]
+    assert len(lines) == 7  # at 25%, 50% and 75% of each epoch, and the ETA of epoch 2
+    assert lines[0].startswith("epoch 1/2 step 5/20 (25%)  loss ")
+    assert lines[3].startswith("run ETA ") and lines[3].endswith(": epoch 2/2 begins (1 to go)")
+    assert lines[4].startswith("epoch 2/2 step 5/20 (25%)")
+    assert " min left, run ETA " in lines[0] and " s/step, " in lines[0]
 
 
 @pytest.mark.parametrize("batch_size", [1, 3])

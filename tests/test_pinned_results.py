@@ -76,8 +76,9 @@ seed = 5
 """
 
 
-@pytest.mark.parametrize("head, layers", [("direct", 2), ("autoregressive", 1),
-                                          ("segment", 1)])
+@pytest.mark.parametrize("head, layers", [  # one head by default; 8 s each
+    pytest.param("direct", 2, marks=pytest.mark.slow),
+    pytest.param("autoregressive", 1, marks=pytest.mark.slow), ("segment", 1)])
 def test_forecaster(tmp_path, head, layers):
     rows = ["t,y,x"] + [
         f"{1950 + i // 12}-{i % 12 + 1:02d},{100 + i + 20 * math.sin(i * math.pi / 6):.3f},"

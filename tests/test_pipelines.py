@@ -19,9 +19,9 @@ def test_bundled_pipelines():
                                "wnut17_ner"]
 
 
-# By default: the README's default, the PTB recipe and one forecast; the translation
-# workflow's fast run is tests/test_translation_workflow.py.
-FAST = {"default", "ptb_small", "melbourne_temperatures"}
+# By default: the README's default (the other tasks' fast runs are their workflow tests);
+# the PTB recipe (14 s) and the others with -m slow.
+FAST = {"default"}
 
 
 @pytest.mark.parametrize("name", bundled_names())

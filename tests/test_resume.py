@@ -109,7 +109,8 @@ def pipelines(folder):
 
 
 @pytest.mark.parametrize("task, kill_at, code", [
-    ("causal_lm", "term", 143),                 # SIGTERM: checkpoint, one line, exit 143
+    pytest.param("causal_lm", "term", 143,     # SIGTERM: checkpoint, one line, exit 143
+                 marks=pytest.mark.slow),       # (32 s: the slow suite runs it)
     pytest.param("forecast", "write", -signal.SIGKILL,  # killed while writing one: the
                  marks=pytest.mark.slow),       # one before (33 s: the slow suite runs it)
     pytest.param("translation", "kill", -signal.SIGKILL,  # killed right after a checkpoint

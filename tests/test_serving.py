@@ -61,9 +61,14 @@ NAN = float("nan")
 
 
 def generation(**values):
-    """One instance of the generation signature, ``values`` replacing its defaults."""
+    """One instance of the ``generate`` signature, ``values`` replacing these."""
     return {"prompt": "a", "max_tokens": 2, "temperature": 0.0, "top_k": 0, "seed": 0,
             **values}
+
+
+def generating(*instances):
+    """A row-format request body of the ``generate`` signature."""
+    return {"signature_name": "generate", "instances": list(instances)}
 
 
 def call(url, body=None, raw=None):
@@ -90,23 +95,31 @@ def test_status_and_metadata(server):
     assert status == 200 and body["model_spec"] == {"name": "tiny", "signature_name": "",
                                                     "version": "2"}
     signatures = body["metadata"]["signature_def"]["signature_def"]
-    assert sorted(signatures) == ["next_words", "score", "serving_default"]
+    assert sorted(signatures) == ["generate", "next_words", "score", "serving_default"]
     prompt = signatures["serving_default"]["inputs"]["prompt"]
     assert prompt["dtype"] == "DT_STRING" and prompt["tensor_shape"]["dim"][0]["size"] == "-1"
     assert signatures["score"]["method_name"] == "tensorflow/serving/predict"
+    # serving_default takes the data alone; generate's options say their defaults
+    assert list(signatures["serving_default"]["inputs"]) == ["prompt"]
+    assert "defaults" not in signatures["serving_default"]
+    defaults = signatures["generate"]["defaults"]
+    assert sorted(defaults) == ["max_tokens", "seed", "temperature", "top_k"]
+    assert defaults["max_tokens"] == {"dtype": "DT_INT32", "tensor_shape": {"dim": [
+        {"size": "1"}]}, "int_val": [30]}
+    assert (defaults["temperature"]["float_val"], defaults["top_k"]["int_val"],
+            defaults["seed"]["int_val"]) == ([1.0], [10], [0])
 
 
 def test_predict_row_and_columnar_formats(server):
     model, url = server
     expected = [model.generate("the cat", max_tokens=4, sampler="greedy"),
                 model.generate("a", max_tokens=4, sampler="top_k", k=3, seed=2)]
-    rows = {"instances": [
-        {"prompt": "the cat", "max_tokens": 4, "temperature": 0.0, "top_k": 0, "seed": 0},
-        {"prompt": "a", "max_tokens": 4, "temperature": 1.0, "top_k": 3, "seed": 2}]}
+    rows = generating(generation(prompt="the cat", max_tokens=4),
+                      generation(max_tokens=4, temperature=1.0, top_k=3, seed=2))
     status, body = call(f"{url}/v1/models/tiny:predict", rows)
     assert status == 200 and body == {"predictions": expected}  # one output: bare values
 
-    columns = {"signature_name": "serving_default", "inputs": {
+    columns = {"signature_name": "generate", "inputs": {
         "prompt": ["the cat", "a"], "max_tokens": [4, 4], "temperature": [0.0, 1.0],
         "top_k": [0, 3], "seed": [0, 2]}}
     status, body = call(f"{url}/v1/models/tiny/versions/1:predict", columns)
@@ -120,37 +133,54 @@ def test_predict_row_and_columnar_formats(server):
     assert first["probabilities"] == sorted(first["probabilities"], reverse=True)
 
     status, body = call(f"{url}/v1/models/tiny:predict",
-                        {"signature_name": "score", "inputs": {"text": ["the cat sat"]}})
-    scores = model.score(["the cat sat"])
-    assert status == 200 and body["outputs"]["num_tokens"] == [4]
-    assert body["outputs"]["log_likelihood"][0] == pytest.approx(
-        float(scores["log_likelihood"][0]), abs=1e-5)
+                        {"signature_name": "score", "inputs": {"text": ["the cat sat",
+                                                                        "the zebra <unk>"]}})
+    scores = model.score(["the cat sat", "the zebra <unk>"])
+    assert status == 200 and body["outputs"]["num_tokens"] == [4, 4]
+    assert body["outputs"]["unknown_words"] == [0, 1]  # "zebra"; the token "<unk>" is a word
+    assert scores["unknown_words"].tolist() == [0, 1]
+    assert body["outputs"]["log_likelihood"] == pytest.approx(
+        scores["log_likelihood"].tolist(), abs=1e-5)
+
+
+def test_serving_default_takes_the_prompt_alone_and_generates_as_generate_by_default(server):
+    model, url = server
+    status, body = call(f"{url}/v1/models/tiny:predict", {"instances": ["the", ""]})
+    assert status == 200
+    defaults = generation(max_tokens=30, temperature=1.0, top_k=10, seed=0)
+    status, explicit = call(f"{url}/v1/models/tiny:predict",
+                            generating({**defaults, "prompt": "the"}, {**defaults, "prompt": ""}))
+    assert status == 200 and body == explicit
+    assert body["predictions"] == model.generate(["the", ""], max_tokens=30, sampler="top_k",
+                                                 k=10, seed=0)
+    assert len(body["predictions"][0].split()) > 10  # it did generate
 
 
 @pytest.mark.parametrize("path, body, code, message", [
     ("/v1/models/tiny:predict", b"{not json", 400, "JSON Parse error"),
-    ("/v1/models/tiny:predict", {"instances": [{"prompt": "a"}]}, 400,
+    ("/v1/models/tiny:predict", generating({"prompt": "a"}), 400,
      "Missing input 'max_tokens' in instance 0"),
+    ("/v1/models/tiny:predict", {"instances": [generation()]}, 400,
+     "Unknown input 'max_tokens'. The signature's inputs: prompt."),
     ("/v1/models/tiny:predict", {"signature_name": "score", "inputs": {"text": [3]}}, 400,
      "Input 'text' expects strings"),
-    ("/v1/models/tiny:predict", {"instances": [{"prompt": "a", "max_tokens": "five",
-                                                "temperature": 0.0, "top_k": 0, "seed": 0}]},
+    ("/v1/models/tiny:predict", generating(generation(max_tokens="five")),
      400, "Input 'max_tokens' expects integers (int32)"),
-    ("/v1/models/tiny:predict", {"instances": [generation(), generation(max_tokens=-1)]}, 400,
+    ("/v1/models/tiny:predict", generating(generation(), generation(max_tokens=-1)), 400,
      "max_tokens must be in [0, 1000]. Received: max_tokens=-1"),
-    ("/v1/models/tiny:predict", {"instances": [generation(max_tokens=2**32 + 5)]}, 400,
+    ("/v1/models/tiny:predict", generating(generation(max_tokens=2**32 + 5)), 400,
      "max_tokens must be in [-2147483648, 2147483647] (int32). Received: "
      "max_tokens=4294967301"),  # not 5: no wrapping around
-    ("/v1/models/tiny:predict", {"instances": [generation(seed=2**64)]}, 400,
+    ("/v1/models/tiny:predict", generating(generation(seed=2**64)), 400,
      "seed must be in [-2147483648, 2147483647] (int32). Received: seed=18446744073709551616"),
-    ("/v1/models/tiny:predict", {"instances": [generation(), generation(temperature=NAN)]},
+    ("/v1/models/tiny:predict", generating(generation(), generation(temperature=NAN)),
      400, "temperature must be a finite number (<= 0 is greedy). Received: temperature=nan"),
-    ("/v1/models/tiny:predict", {"instances": [generation(temperature=1e39)]}, 400,
+    ("/v1/models/tiny:predict", generating(generation(temperature=1e39)), 400,
      "temperature must be within float32's range (±3.403e+38). Received: temperature=1e+39"),
-    ("/v1/models/tiny:predict", {"inputs": {**{k: [v] for k, v in generation().items()},
-                                            "prompt": ["a", "b"]}}, 400,
+    ("/v1/models/tiny:predict", {"signature_name": "generate", "inputs": {
+        **{k: [v] for k, v in generation().items()}, "prompt": ["a", "b"]}}, 400,
      "inputs max_tokens and prompt must have the same batch size. Received: 1 and 2 rows"),
-    ("/v1/models/tiny:predict", {"instances": [generation()] * 9}, 400,
+    ("/v1/models/tiny:predict", {"instances": ["a"] * 9}, 400,
      "instances must be at most 8 per request (serve --max-instances sets it). Received: "
      "instances=9"),
     ("/v1/models/tiny:predict", {"signature_name": "score",
@@ -158,7 +188,7 @@ def test_predict_row_and_columnar_formats(server):
      "words must be at most 300 per request, counted as rows x the longest row's words and "
      "max_tokens (serve --max-words sets it; send long texts in requests of their own). "
      "Received: words=400 (rows 2 x 200)"),
-    ("/v1/models/tiny:predict", {"instances": [generation(max_tokens=100)] * 3}, 400,
+    ("/v1/models/tiny:predict", generating(*[generation(max_tokens=100)] * 3), 400,
      "Received: words=303 (rows 3 x 101)"),  # "a" and 100 tokens to generate, 3 times
     ("/v1/models/tiny:predict", {"signature_name": "score",
                                  "instances": ["東京で猫が寝た" * 150]}, 400,
@@ -311,8 +341,8 @@ def test_connections_are_bounded_and_an_idle_one_is_closed_after_the_read_timeou
 def test_max_tokens_0_returns_the_prompt_in_the_export_and_the_library(server):
     model, url = server
     status, body = call(f"{url}/v1/models/tiny:predict",
-                        {"instances": [generation(prompt="the cat", max_tokens=0),
-                                       generation(prompt="", max_tokens=0, temperature=1.0)]})
+                        generating(generation(prompt="the cat", max_tokens=0),
+                                   generation(prompt="", max_tokens=0, temperature=1.0)))
     assert (status, body) == (200, {"predictions": ["the cat", ""]})
     assert model.generate(["the cat", "a"], max_tokens=0) == ["the cat", "a"]
     with pytest.raises(PipelineError, match=r"^max_tokens must be in \[0, 10000\]\. "

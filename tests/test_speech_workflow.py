@@ -101,6 +101,7 @@ def test_the_export_is_served_base64_wav_over_http(classified, tmp_path):
         assert status == 200  # still serving
 
 
+@pytest.mark.slow  # 14 s on 2 cores: the slow suite runs it
 def test_ctc_on_joined_recordings_transcribes_words(tmp_path, dataset):
     result, run, root = _fit(tmp_path, dataset, head="ctc", extra="concatenate = [1, 2]")
     assert result.exit_code == 0, result.output

@@ -88,6 +88,7 @@ def _check_run(result, run, entities):
     return metrics
 
 
+@pytest.mark.slow  # 11 s on 2 cores: the slow suite runs it
 def test_softmax_head_on_conllu_pos(tmp_path):
     result, run = _fit(tmp_path, conllu=True)
     metrics = _check_run(result, run, entities=False)

@@ -113,12 +113,23 @@ def translate(run, texts, num_beams):
 @click.option("--max-tokens-limit", type=click.IntRange(1, MAX_GENERATED_TOKENS),
               help="Language models: largest max_tokens a generation request may ask for "
                    "[default: 1000].")
-def export(run, name, version, base, top_words, max_tokens_limit):
+@click.option("--max-tokens", type=click.IntRange(0, MAX_GENERATED_TOKENS),
+              help="Language models: tokens serving_default generates (the generate "
+                   "signature's default) [default: 30, at most --max-tokens-limit].")
+@click.option("--temperature", type=FiniteFloatRange(min=0),
+              help="Language models: serving_default's temperature (0 is greedy) "
+                   "[default: 1.0].")
+@click.option("--top-k", type=click.IntRange(0, MAX_TOP_K),
+              help="Language models: serving_default samples among this many most probable "
+                   "tokens (0: all) [default: 10].")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1),
+              help="Language models: serving_default's sampling seed [default: 0].")
+def export(run, name, version, base, top_words, max_tokens_limit, **defaults):
     """Export the trained model of run folder RUN as a SavedModel for TensorFlow Serving."""
     with user_errors():
         path, models_config = api.export_run(run, base, name, version, log=click.echo,
                                              top_words=top_words,
-                                             max_tokens_limit=max_tokens_limit)
+                                             max_tokens_limit=max_tokens_limit, **defaults)
     click.echo(f"Exported {run} -> {path}")
     click.echo(f"Model list for TF Serving: {models_config}")
 

@@ -72,14 +72,67 @@ def train(config, resume, run_dir, overrides):
 
 @click.command("list")
 def list_choices():
-    """List the bundled pipelines, the datasets and every named choice (cells, samplers, ...)."""
+    """List the bundled pipelines, the datasets and every named choice (cells, samplers, ...).
+
+    Descriptions are whole: wrapped at the terminal's width (COLUMNS), one line each when
+    the output is not a terminal."""
     with user_errors():
         sections = api.catalogue()
     for title, rows in sections:
         click.echo(f"{title}:")
-        width = max(len(name) for name, _ in rows)
-        for name, description in rows:
-            click.echo(f"  {name:<{width}}  {description}".rstrip())
+        for line in table_lines(rows, listing_width()):
+            click.echo(line)
+
+
+def listing_width():
+    """The width ``list`` wraps at: COLUMNS, else the terminal's; None (no wrapping) when
+    the output is not a terminal and COLUMNS is unset."""
+    import os
+    import shutil
+    import sys
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def table_lines(rows, width=None):
+    """Two columns, names then descriptions; a description longer than the line is wrapped
+    under its column (never cut), at ``width`` terminal columns (None: not wrapped)."""
+    names = max(len(name) for name, _ in rows)
+    room = None if width is None else max(width - names - 4, 20)
+    lines = []
+    for name, description in rows:
+        for i, part in enumerate(wrap(description, room) if room else [description]):
+            lines.append(f"  {name if i == 0 else '':<{names}}  {part}".rstrip())
+    return lines
+
+
+def display_width(text):
+    """Terminal columns of ``text``: wide (CJK) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def wrap(text, room):
+    """``text`` in lines of at most ``room`` columns, broken at spaces; a word wider than a
+    line (Japanese has no spaces) is broken where it reaches the edge. Nothing is lost."""
+    lines, line = [], ""
+    for word in text.split():
+        joined = f"{line} {word}" if line else word
+        if display_width(joined) <= room:
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        while display_width(word) > room:
+            cut = max(n for n in range(1, len(word) + 1) if display_width(word[:n]) <= room
+                      or n == 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    return lines + [line] if line else lines
 
 
 @click.command()
@@ -122,7 +175,8 @@ def embed(pipeline, out, overrides):
               help="Folder for the CSV and PNGs [default: RUN/diagnostics or "
                    "diagnostics/<name>].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY.PATH=VALUE",
-              help="Override a pipeline value (PIPELINE only), e.g. --set model.units=64.")
+              help="Override a pipeline value (PIPELINE only), e.g. --set model.units=64 "
+                   "--set model.embedding_dim=64 (a tied embedding has the units' size).")
 def diagnose(target, cells, steps, batch, train_steps, out, overrides):
     """Vanishing and exploding gradients: ||dL_T/ds_t|| through time for each cell, fresh and
     trained, on the pipeline's text; for a RUN also its clipping statistics and how large

@@ -3,12 +3,14 @@
 import dataclasses
 import difflib
 import math
+import os
 import re
 import tomllib
 import typing
 from pathlib import Path
 
 from rnn_pipeline.choices import DEFAULT_TASK
+from rnn_pipeline.config.paths import resolve_paths
 from rnn_pipeline.tasks import TASK_CONFIGS
 from rnn_pipeline.errors import PipelineError, pipeline_error
 
@@ -266,15 +268,18 @@ def _parse_override(item):
 
 
 def apply_overrides(config, overrides):
-    """Returns a new config with ``key.path=value`` overrides applied and type-checked.
+    """Returns a new config with ``key.path=value`` overrides applied and type-checked; a
+    relative path given to a path key is relative to the current folder (made absolute).
 
     Args:
         config: a `PipelineConfig`.
         overrides: strings like "model.cell=gru" or "train.epochs=3".
     """
     data = to_dict(config)
+    keys = set()
     for item in overrides:
         key, value = _parse_override(item)
+        keys.add(key)
         node = data
         *parents, leaf = key.split(".")
         for part in parents:
@@ -283,17 +288,19 @@ def apply_overrides(config, overrides):
                 raise pipeline_error("--set", f"{part!r} is not a section", item)
         node[leaf] = value
     try:
-        return pipeline_from_dict(data)
+        return resolve_paths(pipeline_from_dict(data), os.getcwd(), keys)
     except PipelineError as exc:
         raise PipelineError(f"--set: {exc}") from None
 
 
 def load(path, run_config=False):
-    """Reads a pipeline file into a `PipelineConfig`.
+    """Reads a pipeline file into a `PipelineConfig`. Its relative paths (data files,
+    globs) are relative to the file's folder: they come back absolute.
 
     Args:
         path: the file.
-        run_config: it is a run folder's ``config.toml`` (see `loads`).
+        run_config: it is a run folder's ``config.toml`` (see `loads`), whose paths are
+            absolute (a run written before they were keeps its paths as they are).
     """
     path = Path(path)
     try:
@@ -305,4 +312,5 @@ def load(path, run_config=False):
     except OSError as exc:
         raise PipelineError(f"{path} must be a readable file ({exc.strerror}). Received: "
                             f"file={str(path)!r}") from None
-    return loads(text, source=str(path), run_config=run_config)
+    config = loads(text, source=str(path), run_config=run_config)
+    return config if run_config else resolve_paths(config, path.absolute().parent)

@@ -11,7 +11,8 @@ from typing import Optional
 
 from rnn_pipeline import choices
 from rnn_pipeline.config.training import (TrainConfig, at_least, matching,  # noqa: F401
-                                          one_of, seed_field)
+                                          one_of, path_key, seed_field)
+from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.limits import MAX_EPOCHS, MAX_WORD2VEC_CONTEXT
 
 # A run name becomes a folder name under runs/ and a TF Serving model name.
@@ -37,9 +38,9 @@ class DataConfig:
     """
 
     corpus: str = one_of(choices.CORPORA, "pydoc_topics")
-    train: list[str] = field(default_factory=list)
-    valid: list[str] = field(default_factory=list)
-    test: list[str] = field(default_factory=list)
+    train: list[str] = path_key(many=True)
+    valid: list[str] = path_key(many=True)
+    test: list[str] = path_key(many=True)
     encoding: str = "utf-8"
     split_every: int = 10
     max_lines: Optional[int] = None
@@ -124,10 +125,16 @@ class ModelConfig(RecurrentConfig):
         it is None, whether the head is the full softmax."""
         return self.head == "full" if self.tie_weights is None else self.tie_weights
 
-
-
-
-
+    def __post_init__(self):
+        sizes = (self.embedding_dim, self.units)  # a size below 1: the builder names it
+        if self.tied() and sizes[0] != sizes[1] and min(sizes) >= 1:
+            received = "unset (tied to the full softmax)" if self.tie_weights is None \
+                else self.tie_weights
+            raise pipeline_error(
+                "model.tie_weights",
+                f"needs embedding_dim == units, but embedding_dim={self.embedding_dim} and "
+                f"units={self.units}: set model.embedding_dim = {self.units} (the units), or "
+                f"model.tie_weights = false (an output layer of its own)", received)
 
 
 @dataclass
@@ -147,7 +154,7 @@ class EmbeddingsConfig:
         lowercase: a word without a vector takes the vector of its lower-case form.
     """
 
-    file: Optional[str] = None
+    file: Optional[str] = path_key()
     format: str = "auto"
     trainable: bool = True
     frozen_epochs: int = 0

@@ -24,6 +24,15 @@ def matching(pattern, rule, default):
     return field(default=default, metadata={"pattern": pattern, "rule": rule})
 
 
+def path_key(many=False):
+    """A file path key (``many``: a list of file globs, default empty; else one path,
+    default None). In a pipeline file a relative path is relative to the file's folder
+    (`loader.load`); given with ``--set``, to the current folder."""
+    if many:
+        return field(default_factory=list, metadata={"path": True})
+    return field(default=None, metadata={"path": True})
+
+
 def one_of(registry, default):
     """A field whose value must be a name of ``registry`` (checked when a file is loaded)."""
     return field(default=default, metadata={"choices": registry})

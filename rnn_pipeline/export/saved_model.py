@@ -10,10 +10,12 @@ from rnn_pipeline.export.graph_checks import gpu_only_ops, read_saved_model
 from rnn_pipeline.export.layout import (check_name, read_models_config, resolve_version,
                                         update_models_config, write_atomically)
 from rnn_pipeline.export.warmup import write_warmup_requests
+from rnn_pipeline.serving.batching_parameters import write_example
 
 
 def export_saved_model(make_module, base, name, version=None):
-    """Exports to ``<base>/<name>/<version>/`` and lists the model in ``<base>/models.config``.
+    """Exports to ``<base>/<name>/<version>/`` and lists the model in ``<base>/models.config``
+    (with an example ``batching_parameters.txt`` beside it, if there is none).
     Every check (name, version, models.config, the module's own options) runs before
     anything is written; a failure leaves nothing behind.
 
@@ -41,4 +43,6 @@ def export_saved_model(make_module, base, name, version=None):
             write_warmup_requests(path, name, module.warmup_inputs())
 
         target = write_atomically(model_dir, version, write)
-    return target, update_models_config(base, name, models_config)
+    config_path = update_models_config(base, name, models_config)
+    write_example(base)  # batching_parameters.txt beside it, unless the user has one
+    return target, config_path

@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from rnn_pipeline.data.vocabulary import UNK
+
 
 def score_ids(stepper, ids, eos_id):
     """Log-likelihood of each row read as a line: ``<eos> + ids`` predicts ``ids + <eos>``,
@@ -32,10 +34,36 @@ def score_ids(stepper, ids, eos_id):
     return total, lengths
 
 
-def score_outputs(log_likelihood, num_tokens):
-    """The ``score`` signature's outputs, with the per-text perplexity."""
+def unknown_words(tokens, ids, unk_id=0):
+    """Tokens of each row that are not in the vocabulary (they were read as ``<unk>``; the
+    token ``<unk>`` itself, as PTB writes it, is in the vocabulary).
+
+    Args:
+        tokens: string RaggedTensor (batch, None).
+        ids: their int32 ids, the same shape.
+        unk_id: id of ``<unk>``.
+
+    Returns:
+        int32 (batch,).
+    """
+    unknown = tf.logical_and(tf.equal(ids, unk_id), tf.not_equal(tokens, UNK))
+    return tf.reduce_sum(tf.cast(unknown, tf.int32), axis=1)  # (batch,)
+
+
+def score_outputs(stepper, tokens, ids, eos_id):
+    """The ``score`` signature's outputs: log-likelihood, token count, perplexity and the
+    out-of-vocabulary words of each row.
+
+    Args:
+        stepper: a `RecurrentStepper`.
+        tokens: string RaggedTensor (batch, None).
+        ids: their int32 ids, the same shape.
+        eos_id: id of ``<eos>``.
+    """
+    log_likelihood, num_tokens = score_ids(stepper, ids, eos_id)
     perplexity = tf.exp(-log_likelihood / tf.cast(num_tokens, tf.float32))
-    return {"log_likelihood": log_likelihood, "num_tokens": num_tokens, "perplexity": perplexity}
+    return {"log_likelihood": log_likelihood, "num_tokens": num_tokens,
+            "perplexity": perplexity, "unknown_words": unknown_words(tokens, ids)}
 
 
 def score(model, texts, preprocessor=None):
@@ -47,7 +75,8 @@ def score(model, texts, preprocessor=None):
         preprocessor: the `TextPreprocessor`; defaults to ``model.preprocessor``.
 
     Returns:
-        dict of NumPy arrays (batch,): log_likelihood (nats), num_tokens, perplexity.
+        dict of NumPy arrays (batch,): log_likelihood (nats), num_tokens, perplexity,
+        unknown_words (words out of the vocabulary).
     """
     from rnn_pipeline.data.vocabulary import EOS
     from rnn_pipeline.generation.stepper import RecurrentStepper
@@ -58,6 +87,8 @@ def score(model, texts, preprocessor=None):
 
     @tf.function
     def run(texts):
-        return score_outputs(*score_ids(stepper, preprocessor(texts), eos_id))
+        tokens = preprocessor.tokens(texts)
+        ids = tf.cast(preprocessor.lookup(tokens), tf.int32)
+        return score_outputs(stepper, tokens, ids, eos_id)
 
     return {name: value.numpy() for name, value in run(tf.constant(list(texts))).items()}

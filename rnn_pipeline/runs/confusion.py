@@ -6,6 +6,7 @@ import collections
 import numpy as np
 from matplotlib.figure import Figure
 
+from rnn_pipeline.runs.figures import legend_outside, new_figure, save
 from rnn_pipeline.runs.fonts import fonts_for
 
 CONFUSION_PNG, ENTITY_F1_PNG = "confusion_matrix.png", "entity_f1.png"
@@ -30,7 +31,7 @@ def confusion_counts(gold, predicted, tags):
 
 def plot_confusion(counts, tags, path, title):
     """Row-normalised confusion matrix (each gold tag's share of predictions), with the
-    counts off the diagonal where they are not 0.
+    counts off the diagonal where they are not 0. Returns the `Figure`.
 
     Args:
         counts: (tags, tags) from `confusion_counts`.
@@ -39,7 +40,7 @@ def plot_confusion(counts, tags, path, title):
         title: figure title.
     """
     with fonts_for(tags):
-        _draw_confusion(counts, tags, path, title)
+        return _draw_confusion(counts, tags, path, title)
 
 
 def _draw_confusion(counts, tags, path, title):
@@ -59,11 +60,12 @@ def _draw_confusion(counts, tags, path, title):
                         color="white" if shares[row, column] > 0.5 else "black")
     ax.set(xlabel="predicted", ylabel="true", title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return save(fig, path)
 
 
 def plot_entity_f1(model_scores, baseline_scores, path, title):
-    """F1 per entity type (and overall), the model's bars beside the baseline's.
+    """F1 per entity type (and overall), the model's bars beside the baseline's, the
+    legend right of the bars (an F1 near 100 reaches the right edge). Returns the `Figure`.
 
     Args:
         model_scores: the model's `entity_scores` of one split.
@@ -72,7 +74,7 @@ def plot_entity_f1(model_scores, baseline_scores, path, title):
         title: figure title.
     """
     with fonts_for(model_scores["per_type"]):
-        _draw_entity_f1(model_scores, baseline_scores, path, title)
+        return _draw_entity_f1(model_scores, baseline_scores, path, title)
 
 
 def _draw_entity_f1(model_scores, baseline_scores, path, title):
@@ -85,7 +87,7 @@ def _draw_entity_f1(model_scores, baseline_scores, path, title):
         return [100 * scores["f1"]] + [100 * per_type.get(t, {}).get("f1", 0.0) for t in types]
 
     y = np.arange(len(labels))
-    fig = Figure(figsize=(8, max(3.0, 0.4 * len(labels) + 1.5)))
+    fig = new_figure((9, max(3.0, 0.4 * len(labels) + 1.5)))
     ax = fig.subplots()
     ax.barh(y - 0.2, f1s(model_scores), height=0.4, label="model")
     ax.barh(y + 0.2, f1s(baseline_scores), height=0.4, label="most frequent tag",
@@ -94,6 +96,5 @@ def _draw_entity_f1(model_scores, baseline_scores, path, title):
     ax.invert_yaxis()
     ax.set(xlabel="entity F1 (%)  (type, gold entities)", xlim=(0, 100), title=title)
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(loc="best")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    legend_outside(ax)
+    return save(fig, path)

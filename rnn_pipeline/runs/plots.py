@@ -1,10 +1,12 @@
 """PNG plots of a run's curves."""
 
-from matplotlib.figure import Figure
+from rnn_pipeline.runs.figures import integer_x, legend_outside, new_figure, save
 
 
 def plot_curves(rows, final, path, title):
-    """Loss and perplexity per epoch (train and valid), with test and unigram references.
+    """Loss and perplexity per epoch (train and valid), with test and unigram references;
+    one legend, right of the perplexity panel (train and valid look alike in both).
+    Returns the `Figure`.
 
     Args:
         rows: per-epoch dicts with ``train_loss``, ``valid_loss``, ``*_perplexity``.
@@ -13,7 +15,7 @@ def plot_curves(rows, final, path, title):
         title: figure title.
     """
     epochs = [r["epoch"] for r in rows]
-    fig = Figure(figsize=(10, 4))
+    fig = new_figure((11, 4))
     ax_loss, ax_ppl = fig.subplots(1, 2)
     for split, style in (("train", "o-"), ("valid", "s-")):
         if rows and f"{split}_loss" in rows[0]:
@@ -29,7 +31,7 @@ def plot_curves(rows, final, path, title):
     ax_ppl.set(xlabel="epoch", ylabel="perplexity", title="perplexity", yscale="log")
     for ax in (ax_loss, ax_ppl):
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        integer_x(ax)
+    legend_outside(ax_ppl)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    return save(fig, path)

@@ -16,6 +16,7 @@ from google.protobuf.message import DecodeError
 from rnn_pipeline.export.graph_checks import read_saved_model
 from rnn_pipeline.export.layout import versions
 from rnn_pipeline.export.warmup import WARMUP_FILE
+from rnn_pipeline.serving.batching import Batcher
 from rnn_pipeline.serving.errors import RequestError, ServingError
 
 # A graph assertion built by `export.request_checks`: "[<rule>. Received: <name>=] [<value>]".
@@ -70,10 +71,11 @@ class Signature:
         session: the version's `tf.compat.v1.Session`.
         signature_def: its `SignatureDef` proto.
         where: e.g. "signature 'score' of tiny/2", for errors.
+        batcher: a `Batcher` that merges concurrent calls, or None.
     """
 
-    def __init__(self, session, signature_def, where):
-        self._session, self.where = session, where
+    def __init__(self, session, signature_def, where, batcher=None):
+        self._session, self.where, self._batcher = session, where, batcher
         self.inputs = {key: tf.TensorSpec(
             None if info.tensor_shape.unknown_rank else
             [None if dim.size < 0 else dim.size for dim in info.tensor_shape.dim],
@@ -82,7 +84,13 @@ class Signature:
         self._fetches = {key: info.name for key, info in signature_def.outputs.items()}
 
     def __call__(self, inputs):
-        """{input: NumPy array} -> {output: NumPy array}."""
+        """{input: NumPy array} -> {output: NumPy array}, through the batcher if any."""
+        if self._batcher is not None:
+            return self._batcher.run(self, inputs)
+        return self.run(inputs)
+
+    def run(self, inputs):
+        """One Session call: {input: NumPy array} -> {output: NumPy array}."""
         try:
             return self._session.run(self._fetches, {self._feeds[key]: value
                                                      for key, value in inputs.items()})
@@ -97,9 +105,10 @@ class Servable:
         path: the version folder.
         config: the `ConfigProto` of its session.
         label: "<name>/<version>".
+        batcher: the signatures' `Batcher`, or None.
     """
 
-    def __init__(self, path, config, label):
+    def __init__(self, path, config, label, batcher=None):
         from tensorflow.python.util import deprecation
 
         self.graph = tf.Graph()
@@ -108,7 +117,7 @@ class Servable:
             meta_graph = tf.compat.v1.saved_model.loader.load(
                 self.session, [tf.saved_model.SERVING], str(path))
         self.signatures = {key: Signature(self.session, signature,
-                                          f"signature {key!r} of {label}")
+                                          f"signature {key!r} of {label}", batcher)
                            for key, signature in meta_graph.signature_def.items()
                            if not key.startswith("__")}
         self._warm_up(Path(path) / "assets.extra" / WARMUP_FILE)
@@ -125,8 +134,8 @@ class Servable:
             request = prediction_log_pb2.PredictionLog.FromString(
                 record.numpy()).predict_log.request
             signature = self.signatures.get(request.model_spec.signature_name)
-            if signature is not None:
-                signature({name: tf.make_ndarray(tensor)
+            if signature is not None:  # run alone: a batcher would hold it for others
+                signature.run({name: tf.make_ndarray(tensor)
                            for name, tensor in request.inputs.items()})
 
     def signature(self, name):
@@ -146,10 +155,13 @@ class ModelRepository:
         base: the export base folder.
         threads: the sessions' shared pool of threads; give it more threads than the
             requests served at once (a long request occupies one thread throughout).
+        batching: `BatchingParameters`: concurrent calls of a signature are merged
+            (`Batcher`, in ``batcher``); None: each request runs alone.
     """
 
-    def __init__(self, base, threads=68):
+    def __init__(self, base, threads=68, batching=None):
         self.base = Path(base)
+        self.batcher = Batcher(batching) if batching is not None else None
         self._loaded = {}
         self._loading = {}  # (name, version) -> its lock, held while it loads
         self._lock = threading.Lock()
@@ -189,7 +201,7 @@ class ModelRepository:
             if key not in self._loaded:
                 try:
                     servable = Servable(self.base / name / str(version), self._config,
-                                        f"{name}/{version}")
+                                        f"{name}/{version}", self.batcher)
                 except (tf.errors.OpError, OSError, RuntimeError, ValueError,
                         DecodeError) as exc:
                     if quiet:

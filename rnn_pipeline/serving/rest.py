@@ -7,12 +7,14 @@ take bare values; one with a single output answers with bare values.
 
 import base64
 import json
+import sys
 
 import numpy as np
 import tensorflow as tf
 
-from rnn_pipeline.errors import error_message
 from rnn_pipeline.serving.errors import RequestError
+from rnn_pipeline.serving.predict import (check_names, check_same_rows, checked_array,
+                                          dtype_error, range_error)
 
 
 def parse_json(body):
@@ -35,49 +37,46 @@ def _strings(name, values):
             raise RequestError(f"Input {name!r} has a {{\"b64\": ...}} value that is not "
                                f"base64. Received: {values!r}"[:300]) from None
     if not isinstance(values, str):
-        raise RequestError(f"Input {name!r} expects strings. Received: {values!r}"[:300])
+        raise dtype_error(name, tf.string, values)
     return values.encode("utf-8")
 
 
-def _first(array, outside):
-    """The first element of ``array`` where the bool array ``outside`` is True."""
-    return array.flat[int(np.argmax(outside))]
+def _leaves(values):
+    """The values of nested JSON lists, in order (without recursion: JSON may nest as
+    deep as its parser allows)."""
+    stack = [iter([values])]
+    while stack:
+        for value in stack[-1]:
+            if isinstance(value, list):
+                stack.append(iter(value))
+                break
+            yield value
+        else:
+            stack.pop()
 
 
 def _numbers(name, values, dtype):
-    """JSON numbers -> a NumPy array of ``dtype`` (a `tf.DType`), refusing what the cast
-    would change: an integer outside the type's range (it would wrap around) or a finite
-    number that float32 cannot hold (it would become infinite)."""
+    """JSON numbers -> a NumPy array (int64, float64, or Python integers beyond 64 bits),
+    refusing a value that is not a number of ``dtype``'s kind."""
+    kinds = (int,) if dtype.is_integer else (int, float)  # not bool, a subclass of int
+    for value in _leaves(values):
+        if type(value) not in kinds:
+            raise dtype_error(name, dtype, value)
     try:
         array = np.asarray(values)
     except ValueError:
         raise RequestError(f"Input {name!r} must be a regular (non-ragged) array.") from None
-    target = dtype.as_numpy_dtype
-    info = np.iinfo(target) if dtype.is_integer else np.finfo(target)
-    if dtype.is_integer and array.dtype == object and all(
-            type(value) is int for value in array.flat):  # an integer beyond 64 bits
-        outside = np.vectorize(lambda v: not info.min <= v <= info.max, otypes=[bool])(array)
-        raise RequestError(error_message(name, f"must be in [{info.min}, {info.max}] "
-                                         f"({dtype.name})", _first(array, outside)))
-    allowed = "iu" if dtype.is_integer else "iuf"
-    if array.dtype == bool or array.dtype.kind not in allowed:
-        kind = "integers" if dtype.is_integer else "numbers"
-        raise RequestError(f"Input {name!r} expects {kind} ({dtype.name}). "
-                           f"Received: {values!r}"[:300])
-    if dtype.is_integer:
-        outside = (array < info.min) | (array > info.max)
-        if outside.any():
-            raise RequestError(error_message(name, f"must be in [{info.min}, {info.max}] "
-                                             f"({dtype.name})", int(_first(array, outside))))
-        return array.astype(target)
-    with np.errstate(over="ignore"):  # an overflow is refused just below
-        cast = array.astype(target)
-    outside = np.isfinite(array) & ~np.isfinite(cast)
-    if outside.any():
-        raise RequestError(error_message(name, f"must be within {dtype.name}'s range "
-                                         f"(±{float(info.max):.4g})",
-                                         float(_first(array, outside))))
-    return cast
+    if array.dtype == object and not dtype.is_integer:  # an integer beyond 64 bits
+        try:
+            return array.astype(np.float64)  # checked against float32's range next
+        except OverflowError:  # beyond float64's
+            raise range_error(name, dtype, next(v for v in array.flat
+                                                if abs(v) > sys.float_info.max)) from None
+    if array.dtype == object:
+        info = np.iinfo(dtype.as_numpy_dtype)
+        raise range_error(name, dtype, next(v for v in array.flat
+                                            if not info.min <= v <= info.max))
+    return array
 
 
 def _column(name, values, spec):
@@ -93,17 +92,11 @@ def _column(name, values, spec):
             raise RequestError(f"Input {name!r} must be a regular (non-ragged) array.") from None
     else:
         array = _numbers(name, values, spec.dtype)
-    expected = spec.shape
-    if array.ndim != expected.rank or any(
-            want is not None and want != got for want, got in zip(expected.as_list(), array.shape)):
-        shape = ["batch" if d is None else d for d in expected.as_list()]
-        raise RequestError(f"Input {name!r} must have shape {shape}. Received: shape "
-                           f"{list(array.shape)}")
-    return array
+    return checked_array(name, array, spec)
 
 
 def _rows_format(rows, names):
-    """The row format's instances -> {input: [one value per row]}."""
+    """The row format's instances -> ({input: [one value per row]}, the names given)."""
     if not isinstance(rows, list) or not rows:
         raise RequestError('"instances" must be a non-empty list.')
     if len(names) == 1 and not all(isinstance(r, dict) for r in rows):
@@ -115,30 +108,16 @@ def _rows_format(rows, names):
             raise RequestError(f"Missing input {name!r} in instance {missing[0]}. "
                                f"The signature's inputs: {', '.join(names)}.")
         columns[name] = [row[name] for row in rows]
-    extra = sorted({key for row in rows for key in row} - set(names))
-    return columns, extra
+    return columns, {key for row in rows for key in row}
 
 
 def _columnar_format(columns, names):
-    """The columnar format's inputs -> {input: [one value per row]}."""
+    """The columnar format's inputs -> ({input: [one value per row]}, the names given)."""
     if not isinstance(columns, dict):
         columns = {names[0]: columns} if len(names) == 1 else None
     if columns is None:
         raise RequestError(f'"inputs" must map input names to lists: {", ".join(names)}.')
-    missing = [name for name in names if name not in columns]
-    if missing:
-        raise RequestError(f"Missing input {missing[0]!r}. The signature's inputs: "
-                           f"{', '.join(names)}.")
-    return columns, sorted(set(columns) - set(names))
-
-
-def _same_rows(arrays):
-    """Every input has as many rows as the first (the columnar format can differ)."""
-    (first, rows), *others = [(name, len(array)) for name, array in arrays.items()]
-    for name, count in others:
-        if count != rows:
-            raise RequestError(f"inputs {first} and {name} must have the same batch size. "
-                               f"Received: {rows} and {count} rows")
+    return columns, set(columns)
 
 
 def request_inputs(body, input_specs):
@@ -156,14 +135,12 @@ def request_inputs(body, input_specs):
                            'or "inputs" (columnar format).')
     names = sorted(input_specs)
     if "instances" in body:
-        (columns, extra), fmt = _rows_format(body["instances"], names), "row"
+        (columns, given), fmt = _rows_format(body["instances"], names), "row"
     else:
-        (columns, extra), fmt = _columnar_format(body["inputs"], names), "columnar"
-    if extra:
-        raise RequestError(f"Unknown input {extra[0]!r}. The signature's inputs: "
-                           f"{', '.join(names)}.")
+        (columns, given), fmt = _columnar_format(body["inputs"], names), "columnar"
+    check_names(given, names)
     arrays = {name: _column(name, columns[name], input_specs[name]) for name in names}
-    _same_rows(arrays)
+    check_same_rows(arrays)
     return arrays, fmt
 
 

@@ -13,7 +13,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rnn_pipeline.serving.body import read_body, refuse_body, request_length
-from rnn_pipeline.serving.limits import ServeLimits, check_work
+from rnn_pipeline.serving.limits import ServeLimits
+from rnn_pipeline.serving.predict import run_predict
 from rnn_pipeline.serving.repository import ModelRepository
 from rnn_pipeline.serving.errors import RequestError, ServingError
 from rnn_pipeline.serving.rest import parse_json, request_inputs, response_body
@@ -32,16 +33,14 @@ def predict(repository, name, version, body, limits=ServeLimits()):
         body: the request body (bytes).
         limits: the `ServeLimits` its rows and words must keep.
     """
-    version = repository.resolve(name, version)
+    version = repository.resolve(name, version)  # an unknown model is said before bad JSON
     request = parse_json(body)
-    signature_name = (request.get("signature_name") if isinstance(request, dict) else None) \
-        or "serving_default"
-    if not isinstance(signature_name, str):
+    signature_name = request.get("signature_name") if isinstance(request, dict) else None
+    if not isinstance(signature_name, (str, type(None))):
         raise RequestError(f'"signature_name" must be a string. Received: {signature_name!r}')
-    signature = repository.servable(name, version).signature(signature_name)
-    inputs, fmt = request_inputs(request, signature.inputs)
-    check_work(inputs, limits)
-    return response_body(signature(inputs), fmt)
+    _, _, outputs = run_predict(repository, name, version, signature_name,
+                                lambda specs: request_inputs(request, specs)[0], limits)
+    return response_body(outputs, "row" if "instances" in request else "columnar")
 
 
 def json_answer(code, payload, close=False):
@@ -95,6 +94,10 @@ class Handler(BaseHTTPRequestHandler):
                                       f"log has the details"})
 
     def do_GET(self):
+        from rnn_pipeline.serving.playground import route  # the web page: / and /playground/
+
+        if route(self):
+            return
         match = _GET.match(self.path)
         if not match:
             return self._send(404, {"error": f"Malformed request: GET {self.path}"})
@@ -187,7 +190,7 @@ class BoundedHTTPServer(ThreadingHTTPServer):
 
 
 def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimits(),
-                load=True):
+                load=True, repository=None, batching=None):
     """A threading HTTP server over the exports in ``base`` (port 0 picks a free port).
 
     Args:
@@ -196,9 +199,13 @@ def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimit
         quiet: no line per request.
         limits: a `ServeLimits`.
         load: load the latest version of every model before serving (TF Serving's start).
+        repository: the `ModelRepository` to serve (default: a new one over ``base``), e.g.
+            one that a gRPC server (`make_grpc_server`) serves too.
+        batching: `BatchingParameters` of the new repository's batcher (None: none).
 
     Returns:
-        a `BoundedHTTPServer`; call ``serve_forever()``.
+        a `BoundedHTTPServer` (its ``repository`` attribute the `ModelRepository`); call
+        ``serve_forever()``.
 
     Raises:
         OSError: ``socket.gaierror`` for a host that does not resolve, others for a port
@@ -206,11 +213,14 @@ def make_server(base, host="127.0.0.1", port=8501, quiet=True, limits=ServeLimit
         ServerFault: a latest version that cannot be loaded.
     """
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    repository = ModelRepository(base, threads=limits.max_connections + 4)
+    # threads for REST's connections and as many gRPC requests (make_grpc_server), at once
+    repository = repository or ModelRepository(base, threads=2 * limits.max_connections + 4,
+                                               batching=batching)
     handler = type("BoundHandler", (Handler,), {"repository": repository, "quiet": quiet,
                                                 "limits": limits,
                                                 "timeout": limits.read_timeout})
     server = BoundedHTTPServer((host, port), handler, limits.max_connections, family)
+    server.repository = repository
     if load:  # after binding: a host or port that cannot be used is said at once
         try:
             repository.load_latest()

@@ -73,12 +73,18 @@ class TrainingLoop:
             ``every_steps`` steps and every ``minutes`` of training.
         stop: a `StopSignals` (or None): SIGINT/SIGTERM checkpoint and stop.
         jit_compile: compile the whole train step with XLA (one replica only).
+        metric, loss_of_metric: where the loss is a function of a metric (a token task:
+            the log of its token-weighted perplexity), that metric's name and the function:
+            every callback then gets that ``loss`` (and ``val_loss``), so the progress
+            bar, the epoch rows and the curves show one loss. Keras' own ``loss`` averages
+            the batches' losses, each over all its positions, padding included.
     """
 
     def __init__(self, model, strategy, callbacks, epochs, verbose=2, checkpoints=None,
-                 stop=None, jit_compile=False):
+                 stop=None, jit_compile=False, metric="loss", loss_of_metric=None):
         self.model, self.strategy, self.epochs = model, strategy, epochs
         self.jit_compile = jit_compile
+        self.metric, self.loss_of_metric = metric, loss_of_metric
         self.callbacks, self.verbose = list(callbacks), verbose
         self.checkpoints, self.stop = checkpoints, stop
         self._trained_variables = None
@@ -105,6 +111,12 @@ class TrainingLoop:
         """The metrics and gradient figures, read across every replica."""
         logs = self.model.get_metrics_result()
         return {**logs, **self.model.gradient_monitor.logs()}
+
+    def _agreed(self, logs):
+        """``logs`` with the loss that ``metric`` implies (see ``loss_of_metric``)."""
+        if self.loss_of_metric is None or self.metric not in logs:
+            return logs
+        return {**logs, "loss": self.loss_of_metric(float(logs[self.metric]))}
 
     def _test_function(self):
         if not hasattr(self, "_test"):
@@ -189,14 +201,14 @@ class TrainingLoop:
         logs = {}
         for step in range(start, steps):
             callbacks.on_train_batch_begin(step)
-            logs = self._train_function()(next(iterator))
+            logs = self._agreed(self._train_function()(next(iterator)))
             callbacks.on_train_batch_end(step, logs)
             position.step, position.global_step = step + 1, position.global_step + 1
             if self.model.stop_training:
                 break
             if step + 1 < steps:
                 self._between_steps(position, callbacks)
-        return {k: float(v) for k, v in self._logs().items()}
+        return self._agreed({k: float(v) for k, v in self._logs().items()})
 
     def _between_steps(self, position, callbacks):
         """A due or requested checkpoint within an epoch; stops on SIGINT/SIGTERM."""
@@ -215,8 +227,8 @@ class TrainingLoop:
         logs = {}
         for step, batch in enumerate(data):
             callbacks.on_test_batch_begin(step)
-            logs = test(batch)
+            logs = self._agreed(test(batch))
             callbacks.on_test_batch_end(step, logs)
-        logs = {k: float(v) for k, v in self.model.get_metrics_result().items()}
+        logs = self._agreed({k: float(v) for k, v in self.model.get_metrics_result().items()})
         callbacks.on_test_end(logs)
         return logs

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from rnn_pipeline.models.recurrence import set_training_recurrence
+from rnn_pipeline.progress import RunClock, clock_time
 from rnn_pipeline.training.checkpoints import position_of
 from rnn_pipeline.training.gradients import epoch_gradient_summary
 from rnn_pipeline.training.precision import resolve_precision, training_precision, xla_for
@@ -24,24 +25,20 @@ def progress_verbosity():
 
 class EpochRecorder(keras.callbacks.Callback):
     """Collects per-epoch rows: learning rate (at the epoch's start), the train and valid
-    figures of ``metric``, seconds, and the epoch's gradient means
-    (`epoch_gradient_summary`).
+    figures of ``metric`` and the loss (the one every callback sees: `TrainingLoop`'s
+    ``loss_of_metric``), seconds, and the epoch's gradient means (`epoch_gradient_summary`).
 
     Args:
         metric: the Keras metric of the rows: "loss" (rows get ``*_loss``) or another one
             such as "accuracy" or "perplexity" (rows get ``*_loss`` and ``*_<metric>``).
         on_row: optional callable receiving each finished row.
-        loss_of_metric: callable turning the metric's value into the row's ``*_loss``
-            where the loss is a function of it (a language model: the log of the exact,
-            token-weighted perplexity); None: Keras' ``loss``.
     """
 
-    def __init__(self, metric="loss", on_row=None, loss_of_metric=None):
+    def __init__(self, metric="loss", on_row=None):
         super().__init__()
         self.metric = metric
         self.rows = []
         self.on_row = on_row
-        self.loss_of_metric = loss_of_metric
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -62,12 +59,9 @@ class EpochRecorder(keras.callbacks.Callback):
         for prefix, key in (("train", ""), ("valid", "val_")):
             if f"{key}{self.metric}" not in logs:
                 continue
-            value = float(logs[f"{key}{self.metric}"])
-            if self.loss_of_metric is not None:
-                row[f"{prefix}_loss"] = self.loss_of_metric(value)
-            elif f"{key}loss" in logs:  # e.g. accuracy: the loss too
+            if f"{key}loss" in logs:
                 row[f"{prefix}_loss"] = float(logs[f"{key}loss"])
-            row[f"{prefix}_{self.metric}"] = value
+            row[f"{prefix}_{self.metric}"] = float(logs[f"{key}{self.metric}"])
         row["seconds"] = time.perf_counter() - self._start
         row.update(epoch_gradient_summary(self.model))
         self.rows.append(row)
@@ -76,40 +70,55 @@ class EpochRecorder(keras.callbacks.Callback):
 
 
 class ProgressLines(keras.callbacks.Callback):
-    """Without a terminal (logs, CI), Keras prints one line per epoch; this adds a line
-    every ``every`` share of an epoch: step, running loss/perplexity, speed and time left.
+    """Progress lines with time estimates (`RunClock`): as each epoch after the first
+    begins, the run's ETA; and with ``within_epochs`` (no terminal: Keras prints one line
+    per epoch) a line every ``every`` share of an epoch: the epoch of all, the step, the
+    running figures, the speed, the epoch's time left and the run's ETA.
 
     Args:
         log: callable receiving each line.
         every: share of the epoch between lines.
+        within_epochs: the lines within an epoch too (on a terminal Keras' bar shows it).
     """
 
-    def __init__(self, log, every=0.05):
+    eta = "run ETA"  # how the lines name the time left of the whole run
+
+    def __init__(self, log, every=0.05, within_epochs=True):
         super().__init__()
-        self.log, self.every = log, every
+        self.log, self.every, self.within_epochs = log, every, within_epochs
+        self.clock = None
+
+    def on_train_begin(self, logs=None):
+        self.clock = RunClock(self.params.get("epochs") or 1)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.begin(f"epoch {epoch + 1}")
+        epochs = self.params.get("epochs") or 1
+        self.clock.begin(epoch)
+        left = self.clock.left_at_begin(self.params.get("steps") or 0)
+        if left is not None:
+            self.log(f"{self.eta} {clock_time(left)}: epoch {epoch + 1}/{epochs} begins "
+                     f"({epochs - epoch} to go)")
+        self._what, self._next = f"epoch {epoch + 1}/{epochs}", 1
 
     def on_train_batch_end(self, batch, logs=None):
         self.step_done(batch, logs)
 
-    def begin(self, what):
-        """Starts counting the steps of ``what`` (the first words of its lines)."""
-        self._what, self._start, self._next = what, time.perf_counter(), 1
-
-    def step_done(self, batch, logs):
-        """A line when step ``batch`` (0-based) completes the next share (not the last)."""
+    def step_done(self, batch, logs, whole_run=True):
+        """Times step ``batch`` (0-based); a line when it completes the next share of the
+        part (not the last step), with the whole run's ETA when ``whole_run``."""
         steps = self.params.get("steps")
+        self.clock.step(batch + 1)
         shares = round(1 / self.every)  # whole shares, counted in integers
-        if not steps or (batch + 1) * shares // steps < self._next or batch + 1 == steps:
+        if (not self.within_epochs or not steps or batch + 1 == steps
+                or (batch + 1) * shares // steps < self._next):
             return
         self._next = (batch + 1) * shares // steps + 1
-        elapsed = time.perf_counter() - self._start
-        left = elapsed / (batch + 1) * (steps - batch - 1)
+        part, run = self.clock.left(batch + 1, steps)
         figures = "  ".join(f"{k} {float(v):.4g}" for k, v in (logs or {}).items())
         self.log(f"{self._what} step {batch + 1}/{steps} ({(batch + 1) / steps:.0%})"
-                 f"  {figures}  {elapsed / (batch + 1):.2f} s/step, {left / 60:.1f} min left")
+                 f"  {figures}  {self.clock.seconds_per_step(batch + 1):.2f} s/step, "
+                 f"{part / 60:.1f} min left" + (f", {self.eta} {clock_time(run)}"
+                                                if whole_run else ""))
 
 
 class EvaluationLines(ProgressLines):
@@ -127,16 +136,20 @@ class EvaluationLines(ProgressLines):
         self.what = what
 
     def on_test_begin(self, logs=None):
-        self.begin(self.what)
+        self.clock, self._what, self._next = RunClock(1), self.what, 1
+        self.clock.begin(0)
 
     def on_test_batch_end(self, batch, logs=None):
-        self.step_done(batch, logs)
+        self.step_done(batch, logs, whole_run=False)
 
 
 def progress_callbacks(log, verbose):
-    """`ProgressLines` when Keras prints one line per epoch (``verbose == 2``) and there is
-    a ``log`` to write to; otherwise none."""
-    return [ProgressLines(log)] if verbose == 2 and log is not None else []
+    """`ProgressLines` where there is a ``log`` and Keras prints progress: every share of
+    an epoch when Keras prints one line per epoch (``verbose == 2``), else at epoch starts
+    only (its bar shows the steps)."""
+    if log is None or verbose == 0:
+        return []
+    return [ProgressLines(log, within_epochs=verbose == 2)]
 
 
 def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=(),
@@ -165,8 +178,9 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
         on_epoch: callable receiving the rows so far after every epoch, or None.
         direction: "min" or "max": whether a lower or a higher ``metric`` is better (the
             plateau schedule, early stopping and the epoch it keeps follow it).
-        loss_of_metric: the rows' loss as a function of ``metric`` (`EpochRecorder`), or
-            None for Keras' ``loss``.
+        loss_of_metric: the loss as a function of ``metric`` (a token task's: the log of
+            its perplexity), which the progress lines, the rows and every callback then
+            show (`TrainingLoop`); None: Keras' ``loss``.
 
     Returns:
         The `EpochRecorder` rows, one dict per epoch.
@@ -174,8 +188,7 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
     def publish(row):
         on_epoch(recorder.rows)
 
-    recorder = EpochRecorder(metric, on_row=publish if on_epoch else None,
-                             loss_of_metric=loss_of_metric)
+    recorder = EpochRecorder(metric, on_row=publish if on_epoch else None)
     monitor = f"val_{metric}"
     verbose = progress_verbosity() if verbose is None else verbose
     reason = getattr(model, "cpu_float32_reason", lambda: None)()
@@ -189,7 +202,8 @@ def fit(model, train_data, valid_data, train_config, metric="loss", callbacks=()
          *progress_callbacks(log, verbose),
          *callbacks],
         epochs=train_config.epochs, verbose=verbose, checkpoints=checkpoints, stop=stop,
-        jit_compile=xla_for(precision, train_config.jit_compile, log))
+        jit_compile=xla_for(precision, train_config.jit_compile, log), metric=metric,
+        loss_of_metric=loss_of_metric)
     position = restore = None
     if resume is not None:
         position = position_of(resume[1])

@@ -20,10 +20,12 @@ from rnn_pipeline.diagnostics.through_time import decay_per_step, state_gradient
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.tasks.causal_lm.model import build_causal_lm
 from rnn_pipeline.models.cells import CELLS
+from rnn_pipeline.progress import RunClock
 from rnn_pipeline.resources import check_memory
 from rnn_pipeline.runs import RunFolder
 from rnn_pipeline.training import make_optimizer
 from rnn_pipeline.training.gradients import read_gradient_log
+from rnn_pipeline.training.trainer import ProgressLines
 from rnn_pipeline.workflows.base import say
 
 THROUGH_TIME_CSV = "gradients_through_time.csv"
@@ -78,9 +80,10 @@ class GradientDiagnosis:
         return build_causal_lm(model_config, self.vocabulary_size, seed=self.config.train.seed,
                                stateful=False)
 
-    def _train(self, model, train_steps):
+    def _train(self, model, train_steps, progress):
         model.compile(optimizer=make_optimizer(self.config.train))
-        model.fit(self.train_data.repeat(), steps_per_epoch=train_steps, epochs=1, verbose=0)
+        model.fit(self.train_data.repeat(), steps_per_epoch=train_steps, epochs=1, verbose=0,
+                  shuffle=False, callbacks=[progress])  # a dataset: shuffled upstream
         return model
 
     def run(self, cells, windows, train_steps):
@@ -96,6 +99,8 @@ class GradientDiagnosis:
         """
         ids, targets = windows
         curves, lines = {}, []
+        untrained = [cell for cell in cells if cell not in self.trained]
+        clock = RunClock(len(untrained))  # the diagnosis' ETA: the cells still to train
         for cell in cells:
             model = self._model(cell)
             curves[(cell, "fresh")] = state_gradient_norms(model, ids, targets)
@@ -104,13 +109,40 @@ class GradientDiagnosis:
                 model, how = self.trained[cell], "the run's trained weights"
             else:
                 self.log(f"{cell}: training {train_steps} steps ...")
-                model, how = self._train(model, train_steps), f"after {train_steps} steps"
+                progress = CellTrainingLines(self.log, clock, untrained.index(cell), cell)
+                model, how = (self._train(model, train_steps, progress),
+                              f"after {train_steps} steps")
             curves[(cell, "trained")] = state_gradient_norms(model, ids, targets)
             lines.append(conclusion(cell, curves[(cell, "fresh")], curves[(cell, "trained")],
                                     how))
             lines += [f"  fresh {bound.line()}" for bound in fresh_bounds]
             lines += [f"  trained {bound.line()}" for bound in simple_rnn_bounds(model.backbone)]
         return curves, lines
+
+
+class CellTrainingLines(ProgressLines):
+    """Progress lines of one cell's training (a tenth of its steps apart), with the ETA of
+    the whole diagnosis: the cells still to train after it take as long.
+
+    Args:
+        log: callable receiving each line.
+        clock: the diagnosis' `RunClock` (one part per cell to train).
+        part: this cell's part of it.
+        cell: the cell's name.
+    """
+
+    eta = "diagnosis ETA"
+
+    def __init__(self, log, clock, part, cell):
+        super().__init__(log, every=0.1)
+        self.clock, self.part, self.cell = clock, part, cell
+
+    def on_train_begin(self, logs=None):
+        """The diagnosis' clock goes on (not one per cell)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.clock.begin(self.part)
+        self._what, self._next = f"{self.cell} training", 1
 
 
 def conclusion(cell, fresh, trained, how):

@@ -37,7 +37,8 @@ class LanguageModelWorkflow(Workflow):
         RunFolder.EMBEDDING_COVERAGE: "(pretrained vectors) coverage report",
         "diagnostics": "(rnn-pipeline diagnose RUN) gradients through time, clipping plot",
     }
-    export_options = ("top_words", "max_tokens_limit")
+    export_options = ("top_words", "max_tokens_limit", "max_tokens", "temperature",
+                      "top_k", "seed")
 
     def __init__(self, config, log=say):
         super().__init__(config, log)
@@ -235,12 +236,14 @@ class LanguageModelWorkflow(Workflow):
                 f"nats/token over {figures['tokens']:,} tokens, {rows} parallel "
                 f"stream{'s' if rows > 1 else ''})"]
 
-    def make_serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000):
-        """The TF Serving module of the trained model (see `LanguageModelServing`)."""
+    def make_serving_module(self, assets_dir, top_words=10, max_tokens_limit=1000,
+                            **defaults):
+        """The TF Serving module of the trained model (see `LanguageModelServing`;
+        ``defaults``: serving_default's generation options)."""
         from rnn_pipeline.tasks.causal_lm.serving import LanguageModelServing
 
         return LanguageModelServing(self.model, assets_dir, top_words=top_words,
-                                    max_tokens_limit=max_tokens_limit)
+                                    max_tokens_limit=max_tokens_limit, **defaults)
 
     @staticmethod
     def summary(final):

@@ -6,7 +6,7 @@ from typing import Optional
 
 from rnn_pipeline import choices
 from rnn_pipeline.config.schema import PipelineConfig, RecurrentConfig
-from rnn_pipeline.config.training import at_least, one_of
+from rnn_pipeline.config.training import at_least, one_of, path_key
 
 
 @dataclass
@@ -92,7 +92,7 @@ class SeriesConfig:
     """
 
     dataset: Optional[str] = None
-    csv: Optional[str] = None
+    csv: Optional[str] = path_key()
     time_column: str = "date"
     targets: list[str] = field(default_factory=list)
     covariates: list[str] = field(default_factory=list)

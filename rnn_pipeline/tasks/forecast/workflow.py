@@ -15,7 +15,7 @@ from rnn_pipeline.tasks.forecast.calibration import calibrate_quantiles
 from rnn_pipeline.tasks.forecast.highway import fit_highway
 from rnn_pipeline.tasks.forecast.model import build_forecaster  # (registers its classes)
 from rnn_pipeline.tasks.forecast.panel_steps import PanelSteps
-from rnn_pipeline.tasks.forecast.plots import plot_error_by_step, plot_forecasts
+from rnn_pipeline.tasks.forecast.plots import plot_error_by_step, plot_forecasts, window_times
 from rnn_pipeline.tasks.forecast.residual import check_level, check_residual
 from rnn_pipeline.tasks.forecast.series.calendar import epoch_seconds
 from rnn_pipeline.tasks.forecast.series.table import (baseline_forecasts, best_linear,
@@ -185,16 +185,18 @@ class ForecastWorkflow(PanelSteps, Workflow):
         return table
 
     def _plot(self, split, folder, prefix=""):
-        """The forecast and error-by-step plots of the split `evaluate_windows` scored last,
-        as ``<prefix>forecast.png`` and ``<prefix>error_by_step.png`` in ``folder``; returns
-        their paths."""
+        """The forecast and error-by-step PNGs of the split `evaluate_windows` scored last
+        in ``folder`` (their figures kept as ``self.figures``); returns their paths."""
         table, forecasts, errors, history, actual = self._scored[split]
         paths = [folder / f"{prefix}{FORECAST_PNG}", folder / f"{prefix}{ERROR_PNG}"]
         shown = {k: forecasts[k] for k in (table[0]["model"], best_linear(table))}
-        plot_forecasts(history, actual, shown, self.series.targets[0], paths[0],
-                       intervals=self.intervals)
-        plot_error_by_step(errors, paths[1], f"{self.config.name}: {split} error by horizon "
-                                             f"step")
+        starts = (self.panel.starts[split] if self.panel is not None else  # (windows,) rows
+                  getattr(self.ranges, split)[0] + np.arange(len(actual)))
+        times = window_times(self.series.times, starts, history.shape[1] + actual.shape[1])
+        self.figures = [plot_forecasts(history, actual, shown, self.series.targets[0],
+                                       paths[0], intervals=self.intervals, times=times),
+                        plot_error_by_step(errors, paths[1], f"{self.config.name}: {split} "
+                                                             f"error by horizon step")]
         return paths
 
     def _windows(self, split):

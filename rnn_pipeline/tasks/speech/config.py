@@ -11,7 +11,7 @@ from typing import Optional
 from rnn_pipeline.config.schema import PipelineConfig, RecurrentConfig
 from rnn_pipeline import choices
 from rnn_pipeline.config.training import (MAX_EPOCHS, TrainConfig, at_least, one_of,
-                                          seed_field)
+                                          path_key, seed_field)
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.registry import Registry
 
@@ -51,10 +51,10 @@ class SpeechSection:
     """
 
     dataset: Optional[str] = None
-    files: list[str] = field(default_factory=list)
+    files: list[str] = path_key(many=True)
     label_pattern: Optional[str] = None
     speaker_pattern: Optional[str] = None
-    manifest: Optional[str] = None
+    manifest: Optional[str] = path_key()
     split: str = one_of(SPEECH_SPLITS, "official")
     test_speaker: Optional[str] = None
     valid_fraction: float = 0.1

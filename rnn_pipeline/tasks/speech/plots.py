@@ -4,6 +4,7 @@ likely symbol of every frame) under it."""
 import numpy as np
 from matplotlib.figure import Figure
 
+from rnn_pipeline.runs.figures import save
 from rnn_pipeline.runs.fonts import fonts_for
 
 ALIGNMENT_PNG = "ctc_alignment.png"
@@ -11,7 +12,7 @@ ALIGNMENT_PNG = "ctc_alignment.png"
 
 def plot_alignment(frames, symbols, labels, subsample, path, title):
     """Log-mel frames on top; below, each model frame's most likely symbol (a label, or
-    the blank drawn as "-"), placed over the input frames it covers.
+    the blank drawn as "-"), placed over the input frames it covers. Returns the `Figure`.
 
     Args:
         frames: (time, n_mels) the utterance's real frames.
@@ -41,4 +42,4 @@ def plot_alignment(frames, symbols, labels, subsample, path, title):
             previous = symbol
         bottom.set(yticks=[], xlabel="input frame (10 ms)", ylabel="CTC")
         fig.tight_layout()
-        fig.savefig(path, dpi=100)
+        return save(fig, path)

@@ -9,7 +9,7 @@ between keys (``data.train`` with ``corpus = "files"``) by `TaggingDataConfig.ch
 from dataclasses import dataclass, field
 
 from rnn_pipeline.config.schema import EmbeddingsConfig, PipelineConfig, RecurrentConfig
-from rnn_pipeline.config.training import TrainConfig, at_least, one_of, seed_field
+from rnn_pipeline.config.training import TrainConfig, at_least, one_of, path_key, seed_field
 from rnn_pipeline.errors import pipeline_error
 from rnn_pipeline.registry import Registry
 from rnn_pipeline.tasks.tagging.readers import FORMATS
@@ -46,9 +46,9 @@ class TaggingDataConfig:
     """
 
     corpus: str = "files"
-    train: list[str] = field(default_factory=list)
-    valid: list[str] = field(default_factory=list)
-    test: list[str] = field(default_factory=list)
+    train: list[str] = path_key(many=True)
+    valid: list[str] = path_key(many=True)
+    test: list[str] = path_key(many=True)
     format: str = one_of(TAGGING_FORMATS, "auto")
     valid_fraction: float = 0.1
     test_fraction: float = 0.1

@@ -6,7 +6,7 @@ from typing import Optional
 
 from rnn_pipeline import choices
 from rnn_pipeline.config.schema import PipelineConfig, RecurrentConfig, TextConfig
-from rnn_pipeline.config.training import at_least, one_of, seed_field
+from rnn_pipeline.config.training import at_least, one_of, path_key, seed_field
 from rnn_pipeline.limits import MAX_BEAMS, MAX_GENERATED_TOKENS
 
 
@@ -48,7 +48,7 @@ class PairsConfig:
     """
 
     dataset: Optional[str] = None
-    file: Optional[str] = None
+    file: Optional[str] = path_key()
     encoding: str = "utf-8"
     reverse: bool = False
     target_language: Optional[str] = None

@@ -158,6 +158,28 @@ class Seq2SeqTranslator(TokenTask):
             hidden = self.attentional(keras.ops.concatenate([context, hidden], axis=-1))
         return self.output_projection(hidden)
 
+    def attention_weights(self, source_ids, target_ids):
+        """Teacher forcing: where each decoder step attends (inference, no dropout).
+
+        Args:
+            source_ids: int32 (batch, S), padded with ``pad_id``.
+            target_ids: int32 (batch, T), the decoder's inputs (``<bos>`` + target).
+
+        Returns:
+            float32 (batch, T, S): each row a distribution over the real source positions
+            (0 at padding).
+        """
+        if self.attention_layer is None:
+            raise pipeline_error("attention", "must not be 'none' to have attention weights",
+                                 self.attention)
+        memory, memory_mask, states = self.encode(source_ids, training=False)
+        x = self.target_embedding(target_ids)  # (batch, T, embedding_dim)
+        for layer, initial in zip(self.decoder_layers, self._per_layer(states)):
+            x, *_ = layer(x, initial_state=initial, training=False)  # (batch, T, units)
+        _, weights = self.attention_layer([x, memory], mask=[None, memory_mask],
+                                          return_attention_scores=True)
+        return keras.ops.cast(weights, "float32")  # (batch, T, S)
+
 
 def build_translator(config, source_size, target_size, pad_id, source_preprocessor=None,
                      target_preprocessor=None):

@@ -1,9 +1,9 @@
 """Scoring translations with sacrebleu (BLEU, chrF), by source length, and its plot."""
 
 import sacrebleu
-from matplotlib.figure import Figure
 
 from rnn_pipeline.generation.detokenize import UNSEGMENTED_LANGUAGES
+from rnn_pipeline.runs.figures import legend_outside, new_figure, save
 
 LENGTH_BUCKETS = ((1, 5), (6, 10), (11, 15), (16, 20), (21, 1000))
 
@@ -47,13 +47,14 @@ def score_by_length(sources, hypotheses, references, target_language):
 
 
 def plot_by_length(curves, path, metric="bleu", title=""):
-    """BLEU (or chrF) against source length, one line per run.
+    """BLEU (or chrF) against source length, one line per run, the legend right of the
+    axes. Returns the `Figure`.
 
     Args:
         curves: {label: rows of `score_by_length`}.
         path: PNG file.
     """
-    fig = Figure(figsize=(7, 4))
+    fig = new_figure((8.5, 4))
     ax = fig.subplots()
     for label, rows in curves.items():
         ax.plot([r["source_words"] for r in rows], [r[metric] for r in rows], marker="o",
@@ -61,6 +62,5 @@ def plot_by_length(curves, path, metric="bleu", title=""):
     ax.set(xlabel="source length (words)", ylabel=metric.upper() if metric == "bleu" else "chrF",
            title=title)
     ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    legend_outside(ax)
+    return save(fig, path, dpi=90)

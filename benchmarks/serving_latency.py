@@ -4,16 +4,17 @@ and without server-side batching (``--batching-parameters``), over REST and gRPC
 A real ``rnn-pipeline serve --grpc-port 0`` process serves an export (by default one it
 writes: the default pipeline's shape, 1 x 200 LSTM, vocabulary 3,827, random weights).
 Every client sends the same batch-1 request back to back on a kept-alive connection
-(REST: ``{"instances": [PROMPT]}`` to ``serving_default``, the export's default
-generation; gRPC: the same PredictRequest). Each cell: ``--warmup`` seconds, then
-``--seconds`` seconds measured: requests/s and p50/p99 latency.
+(REST: ``{"signature_name": SIGNATURE, "instances": [PROMPT]}``, by default to
+``serving_default``, the export's default generation of 30 tokens, or ``--signature
+next_words``, one forward pass; gRPC: the same PredictRequest). Each cell: ``--warmup``
+seconds, then ``--seconds`` seconds measured: requests/s and p50/p99 latency.
 
 Printed: the CPU, the load average before and after (other processes busy?), and a
 Markdown table; ``--out`` also writes the JSON.
 
 Usage:
     python benchmarks/serving_latency.py [--seconds 20] [--export BASE --model NAME]
-        [--batching FILE] [--out results.json]
+        [--batching FILE] [--signature serving_default|next_words] [--out results.json]
 """
 
 import argparse
@@ -30,8 +31,9 @@ CLIENTS = (1, 8, 32)
 def cells(base, model, batching, args):
     """[row] of every (batching, transport, clients) cell."""
     rest = [("predict", f"/v1/models/{model}:predict",
-             json.dumps({"instances": [args.prompt]}).encode())]
-    grpc = [("predict", None, grpc_request(model, "serving_default", {"prompt": [args.prompt]}))]
+             json.dumps({"signature_name": args.signature,
+                         "instances": [args.prompt]}).encode())]
+    grpc = [("predict", None, grpc_request(model, args.signature, {"prompt": [args.prompt]}))]
     rows = []
     for batched in (False, True):
         options = ["--batching-parameters", batching] if batched else []
@@ -73,6 +75,9 @@ def main():
                                                     "to a temporary folder)")
     parser.add_argument("--model", default="lm", help="the model's name under --export")
     parser.add_argument("--prompt", default="w1 w2 w3")
+    parser.add_argument("--signature", default="serving_default",
+                        help="serving_default (generation with the export's defaults) or "
+                             "next_words (one forward pass): both take the prompt alone")
     parser.add_argument("--batching", type=Path, help="batching parameters (default: the "
                                                       "example that export writes)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
@@ -94,6 +99,7 @@ def main():
     print(f"load average after: {after['load_average_1_5_15']}\n\n{table(rows)}")
     report = {"machine": before, "load_average_after": after["load_average_1_5_15"],
               "seconds_per_cell": args.seconds, "warmup_s": args.warmup, "prompt": args.prompt,
+              "signature": args.signature,
               "batching_parameters": parameters, "rows": rows}
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))

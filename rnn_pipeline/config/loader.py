@@ -239,7 +239,8 @@ def loads(text, source="<string>", run_config=False):
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PipelineError(f"{source} is not valid TOML: {exc}. Received: file={source!r}") from exc
+        raise PipelineError(f"{source} is not valid TOML: {exc}. "
+                            f"Received: file={source!r}") from exc
     if not data:
         raise PipelineError(f"{source} has no settings: an empty pipeline would train the "
                             f"schema's defaults, not the bundled 'default' pipeline. Start "

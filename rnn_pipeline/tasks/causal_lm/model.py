@@ -206,7 +206,8 @@ class CausalLM(TokenTask):
             texts: a list of strings.
 
         Returns:
-            dict of NumPy arrays (batch,): log_likelihood (nats), num_tokens, perplexity.
+            dict of NumPy arrays (batch,): log_likelihood (nats), num_tokens, perplexity,
+            unknown_words (words read as <unk>).
         """
         from rnn_pipeline.generation.score import score
 

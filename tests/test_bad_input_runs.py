@@ -150,6 +150,7 @@ def test_export_version_taken_by_a_file(fitted_lm_run, tmp_path):
     assert files_under(model_dir) == ["2"]
 
 
+@pytest.mark.slow  # 8 s on 2 cores: the slow suite runs it
 def test_export_removes_the_leftovers_of_killed_exports_only(fitted_lm_run, tmp_path):
     # The run's name is no model name: this export is also the one that --name makes
     # (test_a_run_name_that_is_no_model_name_asks_for_export_name), one export for both.

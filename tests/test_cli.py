@@ -112,6 +112,7 @@ def test_existing_run_folder_is_refused_before_training(pipeline_file, tmp_path)
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.slow  # 9 s; test_every_command runs the installed entry point on 2 cores: the slow suite runs it
 def test_installed_command_prints_only_the_error_line(tmp_path):
     """Refusals of the installed command, one fresh process for both (each start imports
     TensorFlow): a setting refused while the config is read (TensorFlow starts there: its

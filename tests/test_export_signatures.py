@@ -21,6 +21,7 @@ def _defaults(path):
             for name, value in meta_graph.signature_def["generate"].defaults.items()}
 
 
+@pytest.mark.slow  # 10 s on 2 cores: the slow suite runs it
 def test_export_options_become_serving_defaults(fitted_lm_run, tmp_path):
     runner = CliRunner()
     base = tmp_path / "saved_models"

@@ -313,6 +313,7 @@ def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+@pytest.mark.slow  # 9 s; test_every_command runs diagnose on a run on 2 cores: the slow suite runs it
 def test_diagnose_a_pipeline_and_a_run(tiny_corpus, tmp_path):
     pipeline = _pipeline(tiny_corpus, tmp_path)
     out = tmp_path / "diag"

@@ -1,6 +1,7 @@
 """The training loop's options keep the losses: an XLA-compiled step trains as the plain one."""
 
 import numpy as np
+import pytest
 
 from conftest import tiny_config
 from rnn_pipeline.training.gradients import read_gradient_log
@@ -18,6 +19,7 @@ def _train(tiny_corpus, folder, jit_compile):
                                                          workflow.model.weights]
 
 
+@pytest.mark.slow  # 8 s on 2 cores: the slow suite runs it
 def test_an_xla_compiled_step_gives_the_losses_gradients_and_weights_of_the_plain_one(
         tiny_corpus, tmp_path):
     plain_log, plain_weights = _train(tiny_corpus, tmp_path / "plain", False)

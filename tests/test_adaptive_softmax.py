@@ -208,6 +208,7 @@ def exported(tmp_path_factory):
     return model, path
 
 
+@pytest.mark.slow  # 10 s on 2 cores: the slow suite runs it
 def test_the_export_serves_the_adaptive_head_in_a_tensorflow_only_process(exported):
     model, path = exported
     assert gpu_only_ops(read_saved_model(path)) == []

@@ -40,6 +40,7 @@ def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+@pytest.mark.slow  # 15 s on 2 cores: the slow suite runs it
 def test_a_task_declared_once_is_fitted_evaluated_and_exported_through_the_cli(toy_task,
                                                                               tmp_path):
     pipeline = tmp_path / "toy.toml"

@@ -128,6 +128,8 @@ def serve(base, host, port, grpc_port, verbose, batching_parameters, **limits):
     if grpc_server:
         click.echo(f"Serving {base} over gRPC on {shown}:{grpc_server[1]} (TF Serving's "
                    f"PredictionService and ModelService)")
+    click.echo(f"Playground: http://{shown}:{server.server_address[1]}/ (a page that calls "
+               f"these models in a browser)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -16,7 +16,6 @@ from concurrent import futures
 
 import grpc
 import tensorflow as tf
-from google.protobuf import json_format
 from tensorflow_serving.apis import (get_model_metadata_pb2, get_model_status_pb2,
                                      model_service_pb2_grpc, predict_pb2,
                                      prediction_service_pb2_grpc)
@@ -148,14 +147,10 @@ class Servicer(prediction_service_pb2_grpc.PredictionServiceServicer,
             raise RequestError(error_message("model_spec.signature_name", "must be empty: "
                                              "the metadata lists every signature",
                                              request.model_spec.signature_name))
-        answer = self.repository.metadata(name, version)
-        as_json = {key: value for key, value in answer["metadata"]["signature_def"].items()
-                   if key != "@type"}
-        signature_map = json_format.ParseDict(as_json,
-                                              get_model_metadata_pb2.SignatureDefMap())
+        version, signature_map = self.repository.signature_map(name, version)
         response = get_model_metadata_pb2.GetModelMetadataResponse()
         response.model_spec.name = name
-        response.model_spec.version.value = int(answer["model_spec"]["version"])
+        response.model_spec.version.value = version
         response.metadata["signature_def"].Pack(signature_map)
         return response
 

@@ -242,8 +242,9 @@ class ModelRepository:
             {"version": str(v), "state": "AVAILABLE",
              "status": {"error_code": "OK", "error_message": ""}} for v in reversed(chosen)]}
 
-    def metadata(self, name, version=None):
-        """GET .../metadata: the signature defs, in TF Serving's JSON."""
+    def signature_map(self, name, version=None):
+        """The version served (the latest when None) and its callable signatures, as TF
+        Serving's `SignatureDefMap` proto (the metadata that REST and gRPC both serve)."""
         from tensorflow_serving.apis import get_model_metadata_pb2
 
         version = self.resolve(name, version)
@@ -252,6 +253,11 @@ class ModelRepository:
         for key, signature in meta_graph.signature_def.items():
             if not key.startswith("__"):  # __saved_model_init_op is not a signature to call
                 signature_map.signature_def[key].CopyFrom(signature)
+        return version, signature_map
+
+    def metadata(self, name, version=None):
+        """GET .../metadata: the signature defs, in TF Serving's JSON."""
+        version, signature_map = self.signature_map(name, version)
         as_json = json_format.MessageToDict(signature_map, preserving_proto_field_name=True)
         as_json["@type"] = "type.googleapis.com/tensorflow.serving.SignatureDefMap"
         return {"model_spec": {"name": name, "signature_name": "", "version": str(version)},

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from rnn_pipeline.serving.body import read_body, refuse_body, request_length
 from rnn_pipeline.serving.limits import ServeLimits
+from rnn_pipeline.serving.playground import route
 from rnn_pipeline.serving.predict import run_predict
 from rnn_pipeline.serving.repository import ModelRepository
 from rnn_pipeline.serving.errors import RequestError, ServingError
@@ -94,9 +95,7 @@ class Handler(BaseHTTPRequestHandler):
                                       f"log has the details"})
 
     def do_GET(self):
-        from rnn_pipeline.serving.playground import route  # the web page: / and /playground/
-
-        if route(self):
+        if route(self):  # the playground: / and /playground/
             return
         match = _GET.match(self.path)
         if not match:
